@@ -1,0 +1,103 @@
+// CPU convolution at the reference ResNet's shapes (DESIGN.md section 2), batch 128:
+// forward, backward-data and backward-weight, each reported in GFLOP/s (2 * multiply-adds).
+//   build/bench/bench_conv2d_cpu --benchmark_filter=stem
+// Runs on the kernels directly (no Tensor, no autograd), as a reader of kernels/ would.
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/conv2d.h"
+
+namespace {
+
+using minidl::kernels::Conv2dShape;
+
+struct Layer {
+  const char* name;
+  int in_channels, in_hw, out_channels, kernel, stride, pad;
+};
+
+// Every distinct convolution of the reference model (input 32x32).
+const Layer kLayers[] = {
+    {"stem_7x7_s2_3to64_32px", 3, 32, 64, 7, 2, 3},
+    {"block1_3x3_64to64_16px", 64, 16, 64, 3, 1, 1},
+    {"block2a_3x3_s2_64to128_16px", 64, 16, 128, 3, 2, 1},
+    {"block2b_3x3_128to128_8px", 128, 8, 128, 3, 1, 1},
+    {"block2proj_1x1_s2_64to128_16px", 64, 16, 128, 1, 2, 0},
+    {"block3a_3x3_s2_128to256_8px", 128, 8, 256, 3, 2, 1},
+    {"block3b_3x3_256to256_4px", 256, 4, 256, 3, 1, 1},
+    {"block3proj_1x1_s2_128to256_8px", 128, 8, 256, 1, 2, 0},
+    {"block4a_3x3_s2_256to512_4px", 256, 4, 512, 3, 2, 1},
+    {"block4b_3x3_512to512_2px", 512, 2, 512, 3, 1, 1},
+    {"block4proj_1x1_s2_256to512_4px", 256, 4, 512, 1, 2, 0},
+};
+
+constexpr int kBatch = 128;
+
+Conv2dShape shape_of(const Layer& l) {
+  Conv2dShape s;
+  s.batch = kBatch;
+  s.in_channels = l.in_channels;
+  s.in_h = s.in_w = l.in_hw;
+  s.out_channels = l.out_channels;
+  s.kernel_h = s.kernel_w = l.kernel;
+  s.stride_h = s.stride_w = l.stride;
+  s.pad_h = s.pad_w = l.pad;
+  return s;
+}
+
+std::vector<float> random_vector(size_t n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> dist;
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(gen);
+  return v;
+}
+
+enum class Pass { Forward, BackwardData, BackwardWeight };
+
+void run(benchmark::State& state, Layer layer, Pass pass) {
+  const Conv2dShape s = shape_of(layer);
+  const size_t x_size = size_t(s.batch) * s.in_channels * s.in_h * s.in_w;
+  const size_t w_size = size_t(s.out_channels) * s.in_channels * s.kernel_h * s.kernel_w;
+  const size_t y_size = size_t(s.batch) * s.out_channels * s.out_h() * s.out_w();
+  std::vector<float> x = random_vector(x_size, 1), w = random_vector(w_size, 2),
+                     y = random_vector(y_size, 3), bias(s.out_channels);
+  for (auto _ : state) {
+    switch (pass) {
+      case Pass::Forward:
+        minidl::kernels::cpu::conv2d_forward(s, x.data(), w.data(), bias.data(), y.data());
+        break;
+      case Pass::BackwardData:
+        minidl::kernels::cpu::conv2d_backward_data(s, y.data(), w.data(), x.data());
+        break;
+      case Pass::BackwardWeight:
+        minidl::kernels::cpu::conv2d_backward_weight(s, x.data(), y.data(), w.data(), bias.data());
+        break;
+    }
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(s.flops() * 1e-9 * state.iterations(), benchmark::Counter::kIsRate);
+}
+
+const int kRegistered = [] {
+  const std::pair<Pass, const char*> passes[] = {{Pass::Forward, "forward"},
+                                                 {Pass::BackwardData, "backward_data"},
+                                                 {Pass::BackwardWeight, "backward_weight"}};
+  for (const Layer& layer : kLayers) {
+    for (const auto& [pass, pass_name] : passes) {
+      const std::string name = std::string("conv2d_cpu/") + layer.name + "/" + pass_name;
+      benchmark::RegisterBenchmark(name.c_str(), run, layer, pass)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+    }
+  }
+  return 0;
+}();
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,115 @@
+#include "core/allocator.h"
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "core/cuda_runtime.h"
+#include "core/error.h"
+
+namespace minidl {
+
+namespace {
+
+constexpr size_t kAlignment = 64;     // a cache line, and the widest AVX-512 load
+constexpr size_t kRoundingBytes = 512;
+
+size_t round_up(size_t bytes) {
+  return (std::max<size_t>(bytes, 1) + kRoundingBytes - 1) / kRoundingBytes * kRoundingBytes;
+}
+
+// Free lists keyed by exact (rounded) size: a training step asks for the same sizes every
+// iteration, so exact matching reuses everything after the first step and never splits blocks.
+class CachingAllocator {
+ public:
+  explicit CachingAllocator(Device device) : device_(device) {}
+
+  void* allocate(size_t bytes) {
+    const size_t size = round_up(bytes);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto& free_list = free_[size];
+      if (!free_list.empty()) {
+        void* ptr = free_list.back();
+        free_list.pop_back();
+        stats_.bytes_cached -= size;
+        stats_.bytes_in_use += size;
+        return ptr;
+      }
+    }
+    void* ptr = system_allocate(size);
+    std::lock_guard<std::mutex> lock(mutex_);
+    stats_.bytes_in_use += size;
+    stats_.device_allocations += 1;
+    return ptr;
+  }
+
+  void deallocate(void* ptr, size_t bytes) {
+    const size_t size = round_up(bytes);
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_[size].push_back(ptr);
+    stats_.bytes_in_use -= size;
+    stats_.bytes_cached += size;
+  }
+
+  void empty_cache() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [size, list] : free_) {
+      for (void* ptr : list) system_free(ptr);
+      stats_.bytes_cached -= size * list.size();
+    }
+    free_.clear();
+  }
+
+  AllocatorStats stats() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return stats_;
+  }
+
+ private:
+  void* system_allocate(size_t size) {
+    if (device_ == Device::CUDA) return cuda_runtime::malloc_device(size);
+    void* ptr = std::aligned_alloc(kAlignment, size);
+    if (!ptr) {
+      empty_cache();  // give the cache back and try once more before giving up
+      ptr = std::aligned_alloc(kAlignment, size);
+    }
+    MINIDL_CHECK(ptr != nullptr, "cpu allocator", "out of memory allocating ", size, " bytes");
+    return ptr;
+  }
+
+  void system_free(void* ptr) {
+    if (device_ == Device::CUDA) {
+      cuda_runtime::free_device(ptr);
+    } else {
+      std::free(ptr);
+    }
+  }
+
+  Device device_;
+  std::mutex mutex_;
+  std::map<size_t, std::vector<void*>> free_;
+  AllocatorStats stats_;
+};
+
+// Never destroyed: tensors in static storage may be freed after main() returns.
+CachingAllocator& allocator_for(Device device) {
+  static auto* cpu = new CachingAllocator(Device::CPU);
+  static auto* cuda = new CachingAllocator(Device::CUDA);
+  return device == Device::CPU ? *cpu : *cuda;
+}
+
+}  // namespace
+
+void* allocate(size_t bytes, Device device) { return allocator_for(device).allocate(bytes); }
+
+void deallocate(void* ptr, size_t bytes, Device device) {
+  allocator_for(device).deallocate(ptr, bytes);
+}
+
+AllocatorStats allocator_stats(Device device) { return allocator_for(device).stats(); }
+
+void empty_cache(Device device) { allocator_for(device).empty_cache(); }
+
+}  // namespace minidl

@@ -1,0 +1,32 @@
+// Caching allocators, one per device.
+//
+// Why cache on the CPU too: on the VMs we measure on, handing a process fresh pages costs far
+// more than the arithmetic that fills them (a new 32 MB buffer: 10.8 ms to fill, versus 1.3 ms
+// reused). A training step allocates the same sizes every iteration, so freed blocks are kept
+// in per-size free lists and handed out again. cudaMalloc is slow and synchronizing, so the
+// CUDA allocator does the same.
+#pragma once
+
+#include <cstddef>
+
+#include "core/device.h"
+
+namespace minidl {
+
+struct AllocatorStats {
+  size_t bytes_in_use = 0;  // handed out and not yet returned
+  size_t bytes_cached = 0;  // returned, kept for reuse
+  size_t device_allocations = 0;  // calls that went to the system (malloc / cudaMalloc)
+};
+
+// CPU blocks are 64-byte aligned. Sizes are rounded up to a multiple of 512 bytes so that
+// nearby sizes share free lists.
+void* allocate(size_t bytes, Device device);
+void deallocate(void* ptr, size_t bytes, Device device);
+
+AllocatorStats allocator_stats(Device device);
+
+// Returns every cached block of the device to the system.
+void empty_cache(Device device);
+
+}  // namespace minidl

@@ -1,0 +1,120 @@
+#include "core/autograd.h"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/cuda_runtime.h"
+#include "core/error.h"
+#include "core/ops.h"
+#include "kernels/elementwise.h"
+
+namespace minidl {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+
+// dst += src, in place, on dst's device.
+void accumulate_into(const Tensor& dst, const Tensor& src) {
+  if (dst.device() == Device::CPU) {
+    kernels::cpu::axpy(dst.numel(), 1.f, src.data(), dst.data());
+  } else {
+    kernels::cuda::axpy(dst.numel(), 1.f, src.data(), dst.data());
+    MINIDL_CHECK_LAUNCH("backward (gradient accumulation)");
+  }
+}
+
+// Nodes reachable from `root`, each after every node that consumes its output.
+std::vector<Node*> reverse_topological_order(Node* root) {
+  std::vector<Node*> post_order;
+  std::unordered_set<Node*> visited{root};
+  // Iterative depth-first search: deep graphs (long chains of ops) must not overflow the stack.
+  std::vector<std::pair<Node*, size_t>> stack{{root, 0}};
+  while (!stack.empty()) {
+    auto& [node, next_input] = stack.back();
+    if (next_input < node->inputs.size()) {
+      Node* child = node->inputs[next_input++].impl()->grad_fn.get();
+      if (child && visited.insert(child).second) stack.emplace_back(child, 0);
+    } else {
+      post_order.push_back(node);
+      stack.pop_back();
+    }
+  }
+  return {post_order.rbegin(), post_order.rend()};
+}
+}  // namespace
+
+bool grad_enabled() { return g_grad_enabled; }
+
+NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
+
+void record(const char* op, Tensor& output, std::vector<Tensor> inputs, BackwardFn backward) {
+  if (!g_grad_enabled) return;
+  bool any_requires_grad = false;
+  for (const Tensor& input : inputs) any_requires_grad |= input.requires_grad();
+  if (!any_requires_grad) return;
+  auto node = std::make_shared<Node>();
+  node->op = op;
+  node->inputs = std::move(inputs);
+  node->backward = std::move(backward);
+  output.impl()->grad_fn = std::move(node);
+  output.impl()->requires_grad = true;
+}
+
+void run_backward(const Tensor& root) {
+  MINIDL_CHECK(root.defined() && root.numel() == 1, "backward",
+               "can only start from a one-element tensor (a loss), got shape ", root.shape_str());
+  MINIDL_CHECK(root.requires_grad(), "backward",
+               "the tensor does not require grad: no input of the ops that made it requires grad "
+               "(or it was computed under NoGradGuard)");
+  const Tensor seed = Tensor::ones(root.shape(), root.device());
+  if (root.is_leaf()) {
+    if (!root.impl()->grad) root.impl()->grad = seed.impl_ptr();
+    else accumulate_into(Tensor(root.impl()->grad), seed);
+    return;
+  }
+  Node* root_node = root.impl()->grad_fn.get();
+  MINIDL_CHECK(!root_node->released, "backward",
+               "the graph was already released by an earlier backward(); run the forward pass "
+               "again");
+
+  std::unordered_map<Node*, Tensor> grad_of_output{{root_node, seed}};
+  NoGradGuard no_grad;  // gradient computations are not themselves recorded
+  for (Node* node : reverse_topological_order(root_node)) {
+    MINIDL_CHECK(!node->released, "backward", "reached the already-released graph of op '",
+                 node->op, "'; backward() runs once per forward pass");
+    auto found = grad_of_output.find(node);
+    if (found == grad_of_output.end()) continue;  // no gradient flowed here
+    const Tensor grad_output = found->second;
+    grad_of_output.erase(found);
+
+    std::vector<Tensor> input_grads = node->backward(grad_output);
+    MINIDL_CHECK(input_grads.size() == node->inputs.size(), "backward", "op '", node->op,
+                 "' returned ", input_grads.size(), " gradients for ", node->inputs.size(),
+                 " inputs");
+    for (size_t i = 0; i < input_grads.size(); ++i) {
+      const Tensor& input = node->inputs[i];
+      const Tensor& grad = input_grads[i];
+      if (!input.requires_grad() || !grad.defined()) continue;
+      MINIDL_CHECK(grad.shape() == input.shape(), "backward", "op '", node->op,
+                   "' produced a gradient of shape ", grad.shape_str(), " for input ", i,
+                   " of shape ", input.shape_str());
+      if (Node* producer = input.impl()->grad_fn.get()) {
+        auto [slot, inserted] = grad_of_output.try_emplace(producer, grad);
+        if (!inserted) slot->second = ops::add(slot->second, grad);
+      } else if (!input.impl()->grad) {
+        // A copy: `grad` may share storage with another tensor, and later accumulation is
+        // done in place.
+        input.impl()->grad = grad.clone().impl_ptr();
+      } else {
+        accumulate_into(Tensor(input.impl()->grad), grad);
+      }
+    }
+    // Release what the forward pass kept alive for this node.
+    node->inputs.clear();
+    node->backward = nullptr;
+    node->released = true;
+  }
+}
+
+}  // namespace minidl

@@ -1,0 +1,78 @@
+// Built only when CUDA is enabled; core/cuda_runtime_stub.cpp takes its place otherwise.
+#include "core/cuda_runtime.h"
+
+#include <cuda_runtime_api.h>
+
+#include "core/error.h"
+
+namespace minidl::cuda_runtime {
+
+namespace {
+// Every CUDA call goes through here: the error names the op, the call and where it was made.
+void check(cudaError_t status, const char* op, const char* call, const char* file, int line) {
+  if (status == cudaSuccess) return;
+  cudaGetLastError();  // clear the sticky error so the next check reports its own problem
+  detail::fail(op, call, " failed: ", cudaGetErrorString(status), " (", cudaGetErrorName(status),
+               ") at ", file, ":", line);
+}
+}  // namespace
+
+#define CHECKED(op, call) check((call), op, #call, __FILE__, __LINE__)
+
+bool probe(std::string* description_or_reason) {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status == cudaErrorInsufficientDriver || status == cudaErrorNoDevice ||
+      (status == cudaSuccess && count == 0)) {
+    *description_or_reason =
+        status == cudaErrorInsufficientDriver
+            ? "no usable GPU: the CUDA driver is missing or older than this runtime "
+              "(no GPU on this machine?)"
+            : "no usable GPU: the CUDA runtime found no device";
+    cudaGetLastError();
+    return false;
+  }
+  if (status != cudaSuccess) {
+    *description_or_reason = std::string("no usable GPU: cudaGetDeviceCount failed: ") +
+                             cudaGetErrorString(status);
+    cudaGetLastError();
+    return false;
+  }
+  cudaDeviceProp props{};
+  if (cudaGetDeviceProperties(&props, 0) != cudaSuccess) {
+    *description_or_reason = "no usable GPU: cudaGetDeviceProperties failed";
+    cudaGetLastError();
+    return false;
+  }
+  *description_or_reason = std::string(props.name) + " (compute " + std::to_string(props.major) +
+                           "." + std::to_string(props.minor) + ")";
+  return true;
+}
+
+void* malloc_device(size_t bytes) {
+  void* ptr = nullptr;
+  CHECKED("cuda allocator", cudaMalloc(&ptr, bytes));
+  return ptr;
+}
+
+void free_device(void* ptr) { CHECKED("cuda allocator", cudaFree(ptr)); }
+
+void copy_host_to_device(void* dst, const void* src, size_t bytes) {
+  CHECKED("copy to cuda", cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+}
+
+void copy_device_to_host(void* dst, const void* src, size_t bytes) {
+  CHECKED("copy to cpu", cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
+}
+
+void copy_device_to_device(void* dst, const void* src, size_t bytes) {
+  CHECKED("copy on cuda", cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
+}
+
+void synchronize(const char* op) { CHECKED(op, cudaDeviceSynchronize()); }
+
+void check_launch(const char* op, const char* file, int line) {
+  check(cudaGetLastError(), op, "kernel launch", file, line);
+}
+
+}  // namespace minidl::cuda_runtime

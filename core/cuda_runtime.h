@@ -1,0 +1,27 @@
+// The few CUDA runtime calls the core needs (device query, memory, copies, error checks),
+// behind plain C++ functions so that no other core file includes CUDA headers. In a build
+// without CUDA the same functions exist and throw minidl::Error ("built without CUDA").
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace minidl::cuda_runtime {
+
+// Queries the runtime once. On failure, *reason says why in words
+// (for example "CUDA driver missing or too old for this runtime").
+bool probe(std::string* description_or_reason);
+
+void* malloc_device(size_t bytes);
+void free_device(void* ptr);
+void copy_host_to_device(void* dst, const void* src, size_t bytes);
+void copy_device_to_host(void* dst, const void* src, size_t bytes);
+void copy_device_to_device(void* dst, const void* src, size_t bytes);
+void synchronize(const char* op);
+
+// After launching the kernels of `op`: turns a launch error into a minidl::Error naming the op.
+void check_launch(const char* op, const char* file, int line);
+
+}  // namespace minidl::cuda_runtime
+
+#define MINIDL_CHECK_LAUNCH(op) ::minidl::cuda_runtime::check_launch(op, __FILE__, __LINE__)

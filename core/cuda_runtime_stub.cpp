@@ -1,0 +1,26 @@
+// The CUDA runtime functions of a CPU-only build (no nvcc at configure time, or MINIDL_CUDA=OFF).
+#include "core/cuda_runtime.h"
+#include "core/error.h"
+
+namespace minidl::cuda_runtime {
+
+namespace {
+[[noreturn]] void unavailable(const char* op) {
+  detail::fail(op, "this build of minidl has no CUDA support (configured with MINIDL_CUDA=OFF "
+                   "or without nvcc); use the CPU");
+}
+}  // namespace
+
+bool probe(std::string* description_or_reason) {
+  *description_or_reason = "built without CUDA";
+  return false;
+}
+void* malloc_device(size_t) { unavailable("cuda allocator"); }
+void free_device(void*) { unavailable("cuda allocator"); }
+void copy_host_to_device(void*, const void*, size_t) { unavailable("copy to cuda"); }
+void copy_device_to_host(void*, const void*, size_t) { unavailable("copy to cpu"); }
+void copy_device_to_device(void*, const void*, size_t) { unavailable("copy on cuda"); }
+void synchronize(const char* op) { unavailable(op); }
+void check_launch(const char* op, const char*, int) { unavailable(op); }
+
+}  // namespace minidl::cuda_runtime

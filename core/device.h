@@ -1,0 +1,24 @@
+// Where a tensor's memory lives and its ops run. The choice is made at run time: a build with
+// CUDA still runs on a machine without a GPU (on the CPU), and a CPU-only build rejects "cuda".
+#pragma once
+
+#include <string>
+
+namespace minidl {
+
+enum class Device { CPU, CUDA };
+
+const char* device_name(Device device);  // "cpu" or "cuda"
+
+// True when this build has CUDA and the runtime found at least one usable GPU.
+bool cuda_available();
+
+// Why CUDA is or is not usable, in words: "NVIDIA H100 (compute 9.0)", "built without CUDA",
+// "CUDA driver missing or too old for this runtime (no GPU on this machine?)", ...
+std::string cuda_status();
+
+// Parses --device: "cpu", "cuda" (an Error when no GPU is usable, naming the reason), or "auto"
+// (CUDA when usable, else the CPU; the fallback is reported once on stderr).
+Device parse_device(const std::string& name);
+
+}  // namespace minidl

@@ -1,0 +1,148 @@
+// Convolution and pooling ops: argument checks, output allocation, kernel dispatch and the
+// autograd nodes. The arithmetic is in kernels/cpu/conv2d.cpp and kernels/cpu/pooling.cpp.
+#include <cstdint>
+#include <memory>
+
+#include "core/autograd.h"
+#include "core/op_checks.h"
+#include "core/ops.h"
+#include "kernels/conv2d.h"
+#include "kernels/pooling.h"
+
+namespace minidl::ops {
+
+namespace {
+
+kernels::Conv2dShape conv_shape(const Tensor& x, const Tensor& weight, int stride, int padding) {
+  checks::rank("conv2d", "input", x, 4, "(N, C, H, W)");
+  checks::rank("conv2d", "weight", weight, 4, "(out_channels, in_channels, kH, kW)");
+  MINIDL_CHECK(stride >= 1, "conv2d", "stride must be >= 1, got ", stride);
+  MINIDL_CHECK(padding >= 0, "conv2d", "padding must be >= 0, got ", padding);
+  MINIDL_CHECK(x.size(1) == weight.size(1), "conv2d", "input ", x.shape_str(), " has ",
+               x.size(1), " channels but weight ", weight.shape_str(), " expects ",
+               weight.size(1));
+  kernels::Conv2dShape s;
+  s.batch = int(x.size(0));
+  s.in_channels = int(x.size(1));
+  s.in_h = int(x.size(2));
+  s.in_w = int(x.size(3));
+  s.out_channels = int(weight.size(0));
+  s.kernel_h = int(weight.size(2));
+  s.kernel_w = int(weight.size(3));
+  s.stride_h = s.stride_w = stride;
+  s.pad_h = s.pad_w = padding;
+  MINIDL_CHECK(s.in_h + 2 * padding >= s.kernel_h && s.in_w + 2 * padding >= s.kernel_w,
+               "conv2d", "kernel ", s.kernel_h, "x", s.kernel_w, " is larger than the input ",
+               x.shape_str(), " with padding ", padding);
+  return s;
+}
+
+kernels::Pool2dShape pool_shape(const char* op, const Tensor& x, int kernel, int stride,
+                                int padding) {
+  checks::rank(op, "input", x, 4, "(N, C, H, W)");
+  MINIDL_CHECK(kernel >= 1 && stride >= 1, op, "kernel and stride must be >= 1, got kernel ",
+               kernel, " stride ", stride);
+  MINIDL_CHECK(padding >= 0 && 2 * padding <= kernel, op, "padding must be in [0, kernel/2], got ",
+               padding, " for kernel ", kernel);
+  kernels::Pool2dShape s;
+  s.batch = int(x.size(0));
+  s.channels = int(x.size(1));
+  s.in_h = int(x.size(2));
+  s.in_w = int(x.size(3));
+  s.kernel = kernel;
+  s.stride = stride;
+  s.pad = padding;
+  MINIDL_CHECK(s.in_h + 2 * padding >= kernel && s.in_w + 2 * padding >= kernel, op, "kernel ",
+               kernel, " is larger than the input ", x.shape_str(), " with padding ", padding);
+  return s;
+}
+
+Shape pooled(const kernels::Pool2dShape& s) {
+  return {s.batch, s.channels, s.out_h(), s.out_w()};
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride,
+              int padding) {
+  const kernels::Conv2dShape s = conv_shape(x, weight, stride, padding);
+  checks::same_device("conv2d", {x, weight, bias});
+  if (bias.defined()) {
+    MINIDL_CHECK(bias.dim() == 1 && bias.size(0) == s.out_channels, "conv2d", "bias ",
+                 bias.shape_str(), " must be [", s.out_channels, "]");
+  }
+  if (x.device() != Device::CPU) checks::no_cuda_kernel("conv2d");
+  Tensor out = Tensor::empty({s.batch, s.out_channels, s.out_h(), s.out_w()}, x.device());
+  kernels::cpu::conv2d_forward(s, x.data(), weight.data(),
+                               bias.defined() ? bias.data() : nullptr, out.data());
+
+  const Tensor x_values = x.detach(), w_values = weight.detach();
+  const bool has_bias = bias.defined();
+  std::vector<Tensor> inputs{x, weight};
+  if (has_bias) inputs.push_back(bias);
+  // Only the gradients that someone needs are computed: the first layer's input never
+  // requires grad, and backward-data is a third of a convolution's cost.
+  const bool need_dx = x.requires_grad();
+  record("conv2d", out, std::move(inputs),
+         [s, x_values, w_values, has_bias, need_dx](const Tensor& g) {
+           std::vector<Tensor> grads(2);
+           if (need_dx) {
+             grads[0] = Tensor::empty(x_values.shape(), g.device());
+             kernels::cpu::conv2d_backward_data(s, g.data(), w_values.data(), grads[0].data());
+           }
+           grads[1] = Tensor::empty(w_values.shape(), g.device());
+           Tensor bias_grad = has_bias ? Tensor::empty({s.out_channels}, g.device()) : Tensor();
+           kernels::cpu::conv2d_backward_weight(s, x_values.data(), g.data(), grads[1].data(),
+                                                has_bias ? bias_grad.data() : nullptr);
+           if (has_bias) grads.push_back(bias_grad);
+           return grads;
+         });
+  return out;
+}
+
+Tensor max_pool2d(const Tensor& x, int kernel, int stride, int padding) {
+  const kernels::Pool2dShape s = pool_shape("max_pool2d", x, kernel, stride, padding);
+  if (x.device() != Device::CPU) checks::no_cuda_kernel("max_pool2d");
+  Tensor out = Tensor::empty(pooled(s), x.device());
+  // The winners' positions are not a float tensor; they live as long as the node needs them.
+  auto argmax = std::make_shared<std::vector<int32_t>>(out.numel());
+  kernels::cpu::max_pool2d_forward(s, x.data(), out.data(), argmax->data());
+  const Shape in_shape = x.shape();
+  record("max_pool2d", out, {x}, [s, argmax, in_shape](const Tensor& g) {
+    Tensor dx = Tensor::empty(in_shape, g.device());
+    kernels::cpu::max_pool2d_backward(s, g.data(), argmax->data(), dx.data());
+    return std::vector<Tensor>{dx};
+  });
+  return out;
+}
+
+Tensor avg_pool2d(const Tensor& x, int kernel, int stride, int padding) {
+  const kernels::Pool2dShape s = pool_shape("avg_pool2d", x, kernel, stride, padding);
+  if (x.device() != Device::CPU) checks::no_cuda_kernel("avg_pool2d");
+  Tensor out = Tensor::empty(pooled(s), x.device());
+  kernels::cpu::avg_pool2d_forward(s, x.data(), out.data());
+  const Shape in_shape = x.shape();
+  record("avg_pool2d", out, {x}, [s, in_shape](const Tensor& g) {
+    Tensor dx = Tensor::empty(in_shape, g.device());
+    kernels::cpu::avg_pool2d_backward(s, g.data(), dx.data());
+    return std::vector<Tensor>{dx};
+  });
+  return out;
+}
+
+Tensor global_avg_pool(const Tensor& x) {
+  checks::rank("global_avg_pool", "input", x, 4, "(N, C, H, W)");
+  if (x.device() != Device::CPU) checks::no_cuda_kernel("global_avg_pool");
+  const int64_t planes = x.size(0) * x.size(1), spatial = x.size(2) * x.size(3);
+  Tensor out = Tensor::empty({x.size(0), x.size(1)}, x.device());
+  kernels::cpu::global_avg_pool_forward(planes, spatial, x.data(), out.data());
+  const Shape in_shape = x.shape();
+  record("global_avg_pool", out, {x}, [planes, spatial, in_shape](const Tensor& g) {
+    Tensor dx = Tensor::empty(in_shape, g.device());
+    kernels::cpu::global_avg_pool_backward(planes, spatial, g.data(), dx.data());
+    return std::vector<Tensor>{dx};
+  });
+  return out;
+}
+
+}  // namespace minidl::ops

@@ -1,0 +1,67 @@
+// softmax_cross_entropy and the metrics that read logits (argmax, accuracy).
+#include <algorithm>
+
+#include "core/autograd.h"
+#include "core/op_checks.h"
+#include "core/ops.h"
+#include "kernels/softmax_cross_entropy.h"
+
+namespace minidl::ops {
+
+namespace {
+void check_logits_and_labels(const char* op, const Tensor& logits, const std::vector<int>& labels) {
+  checks::rank(op, "logits", logits, 2, "[N, classes]");
+  MINIDL_CHECK(static_cast<int64_t>(labels.size()) == logits.size(0), op, "got ", labels.size(),
+               " labels for logits ", logits.shape_str());
+  const int64_t classes = logits.size(1);
+  for (size_t n = 0; n < labels.size(); ++n) {
+    MINIDL_CHECK(labels[n] >= 0 && labels[n] < classes, op, "label ", labels[n], " at index ", n,
+                 " is outside [0, ", classes, ") for logits ", logits.shape_str());
+  }
+}
+}  // namespace
+
+Tensor softmax_cross_entropy(const Tensor& logits, const std::vector<int>& labels,
+                             float label_smoothing) {
+  check_logits_and_labels("softmax_cross_entropy", logits, labels);
+  MINIDL_CHECK(label_smoothing >= 0.f && label_smoothing < 1.f, "softmax_cross_entropy",
+               "label_smoothing must be in [0, 1), got ", label_smoothing);
+  if (logits.device() != Device::CPU) checks::no_cuda_kernel("softmax_cross_entropy");
+  const int batch = int(logits.size(0)), classes = int(logits.size(1));
+  const std::vector<int32_t> label_values(labels.begin(), labels.end());
+  Tensor probs = Tensor::empty(logits.shape(), logits.device());
+  const float loss = kernels::cpu::softmax_cross_entropy_forward(
+      batch, classes, logits.data(), label_values.data(), label_smoothing, probs.data());
+  Tensor out = Tensor::scalar(loss, logits.device());
+  record("softmax_cross_entropy", out, {logits},
+         [batch, classes, probs, label_values, label_smoothing](const Tensor& g) {
+           Tensor dlogits = Tensor::empty(probs.shape(), probs.device());
+           kernels::cpu::softmax_cross_entropy_backward(batch, classes, probs.data(),
+                                                        label_values.data(), label_smoothing,
+                                                        g.item(), dlogits.data());
+           return std::vector<Tensor>{dlogits};
+         });
+  return out;
+}
+
+std::vector<int> argmax(const Tensor& logits) {
+  checks::rank("argmax", "logits", logits, 2, "[N, classes]");
+  const std::vector<float> values = logits.to_vector();
+  const int64_t classes = logits.size(1);
+  std::vector<int> best(logits.size(0));
+  for (size_t n = 0; n < best.size(); ++n) {
+    const auto row = values.begin() + int64_t(n) * classes;
+    best[n] = static_cast<int>(std::max_element(row, row + classes) - row);
+  }
+  return best;
+}
+
+float accuracy(const Tensor& logits, const std::vector<int>& labels) {
+  check_logits_and_labels("accuracy", logits, labels);
+  const std::vector<int> predicted = argmax(logits);
+  int64_t correct = 0;
+  for (size_t n = 0; n < labels.size(); ++n) correct += predicted[n] == labels[n];
+  return static_cast<float>(correct) / static_cast<float>(labels.size());
+}
+
+}  // namespace minidl::ops

@@ -1,0 +1,32 @@
+// Generator: the seeded random source behind every random factory, dropout mask and shuffle,
+// so that a run is reproducible from its seed. Its state can be saved and restored.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+
+namespace minidl {
+
+class Generator {
+ public:
+  explicit Generator(uint64_t seed = 0) : engine_(seed) {}
+
+  float uniform(float low = 0.f, float high = 1.f) {
+    return std::uniform_real_distribution<float>(low, high)(engine_);
+  }
+  float normal(float mean = 0.f, float stddev = 1.f) {
+    return std::normal_distribution<float>(mean, stddev)(engine_);
+  }
+  uint64_t next_u64() { return engine_(); }
+  std::mt19937_64& engine() { return engine_; }
+
+  // The full engine state as text, for checkpoints.
+  std::string state() const;
+  void set_state(const std::string& state);
+
+ private:
+  std::mt19937_64 engine_;
+};
+
+}  // namespace minidl

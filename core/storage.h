@@ -1,0 +1,28 @@
+// Storage: one block of memory on one device, shared by every tensor that views it.
+// Memory comes from the caching allocator of its device and goes back to it on destruction.
+#pragma once
+
+#include <cstddef>
+
+#include "core/device.h"
+
+namespace minidl {
+
+class Storage {
+ public:
+  Storage(size_t bytes, Device device);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() const { return data_; }
+  size_t bytes() const { return bytes_; }
+  Device device() const { return device_; }
+
+ private:
+  void* data_;
+  size_t bytes_;
+  Device device_;
+};
+
+}  // namespace minidl

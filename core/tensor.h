@@ -1,0 +1,100 @@
+// Tensor: a float32 n-dimensional array (rank 0 to 4 and beyond), contiguous, row-major (NCHW
+// for images), on one device. A Tensor is a cheap handle: copies share the same TensorImpl, and
+// views (reshape, flatten, detach) share the same Storage.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/device.h"
+#include "core/random.h"
+#include "core/shape.h"
+#include "core/storage.h"
+
+namespace minidl {
+
+struct Node;
+
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  int64_t offset = 0;  // in elements, from the start of storage
+  Shape shape;
+  bool requires_grad = false;
+  std::shared_ptr<TensorImpl> grad;  // accumulated by backward() on leaves
+  std::shared_ptr<Node> grad_fn;     // the op that produced this tensor (null for leaves)
+};
+
+class Tensor {
+ public:
+  Tensor() = default;  // undefined: defined() is false
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  // ---- factories -------------------------------------------------------------------------
+  static Tensor empty(const Shape& shape, Device device = Device::CPU);  // uninitialized
+  static Tensor zeros(const Shape& shape, Device device = Device::CPU);
+  static Tensor ones(const Shape& shape, Device device = Device::CPU);
+  static Tensor full(const Shape& shape, float value, Device device = Device::CPU);
+  static Tensor from_vector(const std::vector<float>& values, const Shape& shape,
+                            Device device = Device::CPU);
+  static Tensor scalar(float value, Device device = Device::CPU);  // rank 0
+  static Tensor uniform(const Shape& shape, float low, float high, Generator& gen,
+                        Device device = Device::CPU);
+  static Tensor normal(const Shape& shape, float mean, float stddev, Generator& gen,
+                       Device device = Device::CPU);
+
+  // ---- shape and placement ---------------------------------------------------------------
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const;
+  int64_t dim() const { return static_cast<int64_t>(shape().size()); }
+  int64_t size(int64_t d) const;  // negative d counts from the end
+  int64_t numel() const;
+  Device device() const;
+  std::string shape_str() const;  // "[N, C, H, W]"
+
+  // Raw element pointer (device memory for CUDA tensors). Elements are contiguous.
+  float* data() const;
+
+  // ---- views and copies ------------------------------------------------------------------
+  // A view with a new shape and the same elements; one dimension may be -1 (inferred).
+  // Differentiable.
+  Tensor reshape(const Shape& shape) const;
+  Tensor view(const Shape& shape) const { return reshape(shape); }
+  // Merges dimensions start_dim..end into one: [N, C, H, W].flatten(1) is [N, C*H*W].
+  Tensor flatten(int64_t start_dim = 1) const;
+  // A copy on `device` (the same tensor when already there). Differentiable.
+  Tensor to(Device device) const;
+  Tensor clone() const;  // a copy with its own storage, not part of the graph
+  // Shares the data but not the graph: no grad_fn, requires_grad false.
+  Tensor detach() const;
+
+  // ---- host access (copies from the GPU when needed) -------------------------------------
+  std::vector<float> to_vector() const;
+  float item() const;                                 // the value of a one-element tensor
+  float at(std::initializer_list<int64_t> index) const;  // one element, for tests
+  void set(std::initializer_list<int64_t> index, float value);  // one element, for tests
+  void fill_(float value);                            // in place, any device
+  void copy_(const Tensor& source);                   // in place, same shape, any devices
+
+  // ---- autograd --------------------------------------------------------------------------
+  bool requires_grad() const;
+  Tensor& set_requires_grad(bool requires = true);  // only on leaves
+  bool is_leaf() const;
+  Tensor grad() const;  // undefined until a backward() reached this leaf
+  void zero_grad();     // drops the accumulated gradient
+  // Backpropagates from this one-element tensor (usually the loss) into every leaf that
+  // requires grad. The graph is released afterwards; a second call on it is an Error.
+  void backward() const;
+
+  TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+
+ private:
+  void require_defined(const char* op) const;
+  int64_t flat_index(const char* op, std::initializer_list<int64_t> index) const;
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+}  // namespace minidl

@@ -1,0 +1,176 @@
+// CPU convolution as im2col + GEMM.
+//
+// im2col unrolls, for a chunk of `nb` images, every receptive field into one column of a
+// matrix `cols` of shape [C*R*S, nb*P] (P = out_h*out_w output pixels per image):
+//   cols[(c*R + r)*S + s][n*P + oh*OW + ow] = x[n][c][oh*stride - pad + r][ow*stride - pad + s]
+// (zero outside the image). Then, with W viewed as the matrix [K, C*R*S]:
+//   forward:          Y   = W   * cols      [K, nb*P]     then scattered to y[n][k][p]
+//   backward-weight:  dW += dY  * cols^T    [K, C*R*S]
+//   backward-data:    dcols = W^T * dY      [C*R*S, nb*P] then col2im adds it back into dx
+// Why whole chunks of images rather than one image at a time: the reference model's late
+// layers have 4 or 16 output pixels per image, and a GEMM with N = 4 runs far below peak.
+// Chunks bound the size of `cols` (the stem at batch 128 would need 75 MB otherwise).
+#include <algorithm>
+#include <vector>
+
+#include "kernels/conv2d.h"
+#include "kernels/gemm.h"
+
+namespace minidl::kernels::cpu {
+
+namespace {
+
+constexpr int64_t kMaxColsElements = 4 << 20;  // 16 MB of float scratch per chunk
+
+int images_per_chunk(const Conv2dShape& s) {
+  const int64_t per_image = int64_t(s.in_channels) * s.kernel_h * s.kernel_w * s.out_h() * s.out_w();
+  return static_cast<int>(std::clamp<int64_t>(kMaxColsElements / std::max<int64_t>(per_image, 1), 1, s.batch));
+}
+
+// Scratch reused across calls on the same thread: allocation is expensive on these machines.
+std::vector<float>& scratch(int which, size_t elements) {
+  thread_local std::vector<float> buffers[2];
+  if (buffers[which].size() < elements) buffers[which].resize(elements);
+  return buffers[which];
+}
+
+void im2col(const Conv2dShape& s, const float* x, int first, int nb, float* cols) {
+  const int OH = s.out_h(), OW = s.out_w(), P = OH * OW;
+  const int rows = s.in_channels * s.kernel_h * s.kernel_w;
+  const int64_t width = int64_t(nb) * P;
+#pragma omp parallel for
+  for (int row = 0; row < rows; ++row) {
+    const int c = row / (s.kernel_h * s.kernel_w);
+    const int r = (row / s.kernel_w) % s.kernel_h;
+    const int q = row % s.kernel_w;
+    float* out = cols + row * width;
+    for (int n = 0; n < nb; ++n) {
+      const float* plane = x + (int64_t(first + n) * s.in_channels + c) * s.in_h * s.in_w;
+      for (int oh = 0; oh < OH; ++oh) {
+        const int ih = oh * s.stride_h - s.pad_h + r;
+        float* dst = out + int64_t(n) * P + oh * OW;
+        if (ih < 0 || ih >= s.in_h) {
+          std::fill(dst, dst + OW, 0.f);
+          continue;
+        }
+        const float* src = plane + ih * s.in_w;
+        for (int ow = 0; ow < OW; ++ow) {
+          const int iw = ow * s.stride_w - s.pad_w + q;
+          dst[ow] = (iw >= 0 && iw < s.in_w) ? src[iw] : 0.f;
+        }
+      }
+    }
+  }
+}
+
+// The adjoint of im2col: every column entry is added back to the pixel it was copied from.
+// Parallel over input channels: rows of one channel only touch that channel's planes.
+void col2im(const Conv2dShape& s, const float* cols, int first, int nb, float* dx) {
+  const int OH = s.out_h(), OW = s.out_w(), P = OH * OW;
+  const int64_t width = int64_t(nb) * P;
+  const int RS = s.kernel_h * s.kernel_w;
+#pragma omp parallel for
+  for (int c = 0; c < s.in_channels; ++c) {
+    for (int n = 0; n < nb; ++n) {
+      float* plane = dx + (int64_t(first + n) * s.in_channels + c) * s.in_h * s.in_w;
+      std::fill(plane, plane + s.in_h * s.in_w, 0.f);
+      for (int rs = 0; rs < RS; ++rs) {
+        const int r = rs / s.kernel_w, q = rs % s.kernel_w;
+        const float* src_row = cols + int64_t(c * RS + rs) * width + int64_t(n) * P;
+        for (int oh = 0; oh < OH; ++oh) {
+          const int ih = oh * s.stride_h - s.pad_h + r;
+          if (ih < 0 || ih >= s.in_h) continue;
+          float* dst = plane + ih * s.in_w;
+          const float* src = src_row + oh * OW;
+          for (int ow = 0; ow < OW; ++ow) {
+            const int iw = ow * s.stride_w - s.pad_w + q;
+            if (iw >= 0 && iw < s.in_w) dst[iw] += src[ow];
+          }
+        }
+      }
+    }
+  }
+}
+
+// [K, nb*P] matrix <-> the nb images' [K, P] planes of an NCHW tensor.
+void matrix_to_nchw(const float* mat, int K, int P, int first, int nb, const float* bias,
+                    float* y) {
+#pragma omp parallel for collapse(2)
+  for (int n = 0; n < nb; ++n) {
+    for (int k = 0; k < K; ++k) {
+      const float* src = mat + int64_t(k) * nb * P + int64_t(n) * P;
+      float* dst = y + (int64_t(first + n) * K + k) * P;
+      const float b = bias ? bias[k] : 0.f;
+      for (int p = 0; p < P; ++p) dst[p] = src[p] + b;
+    }
+  }
+}
+
+void nchw_to_matrix(const float* y, int K, int P, int first, int nb, float* mat) {
+#pragma omp parallel for collapse(2)
+  for (int n = 0; n < nb; ++n) {
+    for (int k = 0; k < K; ++k) {
+      std::copy_n(y + (int64_t(first + n) * K + k) * P, P, mat + int64_t(k) * nb * P + int64_t(n) * P);
+    }
+  }
+}
+
+}  // namespace
+
+void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
+                    float* y) {
+  const int P = s.out_h() * s.out_w();
+  const int CRS = s.in_channels * s.kernel_h * s.kernel_w;
+  const int chunk = images_per_chunk(s);
+  std::vector<float>& cols = scratch(0, size_t(CRS) * chunk * P);
+  std::vector<float>& out = scratch(1, size_t(s.out_channels) * chunk * P);
+  for (int first = 0; first < s.batch; first += chunk) {
+    const int nb = std::min(chunk, s.batch - first);
+    im2col(s, x, first, nb, cols.data());
+    gemm(false, false, s.out_channels, nb * P, CRS, 1.f, w, cols.data(), 0.f, out.data());
+    matrix_to_nchw(out.data(), s.out_channels, P, first, nb, bias, y);
+  }
+}
+
+void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
+  const int P = s.out_h() * s.out_w();
+  const int CRS = s.in_channels * s.kernel_h * s.kernel_w;
+  const int chunk = images_per_chunk(s);
+  std::vector<float>& dcols = scratch(0, size_t(CRS) * chunk * P);
+  std::vector<float>& dy_mat = scratch(1, size_t(s.out_channels) * chunk * P);
+  for (int first = 0; first < s.batch; first += chunk) {
+    const int nb = std::min(chunk, s.batch - first);
+    nchw_to_matrix(dy, s.out_channels, P, first, nb, dy_mat.data());
+    gemm(true, false, CRS, nb * P, s.out_channels, 1.f, w, dy_mat.data(), 0.f, dcols.data());
+    col2im(s, dcols.data(), first, nb, dx);
+  }
+}
+
+void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
+                            float* dbias) {
+  const int P = s.out_h() * s.out_w();
+  const int CRS = s.in_channels * s.kernel_h * s.kernel_w;
+  const int chunk = images_per_chunk(s);
+  std::vector<float>& cols = scratch(0, size_t(CRS) * chunk * P);
+  std::vector<float>& dy_mat = scratch(1, size_t(s.out_channels) * chunk * P);
+  for (int first = 0; first < s.batch; first += chunk) {
+    const int nb = std::min(chunk, s.batch - first);
+    im2col(s, x, first, nb, cols.data());
+    nchw_to_matrix(dy, s.out_channels, P, first, nb, dy_mat.data());
+    gemm(false, true, s.out_channels, CRS, nb * P, 1.f, dy_mat.data(), cols.data(),
+         first == 0 ? 0.f : 1.f, dw);
+  }
+  if (dbias) {
+#pragma omp parallel for
+    for (int k = 0; k < s.out_channels; ++k) {
+      double total = 0.0;
+      for (int n = 0; n < s.batch; ++n) {
+        const float* plane = dy + (int64_t(n) * s.out_channels + k) * P;
+        for (int p = 0; p < P; ++p) total += plane[p];
+      }
+      dbias[k] = static_cast<float>(total);
+    }
+  }
+}
+
+}  // namespace minidl::kernels::cpu

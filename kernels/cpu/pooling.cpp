@@ -1,0 +1,117 @@
+// CPU pooling: one (image, channel) plane per OpenMP iteration; planes are independent, so
+// the backward passes can scatter into their own plane without races.
+#include <algorithm>
+#include <limits>
+
+#include "kernels/pooling.h"
+
+namespace minidl::kernels::cpu {
+
+void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, int32_t* argmax) {
+  const int OH = s.out_h(), OW = s.out_w();
+#pragma omp parallel for
+  for (int64_t plane = 0; plane < s.planes(); ++plane) {
+    const float* in = x + plane * s.in_h * s.in_w;
+    for (int oh = 0; oh < OH; ++oh) {
+      for (int ow = 0; ow < OW; ++ow) {
+        float best = -std::numeric_limits<float>::infinity();
+        int32_t best_index = -1;
+        for (int r = 0; r < s.kernel; ++r) {
+          const int ih = oh * s.stride - s.pad + r;
+          if (ih < 0 || ih >= s.in_h) continue;
+          for (int q = 0; q < s.kernel; ++q) {
+            const int iw = ow * s.stride - s.pad + q;
+            if (iw < 0 || iw >= s.in_w) continue;
+            const float v = in[ih * s.in_w + iw];
+            if (best_index < 0 || v > best) {
+              best = v;
+              best_index = ih * s.in_w + iw;
+            }
+          }
+        }
+        const int64_t out = (plane * OH + oh) * OW + ow;
+        y[out] = best;
+        argmax[out] = best_index;
+      }
+    }
+  }
+}
+
+void max_pool2d_backward(const Pool2dShape& s, const float* dy, const int32_t* argmax,
+                         float* dx) {
+  const int64_t out_plane = int64_t(s.out_h()) * s.out_w(), in_plane = int64_t(s.in_h) * s.in_w;
+#pragma omp parallel for
+  for (int64_t plane = 0; plane < s.planes(); ++plane) {
+    float* grad = dx + plane * in_plane;
+    std::fill(grad, grad + in_plane, 0.f);
+    for (int64_t o = 0; o < out_plane; ++o) {
+      const int32_t winner = argmax[plane * out_plane + o];
+      if (winner >= 0) grad[winner] += dy[plane * out_plane + o];
+    }
+  }
+}
+
+void avg_pool2d_forward(const Pool2dShape& s, const float* x, float* y) {
+  const int OH = s.out_h(), OW = s.out_w();
+  const float inv_area = 1.f / float(s.kernel * s.kernel);
+#pragma omp parallel for
+  for (int64_t plane = 0; plane < s.planes(); ++plane) {
+    const float* in = x + plane * s.in_h * s.in_w;
+    for (int oh = 0; oh < OH; ++oh) {
+      for (int ow = 0; ow < OW; ++ow) {
+        float total = 0.f;
+        for (int r = 0; r < s.kernel; ++r) {
+          const int ih = oh * s.stride - s.pad + r;
+          if (ih < 0 || ih >= s.in_h) continue;
+          for (int q = 0; q < s.kernel; ++q) {
+            const int iw = ow * s.stride - s.pad + q;
+            if (iw >= 0 && iw < s.in_w) total += in[ih * s.in_w + iw];
+          }
+        }
+        y[(plane * OH + oh) * OW + ow] = total * inv_area;
+      }
+    }
+  }
+}
+
+void avg_pool2d_backward(const Pool2dShape& s, const float* dy, float* dx) {
+  const int OH = s.out_h(), OW = s.out_w();
+  const float inv_area = 1.f / float(s.kernel * s.kernel);
+#pragma omp parallel for
+  for (int64_t plane = 0; plane < s.planes(); ++plane) {
+    float* grad = dx + plane * s.in_h * s.in_w;
+    std::fill(grad, grad + s.in_h * s.in_w, 0.f);
+    for (int oh = 0; oh < OH; ++oh) {
+      for (int ow = 0; ow < OW; ++ow) {
+        const float share = dy[(plane * OH + oh) * OW + ow] * inv_area;
+        for (int r = 0; r < s.kernel; ++r) {
+          const int ih = oh * s.stride - s.pad + r;
+          if (ih < 0 || ih >= s.in_h) continue;
+          for (int q = 0; q < s.kernel; ++q) {
+            const int iw = ow * s.stride - s.pad + q;
+            if (iw >= 0 && iw < s.in_w) grad[ih * s.in_w + iw] += share;
+          }
+        }
+      }
+    }
+  }
+}
+
+void global_avg_pool_forward(int64_t planes, int64_t spatial, const float* x, float* y) {
+#pragma omp parallel for if (planes * spatial > (1 << 15))
+  for (int64_t p = 0; p < planes; ++p) {
+    float total = 0.f;
+    for (int64_t i = 0; i < spatial; ++i) total += x[p * spatial + i];
+    y[p] = total / float(spatial);
+  }
+}
+
+void global_avg_pool_backward(int64_t planes, int64_t spatial, const float* dy, float* dx) {
+#pragma omp parallel for if (planes * spatial > (1 << 15))
+  for (int64_t p = 0; p < planes; ++p) {
+    const float share = dy[p] / float(spatial);
+    for (int64_t i = 0; i < spatial; ++i) dx[p * spatial + i] = share;
+  }
+}
+
+}  // namespace minidl::kernels::cpu

@@ -1,0 +1,37 @@
+// Elementwise kernels over n contiguous floats. Outputs may alias inputs (in place is fine).
+// The CUDA versions take device pointers and run on the library's stream.
+#pragma once
+
+#include <cstdint>
+
+namespace minidl::kernels {
+
+namespace cpu {
+void fill(int64_t n, float value, float* out);
+void add(int64_t n, const float* a, const float* b, float* out);        // a + b
+void sub(int64_t n, const float* a, const float* b, float* out);        // a - b
+void mul(int64_t n, const float* a, const float* b, float* out);        // a * b
+void scale(int64_t n, const float* a, float factor, float* out);        // a * factor
+void axpy(int64_t n, float alpha, const float* x, float* y);            // y += alpha * x
+// x viewed as [outer, channels, inner]: out = x + bias[c] (the bias broadcast of add()).
+void add_channel_bias(int64_t outer, int64_t channels, int64_t inner, const float* x,
+                      const float* bias, float* out);
+// Gradient of that bias: bias_grad[c] = sum over outer and inner of grad[:, c, :].
+void channel_sum(int64_t outer, int64_t channels, int64_t inner, const float* grad,
+                 float* bias_grad);
+float sum(int64_t n, const float* a);  // accumulated in double
+void relu_forward(int64_t n, const float* x, float* y);
+// dx = dy where the forward output y > 0, else 0 (y rather than x so x can be freed).
+void relu_backward(int64_t n, const float* y, const float* dy, float* dx);
+}  // namespace cpu
+
+namespace cuda {
+void fill(int64_t n, float value, float* out);
+void add(int64_t n, const float* a, const float* b, float* out);
+void scale(int64_t n, const float* a, float factor, float* out);
+void axpy(int64_t n, float alpha, const float* x, float* y);
+void relu_forward(int64_t n, const float* x, float* y);
+void relu_backward(int64_t n, const float* y, const float* dy, float* dx);
+}  // namespace cuda
+
+}  // namespace minidl::kernels

@@ -1,0 +1,30 @@
+// 2-D pooling on NCHW arrays: max and average over square windows, and the global average.
+#pragma once
+
+#include <cstdint>
+
+namespace minidl::kernels {
+
+struct Pool2dShape {
+  int batch = 0, channels = 0, in_h = 0, in_w = 0;
+  int kernel = 1, stride = 1, pad = 0;
+  int out_h() const { return (in_h + 2 * pad - kernel) / stride + 1; }
+  int out_w() const { return (in_w + 2 * pad - kernel) / stride + 1; }
+  int64_t planes() const { return int64_t(batch) * channels; }
+};
+
+namespace cpu {
+// Also records, per output, the flat index (within its input plane) of the winning input so
+// that backward routes the gradient without recomputing the max. Ties: the first in row order.
+void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, int32_t* argmax);
+void max_pool2d_backward(const Pool2dShape& s, const float* dy, const int32_t* argmax,
+                         float* dx);
+// Divides by kernel*kernel even where the window overlaps padding (count_include_pad).
+void avg_pool2d_forward(const Pool2dShape& s, const float* x, float* y);
+void avg_pool2d_backward(const Pool2dShape& s, const float* dy, float* dx);
+// x [planes, spatial] -> y [planes]
+void global_avg_pool_forward(int64_t planes, int64_t spatial, const float* x, float* y);
+void global_avg_pool_backward(int64_t planes, int64_t spatial, const float* dy, float* dx);
+}  // namespace cpu
+
+}  // namespace minidl::kernels

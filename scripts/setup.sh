@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages minidl needs, and only those that are missing.
+# Safe to run again: when everything is present it does nothing and touches no network.
+set -euo pipefail
+
+required=(cmake g++ make libeigen3-dev catch2 libbenchmark-dev)
+
+missing=()
+for pkg in "${required[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all packages present (${required[*]})"
+  exit 0
+fi
+
+echo "setup: installing missing packages: ${missing[*]}"
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+  sudo_cmd=(sudo)
+fi
+"${sudo_cmd[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,45 @@
+// Device selection and the CUDA plumbing that must behave on a machine without a GPU:
+// a clear reason instead of a crash, "auto" falling back to the CPU, "cuda" refused by name.
+#include <catch2/catch.hpp>
+
+#include "core/allocator.h"
+#include "core/minidl.h"
+
+using namespace minidl;
+
+TEST_CASE("cuda_status explains why CUDA is or is not usable", "[cpu][device]") {
+  const std::string status = cuda_status();
+  INFO("cuda_status() = " << status);
+  REQUIRE_FALSE(status.empty());
+  if (!cuda_available()) {
+    CHECK_THAT(status, Catch::Contains("no usable GPU") || Catch::Contains("built without CUDA"));
+  }
+}
+
+TEST_CASE("parse_device accepts auto, cpu and cuda and rejects anything else", "[cpu][device]") {
+  CHECK(parse_device("cpu") == Device::CPU);
+  CHECK(parse_device("auto") == (cuda_available() ? Device::CUDA : Device::CPU));
+  if (cuda_available()) {
+    CHECK(parse_device("cuda") == Device::CUDA);
+  } else {
+    REQUIRE_THROWS_WITH(parse_device("cuda"), Catch::Contains("--device cuda requested") &&
+                                                  Catch::Contains(cuda_status()));
+  }
+  REQUIRE_THROWS_WITH(parse_device("tpu"), Catch::Contains("unknown device 'tpu'"));
+}
+
+TEST_CASE("a CUDA tensor without a GPU is a minidl::Error, not a crash", "[cpu][device]") {
+  if (cuda_available()) return;  // covered by the gpu suite on machines with a GPU
+  REQUIRE_THROWS_AS(Tensor::zeros({2, 3}, Device::CUDA), Error);
+  REQUIRE_THROWS_AS(Tensor::ones({4}).to(Device::CUDA), Error);
+}
+
+TEST_CASE("the CPU allocator reuses freed blocks of the same size", "[cpu][device]") {
+  { Tensor warm = Tensor::empty({1000, 257}); }  // leaves one block of this size cached
+  const size_t before = allocator_stats(Device::CPU).device_allocations;
+  for (int i = 0; i < 10; ++i) {
+    Tensor t = Tensor::empty({1000, 257});
+    REQUIRE(reinterpret_cast<uintptr_t>(t.data()) % 64 == 0);
+  }
+  CHECK(allocator_stats(Device::CPU).device_allocations == before);
+}
