@@ -1,5 +1,6 @@
 #include "core/autograd.h"
 
+#include <memory>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -23,17 +24,19 @@ void accumulate_into(const Tensor& dst, const Tensor& src) {
   }
 }
 
-// Nodes reachable from `root`, each after every node that consumes its output.
-std::vector<Node*> reverse_topological_order(Node* root) {
-  std::vector<Node*> post_order;
-  std::unordered_set<Node*> visited{root};
+// Nodes reachable from `root`, each after every node that consumes its output. Shared
+// pointers, because releasing a node's inputs during backward can drop the last other
+// reference to a node that has yet to run.
+std::vector<std::shared_ptr<Node>> reverse_topological_order(const std::shared_ptr<Node>& root) {
+  std::vector<std::shared_ptr<Node>> post_order;
+  std::unordered_set<Node*> visited{root.get()};
   // Iterative depth-first search: deep graphs (long chains of ops) must not overflow the stack.
-  std::vector<std::pair<Node*, size_t>> stack{{root, 0}};
+  std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack{{root, 0}};
   while (!stack.empty()) {
     auto& [node, next_input] = stack.back();
     if (next_input < node->inputs.size()) {
-      Node* child = node->inputs[next_input++].impl()->grad_fn.get();
-      if (child && visited.insert(child).second) stack.emplace_back(child, 0);
+      const std::shared_ptr<Node>& child = node->inputs[next_input++].impl()->grad_fn;
+      if (child && visited.insert(child.get()).second) stack.emplace_back(child, 0);
     } else {
       post_order.push_back(node);
       stack.pop_back();
@@ -73,17 +76,17 @@ void run_backward(const Tensor& root) {
     else accumulate_into(Tensor(root.impl()->grad), seed);
     return;
   }
-  Node* root_node = root.impl()->grad_fn.get();
+  const std::shared_ptr<Node>& root_node = root.impl()->grad_fn;
   MINIDL_CHECK(!root_node->released, "backward",
                "the graph was already released by an earlier backward(); run the forward pass "
                "again");
 
-  std::unordered_map<Node*, Tensor> grad_of_output{{root_node, seed}};
+  std::unordered_map<Node*, Tensor> grad_of_output{{root_node.get(), seed}};
   NoGradGuard no_grad;  // gradient computations are not themselves recorded
-  for (Node* node : reverse_topological_order(root_node)) {
+  for (const std::shared_ptr<Node>& node : reverse_topological_order(root_node)) {
     MINIDL_CHECK(!node->released, "backward", "reached the already-released graph of op '",
                  node->op, "'; backward() runs once per forward pass");
-    auto found = grad_of_output.find(node);
+    auto found = grad_of_output.find(node.get());
     if (found == grad_of_output.end()) continue;  // no gradient flowed here
     const Tensor grad_output = found->second;
     grad_of_output.erase(found);

@@ -20,4 +20,11 @@ void Generator::set_state(const std::string& state) {
   engine_ = restored;
 }
 
+Generator& default_generator() {
+  static Generator generator(0);
+  return generator;
+}
+
+void manual_seed(uint64_t seed) { default_generator() = Generator(seed); }
+
 }  // namespace minidl

@@ -29,4 +29,9 @@ class Generator {
   std::mt19937_64 engine_;
 };
 
+// The process-wide generator used when none is given (weight initialization, dropout).
+// Seed it once at the start of a run for reproducibility; checkpoints save its state.
+Generator& default_generator();
+void manual_seed(uint64_t seed);
+
 }  // namespace minidl

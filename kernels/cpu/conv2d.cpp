@@ -10,6 +10,14 @@
 // Why whole chunks of images rather than one image at a time: the reference model's late
 // layers have 4 or 16 output pixels per image, and a GEMM with N = 4 runs far below peak.
 // Chunks bound the size of `cols` (the stem at batch 128 would need 75 MB otherwise).
+//
+// Parallelism: the chunks are split across the OpenMP threads, each doing its own im2col and
+// a single-threaded GEMM (Eigen does not parallelize inside a parallel region). Letting Eigen
+// split each GEMM instead was measured to spend more time in its thread synchronization than
+// in arithmetic at these sizes. Backward-weight sums per-thread partial dW in a fixed order,
+// so its result does not depend on timing.
+#include <omp.h>
+
 #include <algorithm>
 #include <vector>
 
@@ -22,9 +30,26 @@ namespace {
 
 constexpr int64_t kMaxColsElements = 4 << 20;  // 16 MB of float scratch per chunk
 
-int images_per_chunk(const Conv2dShape& s) {
+// Images per chunk: few enough that `cols` fits kMaxColsElements, and small enough that every
+// thread gets the same number of chunks.
+int images_per_chunk(const Conv2dShape& s, int threads) {
   const int64_t per_image = int64_t(s.in_channels) * s.kernel_h * s.kernel_w * s.out_h() * s.out_w();
-  return static_cast<int>(std::clamp<int64_t>(kMaxColsElements / std::max<int64_t>(per_image, 1), 1, s.batch));
+  const int64_t fit = std::max<int64_t>(kMaxColsElements / std::max<int64_t>(per_image, 1), 1);
+  int64_t rounds = 1;  // chunks per thread
+  while ((s.batch + threads * rounds - 1) / (threads * rounds) > fit) ++rounds;
+  return static_cast<int>((s.batch + threads * rounds - 1) / (threads * rounds));
+}
+
+// Calls fn(first_image, image_count, thread) for every chunk, chunks spread over the threads.
+template <typename Fn>
+void for_each_chunk(const Conv2dShape& s, Fn fn) {
+  const int threads = omp_get_max_threads();
+  const int chunk = images_per_chunk(s, threads);
+  const int chunks = (s.batch + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static)
+  for (int c = 0; c < chunks; ++c) {
+    fn(c * chunk, std::min(chunk, s.batch - c * chunk), omp_get_thread_num());
+  }
 }
 
 // Scratch reused across calls on the same thread: allocation is expensive on these machines.
@@ -38,7 +63,6 @@ void im2col(const Conv2dShape& s, const float* x, int first, int nb, float* cols
   const int OH = s.out_h(), OW = s.out_w(), P = OH * OW;
   const int rows = s.in_channels * s.kernel_h * s.kernel_w;
   const int64_t width = int64_t(nb) * P;
-#pragma omp parallel for
   for (int row = 0; row < rows; ++row) {
     const int c = row / (s.kernel_h * s.kernel_w);
     const int r = (row / s.kernel_w) % s.kernel_h;
@@ -64,12 +88,10 @@ void im2col(const Conv2dShape& s, const float* x, int first, int nb, float* cols
 }
 
 // The adjoint of im2col: every column entry is added back to the pixel it was copied from.
-// Parallel over input channels: rows of one channel only touch that channel's planes.
 void col2im(const Conv2dShape& s, const float* cols, int first, int nb, float* dx) {
   const int OH = s.out_h(), OW = s.out_w(), P = OH * OW;
   const int64_t width = int64_t(nb) * P;
   const int RS = s.kernel_h * s.kernel_w;
-#pragma omp parallel for
   for (int c = 0; c < s.in_channels; ++c) {
     for (int n = 0; n < nb; ++n) {
       float* plane = dx + (int64_t(first + n) * s.in_channels + c) * s.in_h * s.in_w;
@@ -95,7 +117,6 @@ void col2im(const Conv2dShape& s, const float* cols, int first, int nb, float* d
 // [K, nb*P] matrix <-> the nb images' [K, P] planes of an NCHW tensor.
 void matrix_to_nchw(const float* mat, int K, int P, int first, int nb, const float* bias,
                     float* y) {
-#pragma omp parallel for collapse(2)
   for (int n = 0; n < nb; ++n) {
     for (int k = 0; k < K; ++k) {
       const float* src = mat + int64_t(k) * nb * P + int64_t(n) * P;
@@ -107,7 +128,6 @@ void matrix_to_nchw(const float* mat, int K, int P, int first, int nb, const flo
 }
 
 void nchw_to_matrix(const float* y, int K, int P, int first, int nb, float* mat) {
-#pragma omp parallel for collapse(2)
   for (int n = 0; n < nb; ++n) {
     for (int k = 0; k < K; ++k) {
       std::copy_n(y + (int64_t(first + n) * K + k) * P, P, mat + int64_t(k) * nb * P + int64_t(n) * P);
@@ -121,44 +141,52 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
                     float* y) {
   const int P = s.out_h() * s.out_w();
   const int CRS = s.in_channels * s.kernel_h * s.kernel_w;
-  const int chunk = images_per_chunk(s);
-  std::vector<float>& cols = scratch(0, size_t(CRS) * chunk * P);
-  std::vector<float>& out = scratch(1, size_t(s.out_channels) * chunk * P);
-  for (int first = 0; first < s.batch; first += chunk) {
-    const int nb = std::min(chunk, s.batch - first);
-    im2col(s, x, first, nb, cols.data());
-    gemm(false, false, s.out_channels, nb * P, CRS, 1.f, w, cols.data(), 0.f, out.data());
-    matrix_to_nchw(out.data(), s.out_channels, P, first, nb, bias, y);
-  }
+  for_each_chunk(s, [&](int first, int nb, int) {
+    float* cols = scratch(0, size_t(CRS) * nb * P).data();
+    float* out = scratch(1, size_t(s.out_channels) * nb * P).data();
+    im2col(s, x, first, nb, cols);
+    gemm(false, false, s.out_channels, nb * P, CRS, 1.f, w, cols, 0.f, out);
+    matrix_to_nchw(out, s.out_channels, P, first, nb, bias, y);
+  });
 }
 
 void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
   const int P = s.out_h() * s.out_w();
   const int CRS = s.in_channels * s.kernel_h * s.kernel_w;
-  const int chunk = images_per_chunk(s);
-  std::vector<float>& dcols = scratch(0, size_t(CRS) * chunk * P);
-  std::vector<float>& dy_mat = scratch(1, size_t(s.out_channels) * chunk * P);
-  for (int first = 0; first < s.batch; first += chunk) {
-    const int nb = std::min(chunk, s.batch - first);
-    nchw_to_matrix(dy, s.out_channels, P, first, nb, dy_mat.data());
-    gemm(true, false, CRS, nb * P, s.out_channels, 1.f, w, dy_mat.data(), 0.f, dcols.data());
-    col2im(s, dcols.data(), first, nb, dx);
-  }
+  for_each_chunk(s, [&](int first, int nb, int) {
+    float* dcols = scratch(0, size_t(CRS) * nb * P).data();
+    float* dy_mat = scratch(1, size_t(s.out_channels) * nb * P).data();
+    nchw_to_matrix(dy, s.out_channels, P, first, nb, dy_mat);
+    gemm(true, false, CRS, nb * P, s.out_channels, 1.f, w, dy_mat, 0.f, dcols);
+    col2im(s, dcols, first, nb, dx);
+  });
 }
 
 void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
                             float* dbias) {
   const int P = s.out_h() * s.out_w();
   const int CRS = s.in_channels * s.kernel_h * s.kernel_w;
-  const int chunk = images_per_chunk(s);
-  std::vector<float>& cols = scratch(0, size_t(CRS) * chunk * P);
-  std::vector<float>& dy_mat = scratch(1, size_t(s.out_channels) * chunk * P);
-  for (int first = 0; first < s.batch; first += chunk) {
-    const int nb = std::min(chunk, s.batch - first);
-    im2col(s, x, first, nb, cols.data());
-    nchw_to_matrix(dy, s.out_channels, P, first, nb, dy_mat.data());
-    gemm(false, true, s.out_channels, CRS, nb * P, 1.f, dy_mat.data(), cols.data(),
-         first == 0 ? 0.f : 1.f, dw);
+  const int64_t w_size = int64_t(s.out_channels) * CRS;
+  const int threads = omp_get_max_threads();
+  // One partial dW per thread, owned by the calling thread and reused across calls.
+  thread_local std::vector<float> partials;
+  if (partials.size() < size_t(threads * w_size)) partials.resize(threads * w_size);
+  float* partial = partials.data();  // the worker threads must not name the thread_local
+  std::vector<char> started(threads, 0);
+  for_each_chunk(s, [&](int first, int nb, int thread) {
+    float* cols = scratch(0, size_t(CRS) * nb * P).data();
+    float* dy_mat = scratch(1, size_t(s.out_channels) * nb * P).data();
+    im2col(s, x, first, nb, cols);
+    nchw_to_matrix(dy, s.out_channels, P, first, nb, dy_mat);
+    gemm(false, true, s.out_channels, CRS, nb * P, 1.f, dy_mat, cols,
+         started[thread] ? 1.f : 0.f, partial + thread * w_size);
+    started[thread] = 1;
+  });
+#pragma omp parallel for
+  for (int64_t i = 0; i < w_size; ++i) {
+    float total = 0.f;
+    for (int t = 0; t < threads; ++t) total += started[t] ? partial[t * w_size + i] : 0.f;
+    dw[i] = total;
   }
   if (dbias) {
 #pragma omp parallel for

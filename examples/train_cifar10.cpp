@@ -1,0 +1,200 @@
+// Trains the reference ResNet (models/resnet.h) on CIFAR-10 and reports test accuracy after
+// every epoch. `train_cifar10 --help` lists the options; the defaults are the recipe recorded
+// in docs/results/cifar10_cpu.md.
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "core/minidl.h"
+#include "data/cifar10.h"
+#include "data/loader.h"
+#include "examples/train_options.h"
+#include "examples/progress.h"
+#include "layers/summary.h"
+#include "models/resnet.h"
+#include "optim/checkpoint.h"
+#include "optim/optimizer.h"
+#include "optim/scheduler.h"
+
+using namespace minidl;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::shared_ptr<Schedule> make_schedule(const TrainOptions& o, int64_t steps_per_epoch) {
+  const int64_t total = o.epochs * steps_per_epoch;
+  if (o.schedule == "onecycle") return one_cycle(total, o.warmup_fraction, 25.0, 1e4);
+  if (o.schedule == "step") {
+    // x0.1 at 50% and 75% of training, the classic ResNet recipe.
+    return multistep_schedule({total / 2, total * 3 / 4}, 0.1);
+  }
+  // cosine, after a linear warmup over warmup_fraction of the steps
+  const int64_t warmup = std::max<int64_t>(1, int64_t(o.warmup_fraction * total));
+  return sequential({linear_warmup(warmup, 0.1), cosine_schedule(total - warmup)}, {warmup});
+}
+
+struct EpochResult {
+  double loss = 0.0, accuracy = 0.0;
+};
+
+EpochResult evaluate(ResNet& model, DataLoader& loader, Device device) {
+  NoGradGuard no_grad;
+  model.eval();
+  loader.start_epoch(0);
+  Batch batch;
+  double loss_sum = 0.0, correct = 0.0;
+  while (loader.next(batch)) {
+    const Tensor logits = model.forward(batch.images.to(device));
+    const double n = double(batch.labels.size());
+    loss_sum += ops::softmax_cross_entropy(logits, batch.labels).item() * n;
+    correct += ops::accuracy(logits, batch.labels) * n;
+  }
+  model.train();
+  return {loss_sum / loader.size(), correct / loader.size()};
+}
+
+int run(const TrainOptions& o) {
+  manual_seed(o.seed);
+  const Device device = choose_device(o.device);
+
+  ResNetConfig config;
+  config.dropout = o.dropout;
+  ResNet model(config);
+  model.to(device);
+  if (o.summary) {
+    print_summary(model, {1, 3, 32, 32}, std::cout);
+    return 0;
+  }
+
+  const Cifar10 train_set = load_cifar10(o.data_dir, Split::Train, o.limit_train);
+  const Cifar10 test_set = load_cifar10(o.data_dir, Split::Test, o.limit_test);
+  LoaderOptions train_options;
+  train_options.batch_size = o.batch_size;
+  train_options.augment = true;
+  train_options.augment_options.cutout_size = o.cutout;
+  train_options.seed = o.seed;
+  DataLoader train_loader(train_set, train_options);
+  LoaderOptions test_options;
+  test_options.batch_size = 500;
+  test_options.shuffle = false;
+  DataLoader test_loader(test_set, test_options);
+
+  SGD optimizer(decay_groups(model, o.lr, o.weight_decay),
+                SgdOptions{o.lr, o.momentum, o.weight_decay, o.nesterov});
+  LRScheduler scheduler(optimizer, make_schedule(o, train_loader.batches_per_epoch()));
+
+  std::filesystem::create_directories(o.out_dir);
+  const std::string last_path = o.out_dir + "/last.safetensors";
+  const std::string best_path = o.out_dir + "/best.safetensors";
+  const std::string metrics_path = o.out_dir + "/metrics.csv";
+  int64_t first_epoch = 0;
+  double best_accuracy = 0.0;
+  if (!o.resume.empty()) {
+    const CheckpointState state = load_checkpoint(o.resume, model, &optimizer, &scheduler);
+    first_epoch = state.epoch;
+    if (state.extra.count("best_test_acc")) best_accuracy = std::stod(state.extra.at("best_test_acc"));
+    std::printf("resumed from %s after epoch %lld (best test accuracy so far %.2f%%)\n",
+                o.resume.c_str(), (long long)first_epoch, 100 * best_accuracy);
+  }
+  const bool fresh_metrics = o.resume.empty() || !std::filesystem::exists(metrics_path);
+  std::ofstream metrics(metrics_path, fresh_metrics ? std::ios::trunc : std::ios::app);
+  if (fresh_metrics) {
+    metrics << "epoch,lr,train_loss,train_acc,test_loss,test_acc,seconds,images_per_sec\n";
+  }
+
+  std::printf("training ResNet (%lld parameters) on %lld images, testing on %lld, device %s, "
+              "%lld epochs of %lld batches\n",
+              (long long)model.parameter_count(), (long long)train_set.size(),
+              (long long)test_set.size(), device_name(device), (long long)o.epochs,
+              (long long)train_loader.batches_per_epoch());
+  const auto run_start = Clock::now();
+  for (int64_t epoch = first_epoch; epoch < o.epochs; ++epoch) {
+    const auto epoch_start = Clock::now();
+    const float epoch_lr = scheduler.lr();
+    ProgressBar progress(epoch + 1, o.epochs, train_loader.batches_per_epoch());
+    train_loader.start_epoch(epoch);
+    Batch batch;
+    double loss_sum = 0.0, correct = 0.0;
+    int64_t seen = 0;
+    while (train_loader.next(batch)) {
+      const Tensor images = batch.images.to(device);
+      const Tensor logits = model.forward(images);
+      const Tensor loss = ops::softmax_cross_entropy(logits, batch.labels, o.label_smoothing);
+      optimizer.zero_grad();
+      loss.backward();
+      optimizer.step();
+      scheduler.step();
+
+      const double n = double(batch.labels.size());
+      const double batch_loss = loss.item();
+      if (!std::isfinite(batch_loss)) {
+        std::fprintf(stderr, "\nerror: the loss became %f at epoch %lld; lower --lr\n",
+                     batch_loss, (long long)epoch + 1);
+        return 1;
+      }
+      loss_sum += batch_loss * n;
+      correct += ops::accuracy(logits, batch.labels) * n;
+      seen += int64_t(n);
+      progress.update(seen, loss_sum / seen, correct / seen, seconds_since(epoch_start));
+    }
+    const double train_seconds = seconds_since(epoch_start);
+    const EpochResult test = evaluate(model, test_loader, device);
+    const double seconds = seconds_since(epoch_start);
+    progress.finish();
+    std::printf("epoch %lld/%lld  lr %.4f  train loss %.4f acc %.2f%%  test loss %.4f acc "
+                "%.2f%%  %.0f s (%.0f images/s)\n",
+                (long long)epoch + 1, (long long)o.epochs, epoch_lr, loss_sum / seen,
+                100 * correct / seen, test.loss, 100 * test.accuracy, seconds,
+                seen / train_seconds);
+    std::fflush(stdout);
+    metrics << epoch + 1 << ',' << epoch_lr << ',' << loss_sum / seen << ',' << correct / seen
+            << ',' << test.loss << ',' << test.accuracy << ',' << seconds << ','
+            << seen / train_seconds << '\n';
+    metrics.flush();
+
+    best_accuracy = std::max(best_accuracy, test.accuracy);
+    CheckpointState state;
+    state.epoch = epoch + 1;
+    state.extra["best_test_acc"] = std::to_string(best_accuracy);
+    save_checkpoint(last_path, model, &optimizer, &scheduler, state);
+    if (test.accuracy >= best_accuracy) save_checkpoint(best_path, model, &optimizer, &scheduler, state);
+  }
+  std::printf("done in %.1f min; best test accuracy %.2f%%; checkpoints and metrics.csv in %s\n",
+              seconds_since(run_start) / 60.0, 100 * best_accuracy, o.out_dir.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  TrainOptions options;
+  try {
+    options = parse_train_options(argc, argv);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "error: %s\n\n%s", e.what(), train_usage(argv[0]).c_str());
+    return 2;
+  }
+  if (options.help) {
+    std::printf("%s", train_usage(argv[0]).c_str());
+    return 0;
+  }
+  try {
+    return run(options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,45 @@
+// Command-line options of train_cifar10: parsing, validation and the usage text.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "core/device.h"
+
+namespace minidl {
+
+struct TrainOptions {
+  std::string data_dir;  // --data, default $CIFAR10_DIR, else data/cifar10
+  int64_t epochs = 40;
+  int batch_size = 128;
+  float lr = 0.1f;
+  float momentum = 0.9f;
+  bool nesterov = true;
+  float weight_decay = 5e-4f;
+  std::string schedule = "onecycle";  // cosine | step | onecycle
+  float warmup_fraction = 0.15f;      // onecycle pct_start, or cosine warmup share
+  float label_smoothing = 0.1f;
+  int cutout = 8;
+  float dropout = 0.f;
+  std::string device = "auto";
+  uint64_t seed = 1;
+  std::string out_dir = "runs/cifar10";
+  std::string resume;
+  int64_t limit_train = -1, limit_test = -1;
+  bool summary = false, help = false;
+};
+
+// Thrown for anything wrong on the command line; main() prints it with the usage text.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+TrainOptions parse_train_options(int argc, char** argv);
+std::string train_usage(const char* program);
+
+// "auto" picks CUDA only when the CUDA backend covers every op of the model.
+Device choose_device(const std::string& name);
+
+}  // namespace minidl

@@ -1,0 +1,42 @@
+#include <cmath>
+
+#include "kernels/optimizer.h"
+
+namespace minidl::kernels::cpu {
+
+void sgd_update(int64_t n, const SgdHyper& h, float* param, const float* grad,
+                float* momentum_buf) {
+#pragma omp parallel for simd if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) {
+    const float d = grad[i] + h.weight_decay * param[i];
+    if (h.momentum == 0.f) {
+      param[i] -= h.lr * d;
+      continue;
+    }
+    const float buf = h.momentum * momentum_buf[i] + d;
+    momentum_buf[i] = buf;
+    param[i] -= h.lr * (h.nesterov ? d + h.momentum * buf : buf);
+  }
+}
+
+void adam_update(int64_t n, const AdamHyper& h, float* param, const float* grad, float* m,
+                 float* v) {
+  const float correction1 = 1.f - std::pow(h.beta1, float(h.step));
+  const float correction2 = 1.f - std::pow(h.beta2, float(h.step));
+  const float step_size = h.lr / correction1;
+  const float inv_sqrt_correction2 = 1.f / std::sqrt(correction2);
+#pragma omp parallel for if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) {
+    float g = grad[i];
+    if (h.decoupled_weight_decay) {
+      param[i] -= h.lr * h.weight_decay * param[i];
+    } else {
+      g += h.weight_decay * param[i];
+    }
+    m[i] = h.beta1 * m[i] + (1.f - h.beta1) * g;
+    v[i] = h.beta2 * v[i] + (1.f - h.beta2) * g * g;
+    param[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_correction2 + h.eps);
+  }
+}
+
+}  // namespace minidl::kernels::cpu

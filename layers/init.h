@@ -1,0 +1,19 @@
+// Weight initialization (He et al., 2015, "Delving Deep into Rectifiers"), the defaults of
+// every layer:
+//   Conv2d weight: normal(0, sqrt(2 / fan_out)), fan_out = out_channels * kH * kW, the
+//                  "kaiming_normal_(mode='fan_out', nonlinearity='relu')" of torchvision's
+//                  ResNet; conv bias (when enabled): zeros.
+//   Linear weight and bias: uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)), which is Kaiming-uniform
+//                  with negative slope sqrt(5), PyTorch's default for nn.Linear.
+//   BatchNorm:     gamma = 1, beta = 0, running mean 0, running variance 1.
+#pragma once
+
+#include "core/random.h"
+#include "core/tensor.h"
+
+namespace minidl::init {
+
+Tensor kaiming_normal_fan_out(const Shape& shape, Generator& gen);
+Tensor uniform_fan_in(const Shape& shape, int64_t fan_in, Generator& gen);
+
+}  // namespace minidl::init

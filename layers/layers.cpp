@@ -1,0 +1,146 @@
+#include "layers/layers.h"
+
+#include <sstream>
+
+#include "core/error.h"
+#include "core/ops.h"
+#include "layers/init.h"
+
+namespace minidl {
+
+// ---- Conv2d ----------------------------------------------------------------------------------
+Conv2d::Conv2d(const Conv2dOptions& options, Generator& gen) : options_(options) {
+  MINIDL_CHECK(options.in_channels > 0 && options.out_channels > 0 && options.kernel > 0,
+               "Conv2d", "channels and kernel must be positive, got in ", options.in_channels,
+               " out ", options.out_channels, " kernel ", options.kernel);
+  weight = register_parameter(
+      "weight", init::kaiming_normal_fan_out(
+                    {options.out_channels, options.in_channels, options.kernel, options.kernel},
+                    gen));
+  if (options.bias) bias = register_parameter("bias", Tensor::zeros({options.out_channels}));
+}
+
+Tensor Conv2d::forward(const Tensor& x) {
+  return ops::conv2d(x, weight, bias, options_.stride, options_.padding);
+}
+
+std::string Conv2d::describe() const {
+  std::ostringstream s;
+  s << "Conv2d(" << options_.in_channels << ", " << options_.out_channels
+    << ", kernel=" << options_.kernel << ", stride=" << options_.stride
+    << ", padding=" << options_.padding << (options_.bias ? "" : ", bias=false") << ")";
+  return s.str();
+}
+
+// ---- Linear ----------------------------------------------------------------------------------
+Linear::Linear(int in_features, int out_features, bool has_bias, Generator& gen)
+    : in_features_(in_features), out_features_(out_features) {
+  MINIDL_CHECK(in_features > 0 && out_features > 0, "Linear",
+               "features must be positive, got in ", in_features, " out ", out_features);
+  weight = register_parameter("weight",
+                              init::uniform_fan_in({out_features, in_features}, in_features, gen));
+  if (has_bias) {
+    bias = register_parameter("bias", init::uniform_fan_in({out_features}, in_features, gen));
+  }
+}
+
+Tensor Linear::forward(const Tensor& x) { return ops::linear(x, weight, bias); }
+
+std::string Linear::describe() const {
+  return "Linear(" + std::to_string(in_features_) + ", " + std::to_string(out_features_) + ")";
+}
+
+// ---- BatchNorm2d -----------------------------------------------------------------------------
+BatchNorm2d::BatchNorm2d(int channels, float momentum, float eps)
+    : channels_(channels), momentum_(momentum), eps_(eps) {
+  MINIDL_CHECK(channels > 0, "BatchNorm2d", "channels must be positive, got ", channels);
+  weight = register_parameter("weight", Tensor::ones({channels}));
+  bias = register_parameter("bias", Tensor::zeros({channels}));
+  running_mean = register_buffer("running_mean", Tensor::zeros({channels}));
+  running_var = register_buffer("running_var", Tensor::ones({channels}));
+}
+
+Tensor BatchNorm2d::forward(const Tensor& x) {
+  return ops::batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum_,
+                         eps_);
+}
+
+std::string BatchNorm2d::describe() const {
+  return "BatchNorm2d(" + std::to_string(channels_) + ")";
+}
+
+// ---- parameter-free layers -------------------------------------------------------------------
+Tensor ReLU::forward(const Tensor& x) { return ops::relu(x); }
+
+MaxPool2d::MaxPool2d(int kernel, int stride, int padding)
+    : kernel_(kernel), stride_(stride), padding_(padding) {}
+Tensor MaxPool2d::forward(const Tensor& x) { return ops::max_pool2d(x, kernel_, stride_, padding_); }
+std::string MaxPool2d::describe() const {
+  return "MaxPool2d(kernel=" + std::to_string(kernel_) + ", stride=" + std::to_string(stride_) +
+         ", padding=" + std::to_string(padding_) + ")";
+}
+
+AvgPool2d::AvgPool2d(int kernel, int stride, int padding)
+    : kernel_(kernel), stride_(stride), padding_(padding) {}
+Tensor AvgPool2d::forward(const Tensor& x) { return ops::avg_pool2d(x, kernel_, stride_, padding_); }
+std::string AvgPool2d::describe() const {
+  return "AvgPool2d(kernel=" + std::to_string(kernel_) + ", stride=" + std::to_string(stride_) +
+         ", padding=" + std::to_string(padding_) + ")";
+}
+
+Tensor GlobalAvgPool::forward(const Tensor& x) { return ops::global_avg_pool(x); }
+
+Tensor Flatten::forward(const Tensor& x) { return x.flatten(1); }
+
+Dropout::Dropout(float p, Generator& gen) : p_(p), gen_(&gen) {
+  MINIDL_CHECK(p >= 0.f && p < 1.f, "Dropout", "probability must be in [0, 1), got ", p);
+}
+Tensor Dropout::forward(const Tensor& x) { return ops::dropout(x, p_, is_training(), *gen_); }
+std::string Dropout::describe() const {
+  std::ostringstream s;
+  s << "Dropout(p=" << p_ << ")";
+  return s.str();
+}
+
+// ---- Sequential ------------------------------------------------------------------------------
+Sequential& Sequential::add(std::shared_ptr<Module> module) {
+  register_module(std::to_string(children().size()), std::move(module));
+  return *this;
+}
+
+Tensor Sequential::forward(const Tensor& x) {
+  Tensor out = x;
+  for (const auto& [name, child] : children()) out = child->forward(out);
+  return out;
+}
+
+// ---- BasicBlock ------------------------------------------------------------------------------
+BasicBlock::BasicBlock(int in_channels, int out_channels, int stride, Generator& gen)
+    : in_channels_(in_channels), out_channels_(out_channels), stride_(stride) {
+  conv1_ = register_module("conv1", std::make_shared<Conv2d>(
+                                        Conv2dOptions{in_channels, out_channels, 3, stride, 1}, gen));
+  bn1_ = register_module("bn1", std::make_shared<BatchNorm2d>(out_channels));
+  conv2_ = register_module("conv2", std::make_shared<Conv2d>(
+                                        Conv2dOptions{out_channels, out_channels, 3, 1, 1}, gen));
+  bn2_ = register_module("bn2", std::make_shared<BatchNorm2d>(out_channels));
+  if (stride != 1 || in_channels != out_channels) {
+    shortcut_conv_ = register_module(
+        "shortcut_conv",
+        std::make_shared<Conv2d>(Conv2dOptions{in_channels, out_channels, 1, stride, 0}, gen));
+    shortcut_bn_ = register_module("shortcut_bn", std::make_shared<BatchNorm2d>(out_channels));
+  }
+}
+
+Tensor BasicBlock::forward(const Tensor& x) {
+  Tensor out = ops::relu(bn1_->forward(conv1_->forward(x)));
+  out = bn2_->forward(conv2_->forward(out));
+  const Tensor shortcut = shortcut_conv_ ? shortcut_bn_->forward(shortcut_conv_->forward(x)) : x;
+  return ops::relu(ops::add(out, shortcut));
+}
+
+std::string BasicBlock::describe() const {
+  return "BasicBlock(" + std::to_string(in_channels_) + ", " + std::to_string(out_channels_) +
+         ", stride=" + std::to_string(stride_) + (shortcut_conv_ ? ", projection)" : ")");
+}
+
+}  // namespace minidl

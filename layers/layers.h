@@ -1,0 +1,131 @@
+// The layers: thin Modules over the functional ops of core/ops.h. Each holds its parameters
+// and options; forward() calls one op (two for BatchNorm's buffers).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/random.h"
+#include "layers/module.h"
+
+namespace minidl {
+
+struct Conv2dOptions {
+  int in_channels, out_channels, kernel;
+  int stride = 1, padding = 0;
+  bool bias = false;  // convolutions followed by BatchNorm need none
+};
+
+class Conv2d : public Module {
+ public:
+  explicit Conv2d(const Conv2dOptions& options, Generator& gen = default_generator());
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override;
+  Tensor weight, bias;  // bias undefined unless options.bias
+
+ private:
+  Conv2dOptions options_;
+};
+
+class Linear : public Module {
+ public:
+  Linear(int in_features, int out_features, bool bias = true,
+         Generator& gen = default_generator());
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override;
+  Tensor weight, bias;
+
+ private:
+  int in_features_, out_features_;
+};
+
+class BatchNorm2d : public Module {
+ public:
+  explicit BatchNorm2d(int channels, float momentum = 0.1f, float eps = 1e-5f);
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override;
+  Tensor weight, bias, running_mean, running_var;  // weight = gamma, bias = beta
+
+ private:
+  int channels_;
+  float momentum_, eps_;
+};
+
+class ReLU : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override { return "ReLU"; }
+};
+
+class MaxPool2d : public Module {
+ public:
+  MaxPool2d(int kernel, int stride, int padding = 0);
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override;
+
+ private:
+  int kernel_, stride_, padding_;
+};
+
+class AvgPool2d : public Module {
+ public:
+  AvgPool2d(int kernel, int stride, int padding = 0);
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override;
+
+ private:
+  int kernel_, stride_, padding_;
+};
+
+class GlobalAvgPool : public Module {  // [N, C, H, W] -> [N, C]
+ public:
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override { return "GlobalAvgPool"; }
+};
+
+class Flatten : public Module {  // [N, ...] -> [N, prod(...)]
+ public:
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override { return "Flatten"; }
+};
+
+class Dropout : public Module {
+ public:
+  explicit Dropout(float p, Generator& gen = default_generator());
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override;
+
+ private:
+  float p_;
+  Generator* gen_;
+};
+
+// Applies its children in order. Children are named "0", "1", ... as in PyTorch.
+class Sequential : public Module {
+ public:
+  Sequential() = default;
+  Sequential& add(std::shared_ptr<Module> module);
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override { return "Sequential"; }
+  size_t size() const { return children().size(); }
+};
+
+// The residual block of ResNet-18/34:
+//   out = relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))
+// shortcut(x) = x when the shape is kept; a 1x1 convolution with the block's stride followed
+// by BatchNorm (a "projection") when the stride or the channel count changes.
+class BasicBlock : public Module {
+ public:
+  BasicBlock(int in_channels, int out_channels, int stride,
+             Generator& gen = default_generator());
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override;
+
+ private:
+  int in_channels_, out_channels_, stride_;
+  std::shared_ptr<Conv2d> conv1_, conv2_, shortcut_conv_;
+  std::shared_ptr<BatchNorm2d> bn1_, bn2_, shortcut_bn_;
+};
+
+}  // namespace minidl

@@ -1,0 +1,66 @@
+// Module: the base of every layer and model, in the shape of the LibTorch C++ frontend.
+// A module owns named parameters (trained), named buffers (state such as BatchNorm's running
+// statistics, saved in checkpoints but not trained) and named child modules. Names compose
+// with dots: "stage2.0.conv1.weight".
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace minidl {
+
+class Module {
+ public:
+  virtual ~Module() = default;
+
+  // Every layer maps one tensor to one tensor.
+  virtual Tensor forward(const Tensor& x) = 0;
+  Tensor operator()(const Tensor& x) { return forward(x); }
+
+  // Parameters of this module and, recursively, its children, in registration order.
+  std::vector<Tensor> parameters() const;
+  std::vector<std::pair<std::string, Tensor>> named_parameters() const;
+  std::vector<std::pair<std::string, Tensor>> named_buffers() const;
+  const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const {
+    return children_;
+  }
+  int64_t parameter_count() const;  // total number of trainable scalars
+
+  // Training mode (the default) or evaluation mode, for this module and all its children.
+  void train(bool on = true);
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+
+  // Moves every parameter and buffer to `device` in place: tensor handles held elsewhere
+  // (by an optimizer, say) see the move.
+  void to(Device device);
+  void zero_grad();
+
+  // A short description for summaries, e.g. "Conv2d(3, 64, kernel=7, stride=2, padding=3)".
+  virtual std::string describe() const = 0;
+
+ protected:
+  // Registers and returns the tensor, marked as requiring grad.
+  Tensor register_parameter(const std::string& name, Tensor tensor);
+  Tensor register_buffer(const std::string& name, Tensor tensor);
+  template <typename M>
+  std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
+    children_.emplace_back(name, module);
+    return module;
+  }
+
+ private:
+  void collect(const std::string& prefix, bool buffers,
+               std::vector<std::pair<std::string, Tensor>>& out) const;
+
+  bool training_ = true;
+  std::vector<std::pair<std::string, Tensor>> parameters_;
+  std::vector<std::pair<std::string, Tensor>> buffers_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+};
+
+}  // namespace minidl

@@ -1,0 +1,44 @@
+// The CIFAR-10 ResNet of DESIGN.md section 2, and the config that builds its variants.
+//
+// Reference (ResNetConfig{} as is), for 3x32x32 inputs, 4,910,922 parameters:
+//   stem    conv 7x7/2, 64, padding 3 -> BN -> ReLU                     64 x 16 x 16
+//   stage1  BasicBlock 64 -> 64                                         64 x 16 x 16
+//   stage2  BasicBlock 64 -> 128, stride 2, 1x1 projection + BN       128 x  8 x  8
+//   stage3  BasicBlock 128 -> 256, stride 2, projection               256 x  4 x  4
+//   stage4  BasicBlock 256 -> 512, stride 2, projection               512 x  2 x  2
+//   head    global average pool -> (dropout) -> linear 512 -> 10 (logits; the loss applies
+//           softmax cross-entropy)
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "layers/layers.h"
+
+namespace minidl {
+
+struct ResNetConfig {
+  // "7x7": conv 7x7 stride 2 padding 3 (the reference). "3x3": conv 3x3 stride 1 padding 1,
+  // which keeps 32x32 in stage 1 (4x the compute, usually more accurate).
+  std::string stem = "7x7";
+  std::vector<int> widths = {64, 128, 256, 512};  // channels of each stage
+  std::vector<int> blocks = {1, 1, 1, 1};         // BasicBlocks per stage
+  float dropout = 0.f;                            // before the classifier; 0 = none
+  int in_channels = 3;
+  int num_classes = 10;
+};
+
+class ResNet : public Module {
+ public:
+  explicit ResNet(const ResNetConfig& config = {}, Generator& gen = default_generator());
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override { return "ResNet"; }
+  const ResNetConfig& config() const { return config_; }
+
+ private:
+  ResNetConfig config_;
+  std::shared_ptr<Sequential> stem_, stages_, head_;
+};
+
+}  // namespace minidl

@@ -1,0 +1,127 @@
+#include "optim/optimizer.h"
+
+#include "core/autograd.h"
+#include "core/error.h"
+#include "kernels/optimizer.h"
+
+namespace minidl {
+
+namespace {
+// The update kernels exist for the CPU; CUDA versions are issue #4.
+void require_cpu(const char* op, const Tensor& param) {
+  MINIDL_CHECK(param.device() == Device::CPU, op,
+               "has no CUDA update kernel yet; parameter ", param.shape_str(), " is on cuda");
+}
+
+std::vector<ParamGroup> one_group(std::vector<Tensor> params, float lr, float weight_decay) {
+  return {ParamGroup{std::move(params), lr, weight_decay}};
+}
+}  // namespace
+
+std::vector<ParamGroup> decay_groups(const Module& model, float lr, float weight_decay) {
+  ParamGroup decayed{{}, lr, weight_decay}, not_decayed{{}, lr, 0.f};
+  for (const Tensor& p : model.parameters()) (p.dim() >= 2 ? decayed : not_decayed).params.push_back(p);
+  return {decayed, not_decayed};
+}
+
+Optimizer::Optimizer(std::vector<ParamGroup> groups) : groups_(std::move(groups)) {
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    for (const Tensor& p : groups_[g].params) {
+      MINIDL_CHECK(p.defined() && p.requires_grad(), "Optimizer", "parameter of shape ",
+                   p.shape_str(), " in group ", g, " does not require grad");
+    }
+  }
+}
+
+void Optimizer::zero_grad() {
+  for (ParamGroup& group : groups_) {
+    for (Tensor& p : group.params) p.zero_grad();
+  }
+}
+
+std::vector<Tensor>& Optimizer::add_state(const std::string& kind) {
+  std::vector<Tensor> tensors;
+  for (const ParamGroup& group : groups_) {
+    for (const Tensor& p : group.params) tensors.push_back(Tensor::zeros(p.shape(), p.device()));
+  }
+  state_.emplace_back(kind, std::move(tensors));
+  return state_.back().second;
+}
+
+std::vector<std::pair<std::string, Tensor>> Optimizer::state() const {
+  std::vector<std::pair<std::string, Tensor>> named;
+  for (const auto& [kind, tensors] : state_) {
+    size_t flat = 0;
+    for (size_t g = 0; g < groups_.size(); ++g) {
+      for (size_t i = 0; i < groups_[g].params.size(); ++i, ++flat) {
+        named.emplace_back(std::to_string(g) + "." + std::to_string(i) + "." + kind, tensors[flat]);
+      }
+    }
+  }
+  return named;
+}
+
+// ---- SGD ---------------------------------------------------------------------------------------
+
+SGD::SGD(std::vector<ParamGroup> groups, const SgdOptions& options)
+    : Optimizer(std::move(groups)), options_(options) {
+  MINIDL_CHECK(options.momentum >= 0.f && (!options.nesterov || options.momentum > 0.f), "SGD",
+               "need momentum >= 0, and momentum > 0 for Nesterov; got momentum ", options.momentum);
+  if (options.momentum > 0.f) momentum_ = &add_state("momentum_buffer");
+}
+
+SGD::SGD(std::vector<Tensor> params, const SgdOptions& options)
+    : SGD(one_group(std::move(params), options.lr, options.weight_decay), options) {}
+
+void SGD::step() {
+  NoGradGuard no_grad;
+  size_t flat = 0;
+  for (ParamGroup& group : groups_) {
+    const kernels::SgdHyper hyper{group.lr, options_.momentum, group.weight_decay,
+                                  options_.nesterov};
+    for (Tensor& p : group.params) {
+      const Tensor grad = p.grad();
+      float* buf = momentum_ ? (*momentum_)[flat].data() : nullptr;
+      ++flat;
+      if (!grad.defined()) continue;
+      require_cpu("SGD::step", p);
+      kernels::cpu::sgd_update(p.numel(), hyper, p.data(), grad.data(), buf);
+    }
+  }
+  ++steps_;
+}
+
+// ---- Adam / AdamW ------------------------------------------------------------------------------
+
+Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& options, bool decoupled)
+    : Optimizer(std::move(groups)), options_(options), decoupled_(decoupled) {
+  MINIDL_CHECK(options.beta1 >= 0.f && options.beta1 < 1.f && options.beta2 >= 0.f &&
+                   options.beta2 < 1.f && options.eps > 0.f,
+               decoupled ? "AdamW" : "Adam", "need betas in [0, 1) and eps > 0, got beta1 ",
+               options.beta1, " beta2 ", options.beta2, " eps ", options.eps);
+  m_ = &add_state("exp_avg");
+  v_ = &add_state("exp_avg_sq");
+}
+
+Adam::Adam(std::vector<Tensor> params, const AdamOptions& options, bool decoupled)
+    : Adam(one_group(std::move(params), options.lr, options.weight_decay), options, decoupled) {}
+
+void Adam::step() {
+  NoGradGuard no_grad;
+  ++steps_;
+  size_t flat = 0;
+  for (ParamGroup& group : groups_) {
+    const kernels::AdamHyper hyper{group.lr,           options_.beta1, options_.beta2,
+                                   options_.eps,       group.weight_decay, decoupled_, steps_};
+    for (Tensor& p : group.params) {
+      const Tensor grad = p.grad();
+      const size_t i = flat++;
+      if (!grad.defined()) continue;
+      require_cpu(decoupled_ ? "AdamW::step" : "Adam::step", p);
+      kernels::cpu::adam_update(p.numel(), hyper, p.data(), grad.data(), (*m_)[i].data(),
+                                (*v_)[i].data());
+    }
+  }
+}
+
+}  // namespace minidl

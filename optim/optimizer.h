@@ -1,0 +1,95 @@
+// Optimizers over parameter groups, in the shape of torch.optim. Each group has its own
+// learning rate and weight decay, so BatchNorm parameters and biases can skip decay
+// (decay_groups() builds that split). Per-parameter state (momentum, Adam moments) is kept as
+// tensors on the parameter's device and exposed by name for checkpoints.
+#pragma once
+
+#include <deque>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+#include "layers/module.h"
+
+namespace minidl {
+
+struct ParamGroup {
+  std::vector<Tensor> params;
+  float lr = 0.1f;
+  float weight_decay = 0.f;
+};
+
+// Two groups: weights of rank >= 2 (conv and linear) with `weight_decay`, and rank-1
+// parameters (BatchNorm gamma/beta, biases) without.
+std::vector<ParamGroup> decay_groups(const Module& model, float lr, float weight_decay);
+
+class Optimizer {
+ public:
+  explicit Optimizer(std::vector<ParamGroup> groups);
+  virtual ~Optimizer() = default;
+
+  // Updates every parameter that has a gradient. Runs without recording a graph.
+  virtual void step() = 0;
+  void zero_grad();
+
+  std::vector<ParamGroup>& groups() { return groups_; }
+  const std::vector<ParamGroup>& groups() const { return groups_; }
+  int64_t steps_taken() const { return steps_; }
+
+  // Named state for checkpoints: "<group>.<index>.<kind>" -> tensor, plus the step count.
+  std::vector<std::pair<std::string, Tensor>> state() const;
+  void set_steps_taken(int64_t steps) { steps_ = steps; }
+
+ protected:
+  // Adds one zero tensor per parameter, named `kind`, and returns them in parameter order.
+  std::vector<Tensor>& add_state(const std::string& kind);
+  std::vector<ParamGroup> groups_;
+  int64_t steps_ = 0;
+
+ private:
+  // A deque: add_state() hands out references that later add_state() calls must not move.
+  std::deque<std::pair<std::string, std::vector<Tensor>>> state_;
+};
+
+struct SgdOptions {
+  float lr = 0.1f, momentum = 0.f, weight_decay = 0.f;
+  bool nesterov = false;
+};
+
+class SGD : public Optimizer {
+ public:
+  SGD(std::vector<ParamGroup> groups, const SgdOptions& options);  // groups keep their lr/wd
+  SGD(std::vector<Tensor> params, const SgdOptions& options);      // one group from options
+  void step() override;
+
+ private:
+  SgdOptions options_;
+  std::vector<Tensor>* momentum_ = nullptr;
+};
+
+struct AdamOptions {
+  float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.f;
+};
+
+// Adam (L2 decay added to the gradient) or, with decoupled = true, AdamW.
+class Adam : public Optimizer {
+ public:
+  Adam(std::vector<ParamGroup> groups, const AdamOptions& options, bool decoupled = false);
+  Adam(std::vector<Tensor> params, const AdamOptions& options, bool decoupled = false);
+  void step() override;
+
+ private:
+  AdamOptions options_;
+  bool decoupled_;
+  std::vector<Tensor>* m_ = nullptr;
+  std::vector<Tensor>* v_ = nullptr;
+};
+
+class AdamW : public Adam {
+ public:
+  AdamW(std::vector<ParamGroup> groups, const AdamOptions& options) : Adam(std::move(groups), options, true) {}
+  AdamW(std::vector<Tensor> params, const AdamOptions& options) : Adam(std::move(params), options, true) {}
+};
+
+}  // namespace minidl

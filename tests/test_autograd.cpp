@@ -1,0 +1,174 @@
+// Proves the autograd engine's contract: gradients of shared sub-expressions are summed,
+// .grad accumulates across backward() calls until zero_grad(), NoGradGuard and detach() stop
+// recording, a graph can be walked only once, only one-element tensors start a backward pass,
+// gradients flow through reshape/flatten, and leaves that do not require grad get none.
+#include <cmath>
+#include <memory>
+
+#include "op_check.h"
+
+using minidl::Tensor;
+using testutil::grad_of;
+using testutil::kTightTol;
+using testutil::make_leaf;
+using testutil::Vec;
+namespace ops = minidl::ops;
+
+TEST_CASE("a shared sub-expression receives the sum of its consumers' gradients",
+          "[cpu][autograd]") {
+  std::mt19937 rng(601);
+  auto x = make_leaf({3, 4}, rng);
+  // y = x * x + x is used twice: L = sum(y * y + y), so dL/dx = (2y + 1)(2x + 1).
+  Tensor y = ops::add(ops::mul(x.t, x.t), x.t);
+  ops::sum(ops::add(ops::mul(y, y), y)).backward();
+  Vec expected(x.v.size());
+  for (size_t i = 0; i < x.v.size(); ++i) {
+    const double xi = x.v[i], yi = xi * xi + xi;
+    expected[i] = (2 * yi + 1) * (2 * xi + 1);
+  }
+  CHECK_REL(grad_of(x.t), expected, kTightTol);
+}
+
+TEST_CASE("a diamond graph (x feeds two branches that meet again) gets every path",
+          "[cpu][autograd]") {
+  std::mt19937 rng(602);
+  auto x = make_leaf({5}, rng);
+  // L = sum(relu(x) * 3x + (x - 2x)): a tensor reached through several paths of different
+  // lengths must only be processed after all of them delivered their gradient.
+  Tensor a = ops::relu(x.t);
+  Tensor b = ops::scale(x.t, 3.f);
+  Tensor c = ops::sub(x.t, ops::scale(x.t, 2.f));
+  ops::sum(ops::add(ops::mul(a, b), c)).backward();
+  Vec expected(x.v.size());
+  for (size_t i = 0; i < x.v.size(); ++i) expected[i] = (x.v[i] > 0 ? 6 * x.v[i] : 0.0) - 1.0;
+  CHECK_REL(grad_of(x.t), expected, kTightTol);
+}
+
+TEST_CASE("gradients accumulate in .grad across backward() of separate forward passes",
+          "[cpu][autograd]") {
+  std::mt19937 rng(603);
+  auto x = make_leaf({2, 3}, rng);
+  ops::sum(ops::scale(x.t, 2.f)).backward();
+  CHECK_REL(grad_of(x.t), Vec(6, 2.0), kTightTol);
+  ops::sum(ops::mul(x.t, x.t)).backward();  // a second, different graph
+  Vec expected(6);
+  for (int i = 0; i < 6; ++i) expected[i] = 2.0 + 2 * x.v[i];
+  CHECK_REL(grad_of(x.t), expected, kTightTol);
+}
+
+TEST_CASE("zero_grad drops the accumulated gradient", "[cpu][autograd]") {
+  std::mt19937 rng(604);
+  auto x = make_leaf({4}, rng);
+  ops::sum(ops::scale(x.t, 5.f)).backward();
+  REQUIRE(x.t.grad().defined());
+  x.t.zero_grad();
+  // Either no gradient at all or an all-zero one: both mean "nothing accumulated".
+  if (x.t.grad().defined()) CHECK(x.t.grad().to_vector() == std::vector<float>(4, 0.f));
+  ops::sum(ops::scale(x.t, -1.f)).backward();
+  CHECK_REL(grad_of(x.t), Vec(4, -1.0), kTightTol);
+}
+
+TEST_CASE("NoGradGuard records no graph and restores the previous mode", "[cpu][autograd]") {
+  std::mt19937 rng(605);
+  auto x = make_leaf({3}, rng);
+  REQUIRE(minidl::grad_enabled());
+  {
+    minidl::NoGradGuard guard;
+    CHECK_FALSE(minidl::grad_enabled());
+    Tensor y = ops::mul(x.t, x.t);
+    CHECK_FALSE(y.requires_grad());
+    CHECK(y.is_leaf());
+    CHECK(y.impl()->grad_fn == nullptr);
+    {
+      minidl::NoGradGuard nested;
+      CHECK_FALSE(minidl::grad_enabled());
+    }
+    CHECK_FALSE(minidl::grad_enabled());  // the inner guard restores "disabled"
+  }
+  CHECK(minidl::grad_enabled());
+  Tensor z = ops::mul(x.t, x.t);
+  CHECK(z.requires_grad());
+  CHECK_FALSE(z.is_leaf());
+}
+
+TEST_CASE("an op's output requires grad exactly when an input does", "[cpu][autograd]") {
+  std::mt19937 rng(606);
+  auto a = make_leaf({3}, rng, true), b = make_leaf({3}, rng, false);
+  CHECK(ops::add(a.t, b.t).requires_grad());
+  CHECK(ops::add(b.t, a.t).requires_grad());
+  CHECK_FALSE(ops::add(b.t, b.t).requires_grad());
+  CHECK_FALSE(ops::relu(b.t).requires_grad());
+  CHECK(ops::relu(a.t).impl()->grad_fn != nullptr);
+}
+
+TEST_CASE("detach stops gradients", "[cpu][autograd]") {
+  std::mt19937 rng(607);
+  auto x = make_leaf({6}, rng);
+  // L = sum(detach(x) * x): only the second factor is differentiated, so dL/dx = x, not 2x.
+  ops::sum(ops::mul(x.t.detach(), x.t)).backward();
+  CHECK_REL(grad_of(x.t), x.v, kTightTol);
+  // A loss built only from detached values has no graph at all.
+  CHECK_FALSE(ops::sum(ops::mul(x.t.detach(), x.t.detach())).requires_grad());
+}
+
+TEST_CASE("backward twice on the same graph throws minidl::Error", "[cpu][autograd]") {
+  std::mt19937 rng(608);
+  auto x = make_leaf({3}, rng);
+  Tensor loss = ops::sum(ops::mul(x.t, x.t));
+  loss.backward();
+  CHECK_THROWS_AS(loss.backward(), minidl::Error);
+}
+
+TEST_CASE("backward on a tensor with more than one element throws minidl::Error",
+          "[cpu][autograd]") {
+  std::mt19937 rng(609);
+  auto x = make_leaf({2, 3}, rng);
+  Tensor y = ops::scale(x.t, 2.f);
+  CHECK_THROWS_AS(y.backward(), minidl::Error);
+  // A one-element tensor of any rank is a valid root.
+  Tensor one = ops::sum(x.t).reshape({1, 1});
+  one.backward();
+  CHECK_REL(grad_of(x.t), Vec(6, 1.0), kTightTol);
+}
+
+TEST_CASE("gradients flow through reshape and flatten", "[cpu][autograd]") {
+  std::mt19937 rng(610);
+  auto x = make_leaf({2, 3, 2, 2}, rng);
+  auto u = make_leaf({6, 4}, rng, false);
+  auto w = make_leaf({2, 12}, rng, false);
+  // L = sum(reshape(x) * u) + sum(flatten(x) * w): dL/dx is u + w laid out as x.
+  Tensor l1 = ops::sum(ops::mul(x.t.reshape({6, -1}), u.t));
+  Tensor l2 = ops::sum(ops::mul(x.t.flatten(), w.t));
+  ops::add(l1, l2).backward();
+  CHECK_REL(grad_of(x.t), ref::add(u.v, w.v), kTightTol);
+}
+
+TEST_CASE("a leaf that does not require grad gets no gradient", "[cpu][autograd]") {
+  std::mt19937 rng(611);
+  auto x = make_leaf({4}, rng, true), c = make_leaf({4}, rng, false);
+  ops::sum(ops::mul(x.t, c.t)).backward();
+  CHECK_FALSE(c.t.grad().defined());
+  CHECK_REL(grad_of(x.t), c.v, kTightTol);
+}
+
+TEST_CASE("backward through a long chain of ops is exact", "[cpu][autograd]") {
+  // 200 scalings by 1.01 in a row: each must be visited once, in order.
+  Tensor x = Tensor::full({3}, 1.f).set_requires_grad(true);
+  Tensor y = x;
+  for (int i = 0; i < 200; ++i) y = ops::scale(y, 1.01f);
+  ops::sum(y).backward();
+  const double expected = std::pow(1.01, 200);
+  for (float g : x.grad().to_vector()) CHECK(g == Approx(expected).epsilon(1e-4));
+}
+
+TEST_CASE("backward frees the forward graph's inputs", "[cpu][autograd]") {
+  std::mt19937 rng(612);
+  auto x = make_leaf({3}, rng);
+  Tensor loss = ops::sum(ops::mul(x.t, x.t));
+  std::shared_ptr<minidl::Node> node = loss.impl()->grad_fn;
+  REQUIRE(node != nullptr);
+  CHECK_FALSE(node->inputs.empty());
+  loss.backward();
+  CHECK(node->inputs.empty());
+  CHECK(node->released);
+}

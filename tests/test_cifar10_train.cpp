@@ -1,0 +1,60 @@
+// End to end on the real data: the reference ResNet trained for one epoch on the first 5,000
+// CIFAR-10 training images must reach well above chance (10%) on 1,000 test images.
+// Runs when CIFAR10_DIR points at the binary dataset (.ci/run sets it when ../shared has it);
+// otherwise it prints "SKIPPED: <reason>" and CTest reports it as skipped.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+
+#include "core/minidl.h"
+#include "data/cifar10.h"
+#include "data/loader.h"
+#include "models/resnet.h"
+#include "optim/optimizer.h"
+#include "optim/scheduler.h"
+
+using namespace minidl;
+
+TEST_CASE("the reference ResNet learns CIFAR-10: one epoch on 5000 images beats 30 percent", "[cpu][cifar10]") {
+  const char* dir = std::getenv("CIFAR10_DIR");
+  if (!dir || !*dir) {
+    WARN("SKIPPED: CIFAR10_DIR is not set (point it at the CIFAR-10 binary dataset)");
+    return;
+  }
+  const Cifar10 train_set = load_cifar10(dir, Split::Train, 5000);
+  const Cifar10 test_set = load_cifar10(dir, Split::Test, 1000);
+  LoaderOptions train_options;
+  train_options.batch_size = 64;
+  train_options.augment = true;
+  train_options.seed = 3;
+  DataLoader train_loader(train_set, train_options);
+  LoaderOptions test_options;
+  test_options.batch_size = 500;
+  test_options.shuffle = false;
+  DataLoader test_loader(test_set, test_options);
+
+  manual_seed(3);
+  ResNet model;
+  SGD sgd(decay_groups(model, 0.05f, 5e-4f), SgdOptions{0.05f, 0.9f, 5e-4f, true});
+  LRScheduler scheduler(sgd, one_cycle(train_loader.batches_per_epoch(), 0.25));
+  train_loader.start_epoch(0);
+  Batch batch;
+  while (train_loader.next(batch)) {
+    const Tensor loss = ops::softmax_cross_entropy(model.forward(batch.images), batch.labels);
+    sgd.zero_grad();
+    loss.backward();
+    sgd.step();
+    scheduler.step();
+  }
+
+  NoGradGuard no_grad;
+  model.eval();
+  test_loader.start_epoch(0);
+  double correct = 0;
+  while (test_loader.next(batch)) {
+    correct += ops::accuracy(model.forward(batch.images), batch.labels) * batch.labels.size();
+  }
+  const double accuracy = correct / test_set.size();
+  INFO("test accuracy after one epoch on 5,000 images: " << accuracy);
+  CHECK(accuracy > 0.30);
+}

@@ -1,0 +1,180 @@
+// The CIFAR-10 reader (on small files written here in the same format, including truncated
+// and corrupt ones), the transforms (pixels move where expected) and the DataLoader
+// (every sample once per epoch, reproducible for a seed).
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "core/minidl.h"
+#include "data/cifar10.h"
+#include "data/loader.h"
+#include "data/transforms.h"
+
+using namespace minidl;
+namespace fs = std::filesystem;
+
+namespace {
+// Record r of file f: label (f + r) % 10, pixel bytes (f * 31 + r * 7 + i) % 256.
+std::vector<uint8_t> record(int file, int r) {
+  std::vector<uint8_t> bytes(Cifar10::kRecordBytes);
+  bytes[0] = uint8_t((file + r) % 10);
+  for (int i = 0; i < Cifar10::kImageBytes; ++i) bytes[1 + i] = uint8_t((file * 31 + r * 7 + i) % 256);
+  return bytes;
+}
+
+// A fresh directory with data_batch_1..5.bin and test_batch.bin of `per_file` records each.
+fs::path make_dataset(const std::string& name, int per_file) {
+  const fs::path dir = fs::temp_directory_path() / ("minidl_test_" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (int f = 1; f <= 6; ++f) {
+    const std::string file = f <= 5 ? "data_batch_" + std::to_string(f) + ".bin" : "test_batch.bin";
+    std::ofstream out(dir / file, std::ios::binary);
+    for (int r = 0; r < per_file; ++r) {
+      const auto bytes = record(f, r);
+      out.write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    }
+  }
+  return dir;
+}
+}  // namespace
+
+TEST_CASE("load_cifar10 reads labels and CHW pixels in file order", "[cpu][data]") {
+  const fs::path dir = make_dataset("read", 4);
+  const Cifar10 train = load_cifar10(dir.string(), Split::Train);
+  REQUIRE(train.size() == 20);
+  CHECK(train.labels[0] == 1);   // file 1, record 0
+  CHECK(train.labels[5] == 3);   // file 2, record 1
+  CHECK(train.image(5)[10] == record(2, 1)[11]);
+  const Cifar10 test = load_cifar10(dir.string(), Split::Test);
+  REQUIRE(test.size() == 4);
+  CHECK(test.labels[3] == (6 + 3) % 10);
+  CHECK(load_cifar10(dir.string(), Split::Train, 6).size() == 6);  // --limit-train
+}
+
+TEST_CASE("load_cifar10 rejects missing, truncated and corrupt files by name", "[cpu][data]") {
+  REQUIRE_THROWS_WITH(load_cifar10("/nonexistent/cifar", Split::Train),
+                      Catch::Contains("data directory '/nonexistent/cifar' does not exist"));
+  const fs::path dir = make_dataset("corrupt", 3);
+  fs::remove(dir / "data_batch_4.bin");
+  REQUIRE_THROWS_WITH(load_cifar10(dir.string(), Split::Train),
+                      Catch::Contains("missing file") && Catch::Contains("data_batch_4.bin"));
+
+  fs::resize_file(dir / "test_batch.bin", 3 * 3073 - 100);  // a truncated download
+  REQUIRE_THROWS_WITH(load_cifar10(dir.string(), Split::Test),
+                      Catch::Contains("test_batch.bin") && Catch::Contains("9119 bytes") &&
+                          Catch::Contains("3073"));
+
+  const fs::path bad = make_dataset("badlabel", 3);
+  {
+    std::fstream f(bad / "data_batch_1.bin", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(2 * 3073);
+    f.put(char(12));
+  }
+  REQUIRE_THROWS_WITH(load_cifar10(bad.string(), Split::Train),
+                      Catch::Contains("data_batch_1.bin") && Catch::Contains("label byte 12") &&
+                          Catch::Contains("offset 6146"));
+}
+
+TEST_CASE("crop_and_flip moves pixels where expected", "[cpu][data]") {
+  std::vector<uint8_t> in(Cifar10::kImageBytes), out(Cifar10::kImageBytes);
+  for (int i = 0; i < Cifar10::kImageBytes; ++i) in[i] = uint8_t(i % 251 + 1);  // never 0
+  auto at = [](const std::vector<uint8_t>& img, int c, int y, int x) { return img[c * 1024 + y * 32 + x]; };
+
+  crop_and_flip(in.data(), 4, 4, 4, false, out.data());  // centred crop: identity
+  CHECK(out == in);
+
+  crop_and_flip(in.data(), 4, 6, 1, false, out.data());  // window 2 down, 3 left
+  CHECK(at(out, 1, 0, 3) == at(in, 1, 2, 0));
+  CHECK(at(out, 2, 29, 31) == at(in, 2, 31, 28));
+  CHECK(at(out, 0, 30, 5) == 0);  // below the image: zero padding
+  CHECK(at(out, 0, 5, 2) == 0);   // left of the image
+
+  crop_and_flip(in.data(), 4, 4, 4, true, out.data());  // flip only
+  for (int x = 0; x < 32; ++x) CHECK(at(out, 0, 7, x) == at(in, 0, 7, 31 - x));
+}
+
+TEST_CASE("normalize and cutout", "[cpu][data]") {
+  std::vector<uint8_t> in(Cifar10::kImageBytes, 255);
+  std::vector<float> out(Cifar10::kImageBytes);
+  const ChannelStats stats{{0.5f, 0.25f, 0.f}, {0.5f, 0.25f, 1.f}};
+  normalize(in.data(), stats, out.data());
+  CHECK(out[0] == Approx(1.0));
+  CHECK(out[1024] == Approx(3.0));
+  CHECK(out[2048] == Approx(1.0));
+  cutout(out.data(), 8, 0, 0);  // clipped at the corner: rows and columns 0..3
+  CHECK(out[0] == 0.f);
+  CHECK(out[3 * 32 + 3] == 0.f);
+  CHECK(out[4 * 32] != 0.f);
+  CHECK(out[2048 + 3] == 0.f);  // every channel
+}
+
+TEST_CASE("channel_stats of the training data", "[cpu][data]") {
+  Cifar10 data;
+  data.labels = {0, 1};
+  data.pixels.assign(2 * Cifar10::kImageBytes, 0);
+  std::fill(data.pixels.begin() + Cifar10::kImageBytes, data.pixels.end(), 255);  // image 2 white
+  const ChannelStats stats = channel_stats(data);
+  for (int c = 0; c < 3; ++c) {
+    CHECK(stats.mean[c] == Approx(0.5));
+    CHECK(stats.stddev[c] == Approx(0.5));
+  }
+}
+
+TEST_CASE("DataLoader visits every sample once per epoch, in a seeded order", "[cpu][data]") {
+  const fs::path dir = make_dataset("loader", 7);
+  const Cifar10 data = load_cifar10(dir.string(), Split::Train);  // 35 images
+  LoaderOptions options;
+  options.batch_size = 8;
+  options.augment = true;
+  options.seed = 5;
+  auto epoch_batches = [&](int64_t epoch, const LoaderOptions& o) {
+    DataLoader loader(data, o);
+    loader.start_epoch(epoch);
+    std::vector<Batch> batches;
+    Batch b;
+    while (loader.next(b)) batches.push_back(b);
+    return batches;
+  };
+  const auto first = epoch_batches(0, options);
+  REQUIRE(first.size() == 5);  // 4 full batches and one of 3
+  CHECK(first.back().labels.size() == 3);
+  CHECK(first[0].images.shape() == Shape{8, 3, 32, 32});
+
+  std::multiset<int> labels;
+  for (const Batch& b : first) labels.insert(b.labels.begin(), b.labels.end());
+  std::multiset<int> expected(data.labels.begin(), data.labels.end());
+  CHECK(labels == expected);
+
+  const auto again = epoch_batches(0, options);
+  for (size_t i = 0; i < first.size(); ++i) {
+    CHECK(again[i].labels == first[i].labels);
+    CHECK(again[i].images.to_vector() == first[i].images.to_vector());  // same augmentation
+  }
+  const auto other_epoch = epoch_batches(1, options);
+  CHECK(other_epoch[0].labels != first[0].labels);
+
+  LoaderOptions drop = options;
+  drop.drop_last = true;
+  CHECK(DataLoader(data, drop).batches_per_epoch() == 4);
+}
+
+TEST_CASE("DataLoader without shuffling keeps file order and can restart an epoch", "[cpu][data]") {
+  const fs::path dir = make_dataset("ordered", 2);
+  const Cifar10 data = load_cifar10(dir.string(), Split::Train);
+  LoaderOptions options;
+  options.batch_size = 4;
+  options.shuffle = false;
+  DataLoader loader(data, options);
+  loader.start_epoch(0);
+  Batch b;
+  REQUIRE(loader.next(b));
+  CHECK(b.labels == std::vector<int>(data.labels.begin(), data.labels.begin() + 4));
+  loader.start_epoch(0);  // abandon the epoch half-way: the worker is stopped cleanly
+  int count = 0;
+  while (loader.next(b)) ++count;
+  CHECK(count == 3);
+  REQUIRE_THROWS_WITH(DataLoader(data, LoaderOptions{0}), Catch::Contains("batch_size must be positive"));
+}

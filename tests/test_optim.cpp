@@ -1,0 +1,162 @@
+// Optimizers and LR schedules against values worked out by hand from PyTorch's formulas
+// (torch.optim.SGD / Adam / AdamW and torch.optim.lr_scheduler), step by step.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "core/minidl.h"
+#include "layers/layers.h"
+#include "optim/optimizer.h"
+#include "optim/scheduler.h"
+
+using namespace minidl;
+
+namespace {
+// A one-element parameter whose gradient is set by hand before each step.
+Tensor scalar_param(float value) { return Tensor::full({1}, value).set_requires_grad(); }
+
+void set_grad(Tensor& p, float g) {
+  p.zero_grad();
+  ops::scale(ops::sum(p), g).backward();  // d(g * p)/dp = g
+}
+}  // namespace
+
+TEST_CASE("SGD with Nesterov momentum and weight decay matches PyTorch step by step", "[cpu][optim]") {
+  Tensor p = scalar_param(1.f);
+  SGD sgd({p}, SgdOptions{0.1f, 0.9f, 0.01f, true});
+  set_grad(p, 0.5f);
+  sgd.step();
+  // d = 0.5 + 0.01 * 1 = 0.51; buf = 0.51; p = 1 - 0.1 * (0.51 + 0.9 * 0.51)
+  CHECK(p.item() == Approx(0.9031).epsilon(1e-6));
+  set_grad(p, 0.5f);
+  sgd.step();
+  // d = 0.5 + 0.01 * 0.9031; buf = 0.9 * 0.51 + d; p -= 0.1 * (d + 0.9 * buf)
+  const double d = 0.5 + 0.01 * 0.9031, buf = 0.9 * 0.51 + d;
+  CHECK(p.item() == Approx(0.9031 - 0.1 * (d + 0.9 * buf)).epsilon(1e-6));
+  CHECK(sgd.steps_taken() == 2);
+}
+
+TEST_CASE("SGD with plain momentum and without momentum", "[cpu][optim]") {
+  Tensor a = scalar_param(2.f), b = scalar_param(2.f);
+  SGD heavy({a}, SgdOptions{0.5f, 0.5f, 0.f, false});
+  SGD plain({b}, SgdOptions{0.5f, 0.f, 0.f, false});
+  for (int i = 0; i < 2; ++i) {
+    set_grad(a, 1.f);
+    set_grad(b, 1.f);
+    heavy.step();
+    plain.step();
+  }
+  CHECK(a.item() == Approx(2.0 - 0.5 * 1.0 - 0.5 * 1.5));  // buf: 1, then 0.5 * 1 + 1
+  CHECK(b.item() == Approx(1.0));
+  REQUIRE_THROWS_WITH(SGD({scalar_param(0)}, SgdOptions{0.1f, 0.f, 0.f, true}),
+                      Catch::Contains("Nesterov"));
+}
+
+TEST_CASE("Adam and AdamW follow PyTorch for two steps", "[cpu][optim]") {
+  const float lr = 0.1f, wd = 0.1f;
+  Tensor a = scalar_param(1.f), w = scalar_param(1.f);
+  Adam adam({a}, AdamOptions{lr, 0.9f, 0.999f, 1e-8f, wd});
+  AdamW adamw({w}, AdamOptions{lr, 0.9f, 0.999f, 1e-8f, wd});
+
+  // Reference in double, written out from the update rule.
+  double pa = 1, pw = 1, ma = 0, va = 0, mw = 0, vw = 0;
+  for (int t = 1; t <= 2; ++t) {
+    set_grad(a, 0.3f);
+    set_grad(w, 0.3f);
+    adam.step();
+    adamw.step();
+    const double ga = 0.3 + wd * pa;  // Adam: L2 decay joins the gradient
+    ma = 0.9 * ma + 0.1 * ga;
+    va = 0.999 * va + 0.001 * ga * ga;
+    pa -= lr * (ma / (1 - std::pow(0.9, t))) / (std::sqrt(va / (1 - std::pow(0.999, t))) + 1e-8);
+    pw -= lr * wd * pw;  // AdamW: decoupled decay first
+    mw = 0.9 * mw + 0.1 * 0.3;
+    vw = 0.999 * vw + 0.001 * 0.09;
+    pw -= lr * (mw / (1 - std::pow(0.9, t))) / (std::sqrt(vw / (1 - std::pow(0.999, t))) + 1e-8);
+    CHECK(a.item() == Approx(pa).epsilon(1e-5));
+    CHECK(w.item() == Approx(pw).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("decay_groups exempts BatchNorm parameters and biases from weight decay", "[cpu][optim]") {
+  Sequential net;
+  net.add(std::make_shared<Conv2d>(Conv2dOptions{3, 4, 3, 1, 1, true}))
+      .add(std::make_shared<BatchNorm2d>(4))
+      .add(std::make_shared<Flatten>())
+      .add(std::make_shared<Linear>(4 * 5 * 5, 2));
+  const std::vector<ParamGroup> groups = decay_groups(net, 0.1f, 5e-4f);
+  REQUIRE(groups.size() == 2);
+  CHECK(groups[0].weight_decay == 5e-4f);
+  CHECK(groups[1].weight_decay == 0.f);
+  CHECK(groups[0].params.size() == 2);  // conv weight, linear weight
+  CHECK(groups[1].params.size() == 4);  // conv bias, gamma, beta, linear bias
+  for (const Tensor& p : groups[1].params) CHECK(p.dim() == 1);
+
+  // Per-group learning rates are honoured: a zero-lr group does not move.
+  Tensor moving = scalar_param(1.f), frozen = scalar_param(1.f);
+  SGD sgd({ParamGroup{{moving}, 0.5f, 0.f}, ParamGroup{{frozen}, 0.f, 0.f}}, SgdOptions{});
+  set_grad(moving, 1.f);
+  set_grad(frozen, 1.f);
+  sgd.step();
+  CHECK(moving.item() == Approx(0.5));
+  CHECK(frozen.item() == 1.f);
+}
+
+TEST_CASE("StepLR and MultiStepLR factors", "[cpu][scheduler]") {
+  const auto step = step_schedule(3, 0.1);
+  const double expected_step[] = {1, 1, 1, 0.1, 0.1, 0.1, 0.01, 0.01};
+  for (int t = 0; t < 8; ++t) CHECK(step->factor(t) == Approx(expected_step[t]));
+  const auto multi = multistep_schedule({2, 5}, 0.5);
+  const double expected_multi[] = {1, 1, 0.5, 0.5, 0.5, 0.25, 0.25};
+  for (int t = 0; t < 7; ++t) CHECK(multi->factor(t) == Approx(expected_multi[t]));
+}
+
+TEST_CASE("cosine annealing and linear warmup factors", "[cpu][scheduler]") {
+  const auto cosine = cosine_schedule(10, 0.0);
+  CHECK(cosine->factor(0) == Approx(1.0));
+  CHECK(cosine->factor(3) == Approx((1 + std::cos(0.3 * M_PI)) / 2));  // 0.7938926
+  CHECK(cosine->factor(5) == Approx(0.5));
+  CHECK(cosine->factor(10) == Approx(0.0).margin(1e-12));
+  CHECK(cosine->factor(25) == Approx(0.0).margin(1e-12));
+  CHECK(cosine_schedule(10, 0.1)->factor(5) == Approx(0.55));
+  const auto warmup = linear_warmup(4, 0.25);
+  const double expected[] = {0.25, 0.4375, 0.625, 0.8125, 1.0, 1.0};
+  for (int t = 0; t < 6; ++t) CHECK(warmup->factor(t) == Approx(expected[t]));
+}
+
+TEST_CASE("one-cycle matches PyTorch's OneCycleLR at its landmarks", "[cpu][scheduler]") {
+  // OneCycleLR(max_lr=1, total_steps=100, pct_start=0.3, div_factor=25, final_div_factor=1e4,
+  // anneal_strategy='cos'): starts at 1/25, peaks at step 29 (0.3 * 100 - 1), ends at
+  // 1/25/1e4 at step 99; halfway down (step 64) it is the mean of the peak and the end.
+  const auto cycle = one_cycle(100, 0.3, 25.0, 1e4);
+  CHECK(cycle->factor(0) == Approx(0.04));
+  CHECK(cycle->factor(29) == Approx(1.0));
+  CHECK(cycle->factor(64) == Approx((1.0 + 4e-6) / 2));
+  CHECK(cycle->factor(99) == Approx(4e-6));
+  CHECK(cycle->factor(14) == Approx(1.0 + (0.04 - 1.0) * (1 + std::cos(M_PI * 14 / 29)) / 2));
+  for (int t = 1; t <= 29; ++t) CHECK(cycle->factor(t) > cycle->factor(t - 1));
+  for (int t = 30; t < 100; ++t) CHECK(cycle->factor(t) < cycle->factor(t - 1));
+}
+
+TEST_CASE("schedules compose: warmup then cosine", "[cpu][scheduler]") {
+  const auto composed = sequential({linear_warmup(5, 0.2), cosine_schedule(10)}, {5});
+  CHECK(composed->factor(0) == Approx(0.2));
+  CHECK(composed->factor(4) == Approx(0.84));
+  CHECK(composed->factor(5) == Approx(1.0));   // the cosine's step 0
+  CHECK(composed->factor(10) == Approx(0.5));  // the cosine's step 5
+  REQUIRE_THROWS_WITH(sequential({cosine_schedule(3)}, {2}), Catch::Contains("one milestone fewer"));
+}
+
+TEST_CASE("LRScheduler drives every group's lr from its own base lr", "[cpu][scheduler]") {
+  Tensor a = scalar_param(0), b = scalar_param(0);
+  SGD sgd({ParamGroup{{a}, 0.2f, 0.f}, ParamGroup{{b}, 0.02f, 0.f}}, SgdOptions{});
+  LRScheduler scheduler(sgd, step_schedule(2, 0.5));
+  CHECK(scheduler.lr(0) == Approx(0.2));
+  scheduler.step();
+  scheduler.step();
+  CHECK(scheduler.steps_taken() == 2);
+  CHECK(scheduler.lr(0) == Approx(0.1));
+  CHECK(scheduler.lr(1) == Approx(0.01));
+  scheduler.set_steps_taken(4);  // as a resumed run does
+  CHECK(scheduler.lr(1) == Approx(0.005));
+}
