@@ -32,8 +32,8 @@ kernels::Conv2dShape conv_shape(const Tensor& x, const Tensor& weight, int strid
   s.stride_h = s.stride_w = stride;
   s.pad_h = s.pad_w = padding;
   MINIDL_CHECK(s.in_h + 2 * padding >= s.kernel_h && s.in_w + 2 * padding >= s.kernel_w,
-               "conv2d", "kernel ", s.kernel_h, "x", s.kernel_w, " is larger than the input ",
-               x.shape_str(), " with padding ", padding);
+               "conv2d", "kernel ", s.kernel_h, "x", s.kernel_w, " of weight ", weight.shape_str(),
+               " is larger than the input ", x.shape_str(), " with padding ", padding);
   return s;
 }
 

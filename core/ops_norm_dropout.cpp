@@ -8,9 +8,10 @@
 namespace minidl::ops {
 
 namespace {
-void check_per_channel(const char* name, const Tensor& t, int64_t channels) {
-  MINIDL_CHECK(t.defined() && t.dim() == 1 && t.size(0) == channels, "batch_norm", name, " ",
-               t.shape_str(), " must be [", channels, "] (one value per channel)");
+void check_per_channel(const char* name, const Tensor& t, const Tensor& x) {
+  MINIDL_CHECK(t.defined() && t.dim() == 1 && t.size(0) == x.size(1), "batch_norm", name, " ",
+               t.shape_str(), " must be [", x.size(1), "] (one value per channel of input ",
+               x.shape_str(), ")");
 }
 }  // namespace
 
@@ -26,11 +27,11 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                "need eps > 0 and momentum in [0, 1], got eps ", eps, " momentum ", momentum);
   const int64_t channels = x.size(1);
   if (gamma.defined()) {
-    check_per_channel("gamma", gamma, channels);
-    check_per_channel("beta", beta, channels);
+    check_per_channel("gamma", gamma, x);
+    check_per_channel("beta", beta, x);
   }
-  check_per_channel("running_mean", running_mean, channels);
-  check_per_channel("running_var", running_var, channels);
+  check_per_channel("running_mean", running_mean, x);
+  check_per_channel("running_var", running_var, x);
   checks::same_device("batch_norm", {x, gamma, beta, running_mean, running_var});
   if (x.device() != Device::CPU) checks::no_cuda_kernel("batch_norm");
 
