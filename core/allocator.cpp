@@ -1,5 +1,6 @@
 #include "core/allocator.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -14,6 +15,7 @@ namespace {
 
 constexpr size_t kAlignment = 64;     // a cache line, and the widest AVX-512 load
 constexpr size_t kRoundingBytes = 512;
+std::atomic<bool> g_poison_cuda{false};
 
 size_t round_up(size_t bytes) {
   return (std::max<size_t>(bytes, 1) + kRoundingBytes - 1) / kRoundingBytes * kRoundingBytes;
@@ -102,7 +104,15 @@ CachingAllocator& allocator_for(Device device) {
 
 }  // namespace
 
-void* allocate(size_t bytes, Device device) { return allocator_for(device).allocate(bytes); }
+void* allocate(size_t bytes, Device device) {
+  void* ptr = allocator_for(device).allocate(bytes);
+  if (device == Device::CUDA && g_poison_cuda && bytes > 0) {
+    cuda_runtime::fill_bytes_device(ptr, 0xFF, bytes);
+  }
+  return ptr;
+}
+
+void set_poison_cuda_allocations(bool on) { g_poison_cuda = on; }
 
 void deallocate(void* ptr, size_t bytes, Device device) {
   allocator_for(device).deallocate(ptr, bytes);

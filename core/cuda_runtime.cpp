@@ -57,6 +57,10 @@ void* malloc_device(size_t bytes) {
 
 void free_device(void* ptr) { CHECKED("cuda allocator", cudaFree(ptr)); }
 
+void fill_bytes_device(void* dst, int byte, size_t bytes) {
+  CHECKED("cuda memset", cudaMemset(dst, byte, bytes));
+}
+
 void copy_host_to_device(void* dst, const void* src, size_t bytes) {
   CHECKED("copy to cuda", cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
 }

@@ -14,6 +14,7 @@ bool probe(std::string* description_or_reason);
 
 void* malloc_device(size_t bytes);
 void free_device(void* ptr);
+void fill_bytes_device(void* dst, int byte, size_t bytes);  // cudaMemset
 void copy_host_to_device(void* dst, const void* src, size_t bytes);
 void copy_device_to_host(void* dst, const void* src, size_t bytes);
 void copy_device_to_device(void* dst, const void* src, size_t bytes);

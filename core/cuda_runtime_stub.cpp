@@ -17,6 +17,7 @@ bool probe(std::string* description_or_reason) {
 }
 void* malloc_device(size_t) { unavailable("cuda allocator"); }
 void free_device(void*) { unavailable("cuda allocator"); }
+void fill_bytes_device(void*, int, size_t) { unavailable("cuda memset"); }
 void copy_host_to_device(void*, const void*, size_t) { unavailable("copy to cuda"); }
 void copy_device_to_host(void*, const void*, size_t) { unavailable("copy to cpu"); }
 void copy_device_to_device(void*, const void*, size_t) { unavailable("copy on cuda"); }

@@ -38,9 +38,4 @@ inline void same_shape(const char* op, const Tensor& a, const Tensor& b) {
   MINIDL_CHECK(a.shape() == b.shape(), op, "shapes differ: ", a.shape_str(), " and ",
                b.shape_str());
 }
-
-[[noreturn]] inline void no_cuda_kernel(const char* op) {
-  detail::fail(op, "has no CUDA kernel yet; run it on the CPU (tensor.to(Device::CPU))");
-}
-
 }  // namespace minidl::checks

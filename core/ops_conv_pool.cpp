@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "core/autograd.h"
+#include "core/dispatch.h"
 #include "core/op_checks.h"
 #include "core/ops.h"
 #include "kernels/conv2d.h"
@@ -71,10 +72,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
     MINIDL_CHECK(bias.dim() == 1 && bias.size(0) == s.out_channels, "conv2d", "bias ",
                  bias.shape_str(), " must be [", s.out_channels, "]");
   }
-  if (x.device() != Device::CPU) checks::no_cuda_kernel("conv2d");
   Tensor out = Tensor::empty({s.batch, s.out_channels, s.out_h(), s.out_w()}, x.device());
-  kernels::cpu::conv2d_forward(s, x.data(), weight.data(),
-                               bias.defined() ? bias.data() : nullptr, out.data());
+  MINIDL_DISPATCH(x, "conv2d", conv2d_forward(s, x.data(), weight.data(),
+                                              bias.defined() ? bias.data() : nullptr, out.data()));
 
   const Tensor x_values = x.detach(), w_values = weight.detach();
   const bool has_bias = bias.defined();
@@ -85,15 +85,25 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
   const bool need_dx = x.requires_grad();
   record("conv2d", out, std::move(inputs),
          [s, x_values, w_values, has_bias, need_dx](const Tensor& g) {
+           const Device device = g.device();
            std::vector<Tensor> grads(2);
            if (need_dx) {
-             grads[0] = Tensor::empty(x_values.shape(), g.device());
-             kernels::cpu::conv2d_backward_data(s, g.data(), w_values.data(), grads[0].data());
+             grads[0] = Tensor::empty(x_values.shape(), device);
+             MINIDL_DISPATCH(g, "conv2d backward-data",
+                             conv2d_backward_data(s, g.data(), w_values.data(), grads[0].data()));
            }
-           grads[1] = Tensor::empty(w_values.shape(), g.device());
-           Tensor bias_grad = has_bias ? Tensor::empty({s.out_channels}, g.device()) : Tensor();
-           kernels::cpu::conv2d_backward_weight(s, x_values.data(), g.data(), grads[1].data(),
-                                                has_bias ? bias_grad.data() : nullptr);
+           grads[1] = Tensor::empty(w_values.shape(), device);
+           Tensor bias_grad = has_bias ? Tensor::empty({s.out_channels}, device) : Tensor();
+           float* db = has_bias ? bias_grad.data() : nullptr;
+           if (device == Device::CPU) {
+             kernels::cpu::conv2d_backward_weight(s, x_values.data(), g.data(), grads[1].data(), db);
+           } else {
+             const int64_t floats = kernels::cuda::conv2d_backward_weight_workspace(s);
+             const Tensor workspace = floats > 0 ? Tensor::empty({floats}, device) : Tensor();
+             kernels::cuda::conv2d_backward_weight(s, x_values.data(), g.data(), grads[1].data(),
+                                                   db, floats > 0 ? workspace.data() : nullptr);
+             MINIDL_CHECK_LAUNCH("conv2d backward-weight");
+           }
            if (has_bias) grads.push_back(bias_grad);
            return grads;
          });
@@ -102,15 +112,17 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
 
 Tensor max_pool2d(const Tensor& x, int kernel, int stride, int padding) {
   const kernels::Pool2dShape s = pool_shape("max_pool2d", x, kernel, stride, padding);
-  if (x.device() != Device::CPU) checks::no_cuda_kernel("max_pool2d");
   Tensor out = Tensor::empty(pooled(s), x.device());
-  // The winners' positions are not a float tensor; they live as long as the node needs them.
-  auto argmax = std::make_shared<std::vector<int32_t>>(out.numel());
-  kernels::cpu::max_pool2d_forward(s, x.data(), out.data(), argmax->data());
+  // The winners' positions (int32, on x's device) live as long as the node needs them.
+  const auto argmax = std::make_shared<Storage>(out.numel() * sizeof(int32_t), x.device());
+  int32_t* winners = static_cast<int32_t*>(argmax->data());
+  MINIDL_DISPATCH(x, "max_pool2d", max_pool2d_forward(s, x.data(), out.data(), winners));
   const Shape in_shape = x.shape();
   record("max_pool2d", out, {x}, [s, argmax, in_shape](const Tensor& g) {
     Tensor dx = Tensor::empty(in_shape, g.device());
-    kernels::cpu::max_pool2d_backward(s, g.data(), argmax->data(), dx.data());
+    MINIDL_DISPATCH(g, "max_pool2d backward",
+                    max_pool2d_backward(s, g.data(), static_cast<const int32_t*>(argmax->data()),
+                                        dx.data()));
     return std::vector<Tensor>{dx};
   });
   return out;
@@ -118,13 +130,12 @@ Tensor max_pool2d(const Tensor& x, int kernel, int stride, int padding) {
 
 Tensor avg_pool2d(const Tensor& x, int kernel, int stride, int padding) {
   const kernels::Pool2dShape s = pool_shape("avg_pool2d", x, kernel, stride, padding);
-  if (x.device() != Device::CPU) checks::no_cuda_kernel("avg_pool2d");
   Tensor out = Tensor::empty(pooled(s), x.device());
-  kernels::cpu::avg_pool2d_forward(s, x.data(), out.data());
+  MINIDL_DISPATCH(x, "avg_pool2d", avg_pool2d_forward(s, x.data(), out.data()));
   const Shape in_shape = x.shape();
   record("avg_pool2d", out, {x}, [s, in_shape](const Tensor& g) {
     Tensor dx = Tensor::empty(in_shape, g.device());
-    kernels::cpu::avg_pool2d_backward(s, g.data(), dx.data());
+    MINIDL_DISPATCH(g, "avg_pool2d backward", avg_pool2d_backward(s, g.data(), dx.data()));
     return std::vector<Tensor>{dx};
   });
   return out;
@@ -132,14 +143,15 @@ Tensor avg_pool2d(const Tensor& x, int kernel, int stride, int padding) {
 
 Tensor global_avg_pool(const Tensor& x) {
   checks::rank("global_avg_pool", "input", x, 4, "(N, C, H, W)");
-  if (x.device() != Device::CPU) checks::no_cuda_kernel("global_avg_pool");
   const int64_t planes = x.size(0) * x.size(1), spatial = x.size(2) * x.size(3);
   Tensor out = Tensor::empty({x.size(0), x.size(1)}, x.device());
-  kernels::cpu::global_avg_pool_forward(planes, spatial, x.data(), out.data());
+  MINIDL_DISPATCH(x, "global_avg_pool",
+                  global_avg_pool_forward(planes, spatial, x.data(), out.data()));
   const Shape in_shape = x.shape();
   record("global_avg_pool", out, {x}, [planes, spatial, in_shape](const Tensor& g) {
     Tensor dx = Tensor::empty(in_shape, g.device());
-    kernels::cpu::global_avg_pool_backward(planes, spatial, g.data(), dx.data());
+    MINIDL_DISPATCH(g, "global_avg_pool backward",
+                    global_avg_pool_backward(planes, spatial, g.data(), dx.data()));
     return std::vector<Tensor>{dx};
   });
   return out;

@@ -1,8 +1,8 @@
 // Elementwise ops and full reductions: add (with bias broadcast), sub, mul, scale, relu, sum,
-// mean. Each forward picks the kernel of its device; each backward is written in ops, so it
-// runs on whatever device the gradient lives on.
+// mean. Each runs the kernel of its input's device (core/dispatch.h); each backward is
+// written with ops or dispatched kernels, so it runs wherever the gradient lives.
 #include "core/autograd.h"
-#include "core/cuda_runtime.h"
+#include "core/dispatch.h"
 #include "core/op_checks.h"
 #include "core/ops.h"
 #include "kernels/elementwise.h"
@@ -15,69 +15,55 @@ bool is_channel_bias_of(const Tensor& bias, const Tensor& x) {
   return bias.dim() == 1 && x.dim() >= 2 && bias.size(0) == x.size(1);
 }
 
-// x viewed as [outer, channels, inner] around dimension 1.
-void split_at_channels(const Tensor& x, int64_t* outer, int64_t* channels, int64_t* inner) {
-  *outer = x.size(0);
-  *channels = x.size(1);
-  *inner = x.numel() / (*outer * *channels);
-}
-
 Tensor add_channel_bias(const Tensor& x, const Tensor& bias) {
-  int64_t outer, channels, inner;
-  split_at_channels(x, &outer, &channels, &inner);
-  if (x.device() != Device::CPU) checks::no_cuda_kernel("add (channel bias)");
+  // x viewed as [outer, channels, inner] around dimension 1.
+  const int64_t outer = x.size(0), channels = x.size(1), inner = x.numel() / (outer * channels);
   Tensor out = Tensor::empty(x.shape(), x.device());
-  kernels::cpu::add_channel_bias(outer, channels, inner, x.data(), bias.data(), out.data());
+  MINIDL_DISPATCH(x, "add (channel bias)",
+                  add_channel_bias(outer, channels, inner, x.data(), bias.data(), out.data()));
   record("add", out, {x, bias}, [outer, channels, inner](const Tensor& g) {
-    if (g.device() != Device::CPU) checks::no_cuda_kernel("add backward (channel bias)");
     Tensor bias_grad = Tensor::empty({channels}, g.device());
-    kernels::cpu::channel_sum(outer, channels, inner, g.data(), bias_grad.data());
+    MINIDL_DISPATCH(g, "add backward (channel bias)",
+                    channel_sum(outer, channels, inner, g.data(), bias_grad.data()));
     return std::vector<Tensor>{g, bias_grad};
   });
   return out;
 }
 
+void check_binary(const char* op, const Tensor& a, const Tensor& b) {
+  checks::nonempty(op, "a", a);
+  checks::nonempty(op, "b", b);
+  checks::same_device(op, {a, b});
+}
+
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) {
-  checks::nonempty("add", "a", a);
-  checks::nonempty("add", "b", b);
-  checks::same_device("add", {a, b});
-  if (is_channel_bias_of(b, a)) return add_channel_bias(a, b);
+  check_binary("add", a, b);
+  if (a.shape() != b.shape() && is_channel_bias_of(b, a)) return add_channel_bias(a, b);
   MINIDL_CHECK(a.shape() == b.shape(), "add", "shapes ", a.shape_str(), " and ", b.shape_str(),
                " are neither equal nor [C] broadcast along dimension 1 of [N, C, ...]");
   Tensor out = Tensor::empty(a.shape(), a.device());
-  if (a.device() == Device::CPU) {
-    kernels::cpu::add(a.numel(), a.data(), b.data(), out.data());
-  } else {
-    kernels::cuda::add(a.numel(), a.data(), b.data(), out.data());
-    MINIDL_CHECK_LAUNCH("add");
-  }
+  MINIDL_DISPATCH(a, "add", add(a.numel(), a.data(), b.data(), out.data()));
   record("add", out, {a, b}, [](const Tensor& g) { return std::vector<Tensor>{g, g}; });
   return out;
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
-  checks::nonempty("sub", "a", a);
-  checks::nonempty("sub", "b", b);
-  checks::same_device("sub", {a, b});
+  check_binary("sub", a, b);
   checks::same_shape("sub", a, b);
-  if (a.device() != Device::CPU) checks::no_cuda_kernel("sub");
   Tensor out = Tensor::empty(a.shape(), a.device());
-  kernels::cpu::sub(a.numel(), a.data(), b.data(), out.data());
+  MINIDL_DISPATCH(a, "sub", sub(a.numel(), a.data(), b.data(), out.data()));
   record("sub", out, {a, b},
          [](const Tensor& g) { return std::vector<Tensor>{g, scale(g, -1.f)}; });
   return out;
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
-  checks::nonempty("mul", "a", a);
-  checks::nonempty("mul", "b", b);
-  checks::same_device("mul", {a, b});
+  check_binary("mul", a, b);
   checks::same_shape("mul", a, b);
-  if (a.device() != Device::CPU) checks::no_cuda_kernel("mul");
   Tensor out = Tensor::empty(a.shape(), a.device());
-  kernels::cpu::mul(a.numel(), a.data(), b.data(), out.data());
+  MINIDL_DISPATCH(a, "mul", mul(a.numel(), a.data(), b.data(), out.data()));
   // Only the values are needed by backward, not the inputs' graphs: detach to avoid holding them.
   const Tensor a_values = a.detach(), b_values = b.detach();
   record("mul", out, {a, b}, [a_values, b_values](const Tensor& g) {
@@ -89,12 +75,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 Tensor scale(const Tensor& a, float factor) {
   checks::nonempty("scale", "a", a);
   Tensor out = Tensor::empty(a.shape(), a.device());
-  if (a.device() == Device::CPU) {
-    kernels::cpu::scale(a.numel(), a.data(), factor, out.data());
-  } else {
-    kernels::cuda::scale(a.numel(), a.data(), factor, out.data());
-    MINIDL_CHECK_LAUNCH("scale");
-  }
+  MINIDL_DISPATCH(a, "scale", scale(a.numel(), a.data(), factor, out.data()));
   record("scale", out, {a},
          [factor](const Tensor& g) { return std::vector<Tensor>{scale(g, factor)}; });
   return out;
@@ -103,21 +84,11 @@ Tensor scale(const Tensor& a, float factor) {
 Tensor relu(const Tensor& x) {
   checks::nonempty("relu", "x", x);
   Tensor out = Tensor::empty(x.shape(), x.device());
-  if (x.device() == Device::CPU) {
-    kernels::cpu::relu_forward(x.numel(), x.data(), out.data());
-  } else {
-    kernels::cuda::relu_forward(x.numel(), x.data(), out.data());
-    MINIDL_CHECK_LAUNCH("relu");
-  }
+  MINIDL_DISPATCH(x, "relu", relu_forward(x.numel(), x.data(), out.data()));
   const Tensor y = out.detach();
   record("relu", out, {x}, [y](const Tensor& g) {
     Tensor dx = Tensor::empty(y.shape(), y.device());
-    if (y.device() == Device::CPU) {
-      kernels::cpu::relu_backward(y.numel(), y.data(), g.data(), dx.data());
-    } else {
-      kernels::cuda::relu_backward(y.numel(), y.data(), g.data(), dx.data());
-      MINIDL_CHECK_LAUNCH("relu backward");
-    }
+    MINIDL_DISPATCH(y, "relu backward", relu_backward(y.numel(), y.data(), g.data(), dx.data()));
     return std::vector<Tensor>{dx};
   });
   return out;
@@ -125,11 +96,18 @@ Tensor relu(const Tensor& x) {
 
 Tensor sum(const Tensor& a) {
   checks::nonempty("sum", "a", a);
-  if (a.device() != Device::CPU) checks::no_cuda_kernel("sum");
-  Tensor out = Tensor::scalar(kernels::cpu::sum(a.numel(), a.data()), a.device());
+  Tensor out = Tensor::empty({}, a.device());
+  if (a.device() == Device::CPU) {
+    out.data()[0] = kernels::cpu::sum(a.numel(), a.data());
+  } else {
+    kernels::cuda::sum(a.numel(), a.data(), out.data());
+    MINIDL_CHECK_LAUNCH("sum");
+  }
   const Shape shape = a.shape();
   record("sum", out, {a}, [shape](const Tensor& g) {
-    return std::vector<Tensor>{Tensor::full(shape, g.item(), g.device())};
+    Tensor dx = Tensor::empty(shape, g.device());
+    MINIDL_DISPATCH(g, "sum backward", broadcast(dx.numel(), g.data(), dx.data()));
+    return std::vector<Tensor>{dx};
   });
   return out;
 }

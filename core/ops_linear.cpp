@@ -1,7 +1,9 @@
-// Matrix products: matmul and linear, both on the GEMM kernel (Eigen on the CPU).
-//   Y = A B      ->  dA = dY B^T,   dB = A^T dY
-//   Y = X W^T + b ->  dX = dY W,    dW = dY^T X,   db = column sums of dY
+// Matrix products: matmul and linear, both on the GEMM kernel (Eigen on the CPU, cuBLAS on
+// the GPU).
+//   Y = A B       ->  dA = dY B^T,   dB = A^T dY
+//   Y = X W^T + b ->  dX = dY W,     dW = dY^T X,   db = column sums of dY
 #include "core/autograd.h"
+#include "core/dispatch.h"
 #include "core/op_checks.h"
 #include "core/ops.h"
 #include "kernels/elementwise.h"
@@ -10,13 +12,19 @@
 namespace minidl::ops {
 
 namespace {
-// C[m, n] = op(A) op(B) on a's device.
+// C [m, n] = op(A) op(B), on a's device.
 Tensor gemm(const char* op, bool trans_a, bool trans_b, const Tensor& a, const Tensor& b,
             int64_t m, int64_t n, int64_t k) {
-  if (a.device() != Device::CPU) checks::no_cuda_kernel(op);
   Tensor c = Tensor::empty({m, n}, a.device());
-  kernels::cpu::gemm(trans_a, trans_b, int(m), int(n), int(k), 1.f, a.data(), b.data(), 0.f,
-                     c.data());
+  if (a.device() == Device::CPU) {
+    kernels::cpu::gemm(trans_a, trans_b, int(m), int(n), int(k), 1.f, a.data(), b.data(), 0.f,
+                       c.data());
+  } else {
+    const int status = kernels::cuda::gemm(trans_a, trans_b, int(m), int(n), int(k), 1.f,
+                                           a.data(), b.data(), 0.f, c.data());
+    MINIDL_CHECK(status == 0, op, "cublasSgemm failed with status ", status, " for [", m, " x ",
+                 k, "] x [", k, " x ", n, "]");
+  }
   return c;
 }
 }  // namespace
@@ -49,11 +57,10 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                  weight.shape_str());
   }
   const int64_t batch = x.size(0), in = x.size(1), out_features = weight.size(0);
-  Tensor product = gemm("linear", false, true, x, weight, batch, out_features, in);
-  Tensor out = product;
-  if (bias.defined()) {
-    kernels::cpu::add_channel_bias(batch, out_features, 1, product.data(), bias.data(),
-                                   out.data());
+  Tensor out = gemm("linear", false, true, x, weight, batch, out_features, in);
+  if (bias.defined()) {  // in place: `out` is ours
+    MINIDL_DISPATCH(out, "linear (bias)", add_channel_bias(batch, out_features, 1, out.data(),
+                                                           bias.data(), out.data()));
   }
   const Tensor x_values = x.detach(), w_values = weight.detach();
   const bool has_bias = bias.defined();
@@ -66,7 +73,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                gemm("linear backward", true, false, g, x_values, out_features, in, batch)};
            if (has_bias) {
              Tensor bias_grad = Tensor::empty({out_features}, g.device());
-             kernels::cpu::channel_sum(batch, out_features, 1, g.data(), bias_grad.data());
+             MINIDL_DISPATCH(g, "linear backward (bias)",
+                             channel_sum(batch, out_features, 1, g.data(), bias_grad.data()));
              grads.push_back(bias_grad);
            }
            return grads;

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "core/autograd.h"
+#include "core/dispatch.h"
 #include "core/op_checks.h"
 #include "core/ops.h"
 #include "kernels/softmax_cross_entropy.h"
@@ -26,19 +27,28 @@ Tensor softmax_cross_entropy(const Tensor& logits, const std::vector<int>& label
   check_logits_and_labels("softmax_cross_entropy", logits, labels);
   MINIDL_CHECK(label_smoothing >= 0.f && label_smoothing < 1.f, "softmax_cross_entropy",
                "label_smoothing must be in [0, 1), got ", label_smoothing);
-  if (logits.device() != Device::CPU) checks::no_cuda_kernel("softmax_cross_entropy");
   const int batch = int(logits.size(0)), classes = int(logits.size(1));
-  const std::vector<int32_t> label_values(labels.begin(), labels.end());
-  Tensor probs = Tensor::empty(logits.shape(), logits.device());
-  const float loss = kernels::cpu::softmax_cross_entropy_forward(
-      batch, classes, logits.data(), label_values.data(), label_smoothing, probs.data());
-  Tensor out = Tensor::scalar(loss, logits.device());
+  const Device device = logits.device();
+  const std::vector<int32_t> host_labels(labels.begin(), labels.end());
+  // The labels go to the logits' device once; the backward pass reads them there too.
+  const auto label_storage =
+      storage_from_host(host_labels.data(), host_labels.size() * sizeof(int32_t), device);
+  const int32_t* label_data = static_cast<const int32_t*>(label_storage->data());
+  Tensor probs = Tensor::empty(logits.shape(), device);
+  Tensor row_loss = Tensor::empty({batch}, device);
+  Tensor out = Tensor::empty({}, device);
+  MINIDL_DISPATCH(logits, "softmax_cross_entropy",
+                  softmax_cross_entropy_forward(batch, classes, logits.data(), label_data,
+                                                label_smoothing, probs.data(), row_loss.data(),
+                                                out.data()));
   record("softmax_cross_entropy", out, {logits},
-         [batch, classes, probs, label_values, label_smoothing](const Tensor& g) {
+         [batch, classes, probs, label_storage, label_smoothing](const Tensor& g) {
            Tensor dlogits = Tensor::empty(probs.shape(), probs.device());
-           kernels::cpu::softmax_cross_entropy_backward(batch, classes, probs.data(),
-                                                        label_values.data(), label_smoothing,
-                                                        g.item(), dlogits.data());
+           MINIDL_DISPATCH(g, "softmax_cross_entropy backward",
+                           softmax_cross_entropy_backward(
+                               batch, classes, probs.data(),
+                               static_cast<const int32_t*>(label_storage->data()),
+                               label_smoothing, g.data(), dlogits.data()));
            return std::vector<Tensor>{dlogits};
          });
   return out;

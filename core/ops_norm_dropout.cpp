@@ -1,5 +1,6 @@
 // batch_norm and dropout: the two ops whose behaviour differs between training and eval.
 #include "core/autograd.h"
+#include "core/dispatch.h"
 #include "core/op_checks.h"
 #include "core/ops.h"
 #include "kernels/batch_norm.h"
@@ -33,7 +34,6 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
   check_per_channel("running_mean", running_mean, x);
   check_per_channel("running_var", running_var, x);
   checks::same_device("batch_norm", {x, gamma, beta, running_mean, running_var});
-  if (x.device() != Device::CPU) checks::no_cuda_kernel("batch_norm");
 
   kernels::BatchNormShape s;
   s.batch = x.size(0);
@@ -49,47 +49,58 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
   std::vector<Tensor> inputs{x};
   if (affine) inputs.insert(inputs.end(), {gamma, beta});
   const Tensor x_values = x.detach(), gamma_values = affine ? gamma.detach() : Tensor();
+  const Device device = x.device();
 
-  // Returns the gradients in the order of `inputs`: x, then gamma and beta when affine.
-  auto pack = [affine](Tensor dx, Tensor dgamma, Tensor dbeta) {
-    std::vector<Tensor> grads{std::move(dx)};
-    if (affine) grads.insert(grads.end(), {std::move(dgamma), std::move(dbeta)});
-    return grads;
+  // The backward closures return the gradients in the order of `inputs`: x, then gamma and
+  // beta when affine.
+  struct Grads {
+    Tensor dx, dgamma, dbeta;
+    float* dgamma_data() const { return dgamma.defined() ? dgamma.data() : nullptr; }
+    float* dbeta_data() const { return dbeta.defined() ? dbeta.data() : nullptr; }
+    std::vector<Tensor> list() const {
+      return dgamma.defined() ? std::vector<Tensor>{dx, dgamma, dbeta} : std::vector<Tensor>{dx};
+    }
+  };
+  auto make_grads = [x_values, channels, affine, device] {
+    return Grads{Tensor::empty(x_values.shape(), device),
+                 affine ? Tensor::empty({channels}, device) : Tensor(),
+                 affine ? Tensor::empty({channels}, device) : Tensor()};
   };
 
   if (training) {
-    Tensor save_mean = Tensor::empty({channels}), save_invstd = Tensor::empty({channels});
-    kernels::cpu::batch_norm_forward_train(s, x.data(), g_ptr, b_ptr, eps, momentum, out.data(),
-                                           save_mean.data(), save_invstd.data(),
-                                           running_mean.data(), running_var.data());
+    Tensor save_mean = Tensor::empty({channels}, device), save_invstd = Tensor::empty({channels}, device);
+    MINIDL_DISPATCH(x, "batch_norm",
+                    batch_norm_forward_train(s, x.data(), g_ptr, b_ptr, eps, momentum, out.data(),
+                                             save_mean.data(), save_invstd.data(),
+                                             running_mean.data(), running_var.data()));
     record("batch_norm", out, std::move(inputs),
-           [s, x_values, gamma_values, save_mean, save_invstd, affine, pack](const Tensor& g) {
-             Tensor dx = Tensor::empty(x_values.shape(), g.device());
-             Tensor dgamma = affine ? Tensor::empty({s.channels}) : Tensor();
-             Tensor dbeta = affine ? Tensor::empty({s.channels}) : Tensor();
-             kernels::cpu::batch_norm_backward(
-                 s, g.data(), x_values.data(), affine ? gamma_values.data() : nullptr,
-                 save_mean.data(), save_invstd.data(), dx.data(),
-                 affine ? dgamma.data() : nullptr, affine ? dbeta.data() : nullptr);
-             return pack(dx, dgamma, dbeta);
+           [s, x_values, gamma_values, save_mean, save_invstd, make_grads](const Tensor& g) {
+             const Grads grads = make_grads();
+             const float* gamma_data = gamma_values.defined() ? gamma_values.data() : nullptr;
+             MINIDL_DISPATCH(g, "batch_norm backward",
+                             batch_norm_backward(s, g.data(), x_values.data(), gamma_data,
+                                                 save_mean.data(), save_invstd.data(),
+                                                 grads.dx.data(), grads.dgamma_data(),
+                                                 grads.dbeta_data()));
+             return grads.list();
            });
   } else {
-    kernels::cpu::batch_norm_forward_eval(s, x.data(), g_ptr, b_ptr, running_mean.data(),
-                                          running_var.data(), eps, out.data());
+    MINIDL_DISPATCH(x, "batch_norm (eval)",
+                    batch_norm_forward_eval(s, x.data(), g_ptr, b_ptr, running_mean.data(),
+                                            running_var.data(), eps, out.data()));
     // The statistics are constants in eval mode; keep a copy so later training steps that
     // update the running buffers do not change this node's gradient.
     const Tensor mean_values = running_mean.clone(), var_values = running_var.clone();
     record("batch_norm", out, std::move(inputs),
-           [s, x_values, gamma_values, mean_values, var_values, eps, affine,
-            pack](const Tensor& g) {
-             Tensor dx = Tensor::empty(x_values.shape(), g.device());
-             Tensor dgamma = affine ? Tensor::empty({s.channels}) : Tensor();
-             Tensor dbeta = affine ? Tensor::empty({s.channels}) : Tensor();
-             kernels::cpu::batch_norm_backward_eval(
-                 s, g.data(), x_values.data(), affine ? gamma_values.data() : nullptr,
-                 mean_values.data(), var_values.data(), eps, dx.data(),
-                 affine ? dgamma.data() : nullptr, affine ? dbeta.data() : nullptr);
-             return pack(dx, dgamma, dbeta);
+           [s, x_values, gamma_values, mean_values, var_values, eps, make_grads](const Tensor& g) {
+             const Grads grads = make_grads();
+             const float* gamma_data = gamma_values.defined() ? gamma_values.data() : nullptr;
+             MINIDL_DISPATCH(g, "batch_norm backward (eval)",
+                             batch_norm_backward_eval(s, g.data(), x_values.data(), gamma_data,
+                                                      mean_values.data(), var_values.data(), eps,
+                                                      grads.dx.data(), grads.dgamma_data(),
+                                                      grads.dbeta_data()));
+             return grads.list();
            });
   }
   return out;

@@ -1,6 +1,9 @@
 #include "core/storage.h"
 
+#include <cstring>
+
 #include "core/allocator.h"
+#include "core/cuda_runtime.h"
 
 namespace minidl {
 
@@ -8,5 +11,16 @@ Storage::Storage(size_t bytes, Device device)
     : data_(allocate(bytes, device)), bytes_(bytes), device_(device) {}
 
 Storage::~Storage() { deallocate(data_, bytes_, device_); }
+
+std::shared_ptr<Storage> storage_from_host(const void* source, size_t bytes, Device device) {
+  auto storage = std::make_shared<Storage>(bytes, device);
+  if (bytes == 0) return storage;
+  if (device == Device::CPU) {
+    std::memcpy(storage->data(), source, bytes);
+  } else {
+    cuda_runtime::copy_host_to_device(storage->data(), source, bytes);
+  }
+  return storage;
+}
 
 }  // namespace minidl

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 
 #include "core/device.h"
 
@@ -24,5 +25,8 @@ class Storage {
   size_t bytes_;
   Device device_;
 };
+
+// A new storage on `device` holding a copy of `bytes` bytes of host memory (e.g. labels).
+std::shared_ptr<Storage> storage_from_host(const void* source, size_t bytes, Device device);
 
 }  // namespace minidl

@@ -68,7 +68,7 @@ EpochResult evaluate(ResNet& model, DataLoader& loader, Device device) {
 
 int run(const TrainOptions& o) {
   manual_seed(o.seed);
-  const Device device = choose_device(o.device);
+  const Device device = parse_device(o.device);
 
   ResNetConfig config;
   config.dropout = o.dropout;

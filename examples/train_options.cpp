@@ -1,6 +1,5 @@
 #include "examples/train_options.h"
 
-#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
@@ -115,25 +114,6 @@ TrainOptions parse_train_options(int argc, char** argv) {
   require(o.limit_test != 0 && o.limit_test >= -1, "--limit-test", o.limit_test,
           "must be positive");
   return o;
-}
-
-Device choose_device(const std::string& name) {
-  // The CUDA backend does not yet have kernels for convolution, batch norm, pooling and the
-  // loss (issue #4), so the model cannot train there yet: auto stays on the CPU and says why,
-  // and an explicit --device cuda is refused with the same reason.
-  constexpr bool kCudaBackendCoversResNet = false;
-  if (name == "cpu") return Device::CPU;
-  if (!kCudaBackendCoversResNet) {
-    if (name == "cuda") {
-      throw UsageError("--device cuda: the CUDA backend does not cover the ResNet's ops yet "
-                       "(convolution, batch norm, pooling, loss); use --device cpu");
-    }
-    if (!cuda_available()) return parse_device("auto");  // reports why there is no GPU
-    std::fprintf(stderr, "minidl: GPU found (%s) but the CUDA backend does not cover the "
-                         "ResNet's ops yet; training on the CPU\n", cuda_status().c_str());
-    return Device::CPU;
-  }
-  return parse_device(name);
 }
 
 }  // namespace minidl

@@ -5,7 +5,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "core/device.h"
 
 namespace minidl {
 
@@ -39,7 +38,5 @@ class UsageError : public std::runtime_error {
 TrainOptions parse_train_options(int argc, char** argv);
 std::string train_usage(const char* program);
 
-// "auto" picks CUDA only when the CUDA backend covers every op of the model.
-Device choose_device(const std::string& name);
 
 }  // namespace minidl

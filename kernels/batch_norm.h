@@ -33,4 +33,21 @@ void batch_norm_backward_eval(const BatchNormShape& s, const float* dy, const fl
                               float* dbeta);
 }  // namespace cpu
 
+namespace cuda {  // the same contracts as cpu::; every pointer is device memory
+void batch_norm_forward_train(const BatchNormShape& s, const float* x, const float* gamma,
+                              const float* beta, float eps, float momentum, float* y,
+                              float* save_mean, float* save_invstd, float* running_mean,
+                              float* running_var);
+void batch_norm_forward_eval(const BatchNormShape& s, const float* x, const float* gamma,
+                             const float* beta, const float* running_mean,
+                             const float* running_var, float eps, float* y);
+void batch_norm_backward(const BatchNormShape& s, const float* dy, const float* x,
+                         const float* gamma, const float* save_mean, const float* save_invstd,
+                         float* dx, float* dgamma, float* dbeta);
+void batch_norm_backward_eval(const BatchNormShape& s, const float* dy, const float* x,
+                              const float* gamma, const float* running_mean,
+                              const float* running_var, float eps, float* dx, float* dgamma,
+                              float* dbeta);
+}  // namespace cuda
+
 }  // namespace minidl::kernels

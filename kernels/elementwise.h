@@ -20,16 +20,25 @@ void add_channel_bias(int64_t outer, int64_t channels, int64_t inner, const floa
 void channel_sum(int64_t outer, int64_t channels, int64_t inner, const float* grad,
                  float* bias_grad);
 float sum(int64_t n, const float* a);  // accumulated in double
+void broadcast(int64_t n, const float* scalar, float* out);  // out[i] = scalar[0]
 void relu_forward(int64_t n, const float* x, float* y);
 // dx = dy where the forward output y > 0, else 0 (y rather than x so x can be freed).
 void relu_backward(int64_t n, const float* y, const float* dy, float* dx);
 }  // namespace cpu
 
-namespace cuda {
+namespace cuda {  // the same contracts; every pointer is device memory
 void fill(int64_t n, float value, float* out);
 void add(int64_t n, const float* a, const float* b, float* out);
+void sub(int64_t n, const float* a, const float* b, float* out);
+void mul(int64_t n, const float* a, const float* b, float* out);
 void scale(int64_t n, const float* a, float factor, float* out);
 void axpy(int64_t n, float alpha, const float* x, float* y);
+void add_channel_bias(int64_t outer, int64_t channels, int64_t inner, const float* x,
+                      const float* bias, float* out);
+void channel_sum(int64_t outer, int64_t channels, int64_t inner, const float* grad,
+                 float* bias_grad);
+void sum(int64_t n, const float* a, float* out);  // out[0] = sum, in a fixed order
+void broadcast(int64_t n, const float* scalar, float* out);
 void relu_forward(int64_t n, const float* x, float* y);
 void relu_backward(int64_t n, const float* y, const float* dy, float* dx);
 }  // namespace cuda

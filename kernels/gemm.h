@@ -10,4 +10,11 @@ void gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, 
           const float* b, float beta, float* c);
 }  // namespace cpu
 
+namespace cuda {
+// cuBLAS sgemm on device pointers (the CPU GEMM under the emulator). Returns 0 on success,
+// else the cuBLAS status code, which the caller turns into an error naming its op.
+int gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, const float* a,
+         const float* b, float beta, float* c);
+}  // namespace cuda
+
 }  // namespace minidl::kernels

@@ -27,4 +27,10 @@ void adam_update(int64_t n, const AdamHyper& h, float* param, const float* grad,
                  float* v);
 }  // namespace cpu
 
+namespace cuda {  // the same contracts as cpu::; every pointer is device memory
+void sgd_update(int64_t n, const SgdHyper& h, float* param, const float* grad, float* momentum_buf);
+void adam_update(int64_t n, const AdamHyper& h, float* param, const float* grad, float* m,
+                 float* v);
+}  // namespace cuda
+
 }  // namespace minidl::kernels

@@ -3,13 +3,15 @@
 
 #include <cstdint>
 
+#include "kernels/host_device.h"
+
 namespace minidl::kernels {
 
 struct Pool2dShape {
   int batch = 0, channels = 0, in_h = 0, in_w = 0;
   int kernel = 1, stride = 1, pad = 0;
-  int out_h() const { return (in_h + 2 * pad - kernel) / stride + 1; }
-  int out_w() const { return (in_w + 2 * pad - kernel) / stride + 1; }
+  MINIDL_HOST_DEVICE int out_h() const { return (in_h + 2 * pad - kernel) / stride + 1; }
+  MINIDL_HOST_DEVICE int out_w() const { return (in_w + 2 * pad - kernel) / stride + 1; }
   int64_t planes() const { return int64_t(batch) * channels; }
 };
 
@@ -26,5 +28,15 @@ void avg_pool2d_backward(const Pool2dShape& s, const float* dy, float* dx);
 void global_avg_pool_forward(int64_t planes, int64_t spatial, const float* x, float* y);
 void global_avg_pool_backward(int64_t planes, int64_t spatial, const float* dy, float* dx);
 }  // namespace cpu
+
+namespace cuda {  // the same contracts as cpu::; every pointer is device memory
+void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, int32_t* argmax);
+void max_pool2d_backward(const Pool2dShape& s, const float* dy, const int32_t* argmax,
+                         float* dx);
+void avg_pool2d_forward(const Pool2dShape& s, const float* x, float* y);
+void avg_pool2d_backward(const Pool2dShape& s, const float* dy, float* dx);
+void global_avg_pool_forward(int64_t planes, int64_t spatial, const float* x, float* y);
+void global_avg_pool_backward(int64_t planes, int64_t spatial, const float* dy, float* dx);
+}  // namespace cuda
 
 }  // namespace minidl::kernels

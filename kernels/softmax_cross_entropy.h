@@ -1,5 +1,7 @@
 // Fused softmax + cross-entropy over logits [batch, classes] and integer labels, with label
 // smoothing: the target of row n is (1 - eps) * one_hot(label[n]) + eps / classes.
+// Per row: loss_n = logsumexp(z_n) - sum_k target_nk * z_nk (since the targets sum to 1), with
+// the log-sum-exp taken around the row maximum so large logits do not overflow.
 #pragma once
 
 #include <cstdint>
@@ -7,14 +9,24 @@
 namespace minidl::kernels {
 
 namespace cpu {
-// Writes softmax(logits) to probs (needed by backward) and returns the mean loss over the batch.
-// log-sum-exp is taken around the row maximum so large logits do not overflow.
-float softmax_cross_entropy_forward(int batch, int classes, const float* logits,
-                                    const int32_t* labels, float smoothing, float* probs);
-// dlogits = grad_loss / batch * (probs - target)
+// Writes softmax(logits) to probs (for the backward pass), each row's loss to row_loss
+// [batch], and their mean to loss[0].
+void softmax_cross_entropy_forward(int batch, int classes, const float* logits,
+                                   const int32_t* labels, float smoothing, float* probs,
+                                   float* row_loss, float* loss);
+// dlogits = grad_loss[0] / batch * (probs - target)
 void softmax_cross_entropy_backward(int batch, int classes, const float* probs,
-                                    const int32_t* labels, float smoothing, float grad_loss,
-                                    float* dlogits);
+                                    const int32_t* labels, float smoothing,
+                                    const float* grad_loss, float* dlogits);
 }  // namespace cpu
+
+namespace cuda {  // the same contracts; every pointer is device memory
+void softmax_cross_entropy_forward(int batch, int classes, const float* logits,
+                                   const int32_t* labels, float smoothing, float* probs,
+                                   float* row_loss, float* loss);
+void softmax_cross_entropy_backward(int batch, int classes, const float* probs,
+                                    const int32_t* labels, float smoothing,
+                                    const float* grad_loss, float* dlogits);
+}  // namespace cuda
 
 }  // namespace minidl::kernels

@@ -1,18 +1,13 @@
 #include "optim/optimizer.h"
 
 #include "core/autograd.h"
+#include "core/dispatch.h"
 #include "core/error.h"
 #include "kernels/optimizer.h"
 
 namespace minidl {
 
 namespace {
-// The update kernels exist for the CPU; CUDA versions are issue #4.
-void require_cpu(const char* op, const Tensor& param) {
-  MINIDL_CHECK(param.device() == Device::CPU, op,
-               "has no CUDA update kernel yet; parameter ", param.shape_str(), " is on cuda");
-}
-
 std::vector<ParamGroup> one_group(std::vector<Tensor> params, float lr, float weight_decay) {
   return {ParamGroup{std::move(params), lr, weight_decay}};
 }
@@ -84,8 +79,7 @@ void SGD::step() {
       float* buf = momentum_ ? (*momentum_)[flat].data() : nullptr;
       ++flat;
       if (!grad.defined()) continue;
-      require_cpu("SGD::step", p);
-      kernels::cpu::sgd_update(p.numel(), hyper, p.data(), grad.data(), buf);
+      MINIDL_DISPATCH(p, "SGD::step", sgd_update(p.numel(), hyper, p.data(), grad.data(), buf));
     }
   }
   ++steps_;
@@ -117,9 +111,8 @@ void Adam::step() {
       const Tensor grad = p.grad();
       const size_t i = flat++;
       if (!grad.defined()) continue;
-      require_cpu(decoupled_ ? "AdamW::step" : "Adam::step", p);
-      kernels::cpu::adam_update(p.numel(), hyper, p.data(), grad.data(), (*m_)[i].data(),
-                                (*v_)[i].data());
+      MINIDL_DISPATCH(p, "Adam::step", adam_update(p.numel(), hyper, p.data(), grad.data(),
+                                                   (*m_)[i].data(), (*v_)[i].data()));
     }
   }
 }

@@ -71,6 +71,8 @@ float sum(int64_t n, const float* a) {
   return static_cast<float>(total);
 }
 
+void broadcast(int64_t n, const float* scalar, float* out) { fill(n, scalar[0], out); }
+
 void relu_forward(int64_t n, const float* x, float* y) {
 #pragma omp parallel for simd if (n > kParallelThreshold)
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.f ? x[i] : 0.f;

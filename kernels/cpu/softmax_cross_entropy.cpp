@@ -5,11 +5,10 @@
 
 namespace minidl::kernels::cpu {
 
-// Per row: loss = logsumexp(z) - sum_k target_k * z_k, since sum_k target_k = 1.
-float softmax_cross_entropy_forward(int batch, int classes, const float* logits,
-                                    const int32_t* labels, float smoothing, float* probs) {
-  double total = 0.0;
-#pragma omp parallel for reduction(+ : total) if (batch * classes > (1 << 14))
+void softmax_cross_entropy_forward(int batch, int classes, const float* logits,
+                                   const int32_t* labels, float smoothing, float* probs,
+                                   float* row_loss, float* loss) {
+#pragma omp parallel for if (batch * classes > (1 << 14))
   for (int n = 0; n < batch; ++n) {
     const float* z = logits + int64_t(n) * classes;
     float* p = probs + int64_t(n) * classes;
@@ -22,17 +21,18 @@ float softmax_cross_entropy_forward(int batch, int classes, const float* logits,
     }
     const double log_sum_exp = max_z + std::log(exp_sum);
     for (int k = 0; k < classes; ++k) p[k] = static_cast<float>(p[k] / exp_sum);
-    const double target_dot_z =
-        (1.0 - smoothing) * z[labels[n]] + smoothing * z_sum / classes;
-    total += log_sum_exp - target_dot_z;
+    const double target_dot_z = (1.0 - smoothing) * z[labels[n]] + smoothing * z_sum / classes;
+    row_loss[n] = static_cast<float>(log_sum_exp - target_dot_z);
   }
-  return static_cast<float>(total / batch);
+  double total = 0.0;  // in row order, so the result does not depend on the thread count
+  for (int n = 0; n < batch; ++n) total += row_loss[n];
+  loss[0] = static_cast<float>(total / batch);
 }
 
 void softmax_cross_entropy_backward(int batch, int classes, const float* probs,
-                                    const int32_t* labels, float smoothing, float grad_loss,
-                                    float* dlogits) {
-  const float per_row = grad_loss / batch;
+                                    const int32_t* labels, float smoothing,
+                                    const float* grad_loss, float* dlogits) {
+  const float per_row = grad_loss[0] / batch;
   const float off_target = smoothing / classes;
 #pragma omp parallel for if (batch * classes > (1 << 14))
   for (int n = 0; n < batch; ++n) {

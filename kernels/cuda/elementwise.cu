@@ -20,6 +20,58 @@ __global__ void add_kernel(int64_t n, const float* a, const float* b, float* out
   for (int64_t i = first_index(); i < n; i += grid_stride()) out[i] = a[i] + b[i];
 }
 
+__global__ void sub_kernel(int64_t n, const float* a, const float* b, float* out) {
+  for (int64_t i = first_index(); i < n; i += grid_stride()) out[i] = a[i] - b[i];
+}
+
+__global__ void mul_kernel(int64_t n, const float* a, const float* b, float* out) {
+  for (int64_t i = first_index(); i < n; i += grid_stride()) out[i] = a[i] * b[i];
+}
+
+__global__ void broadcast_kernel(int64_t n, const float* scalar, float* out) {
+  for (int64_t i = first_index(); i < n; i += grid_stride()) out[i] = scalar[0];
+}
+
+__global__ void add_channel_bias_kernel(int64_t n, int64_t channels, int64_t inner,
+                                        const float* x, const float* bias, float* out) {
+  for (int64_t i = first_index(); i < n; i += grid_stride()) out[i] = x[i] + bias[(i / inner) % channels];
+}
+
+// Reductions: one block of 256 threads per output. Each thread sums a strided share of the
+// inputs, then the block halves the partial sums in shared memory (tree reduction). The
+// order of additions is fixed by the thread count, so results are bitwise reproducible.
+template <class SharedFloats>
+__device__ float block_sum(float value, SharedFloats& partial) {
+  partial[threadIdx.x] = value;
+  __syncthreads();
+  for (int stride = kBlockSize / 2; stride > 0; stride /= 2) {
+    if (int(threadIdx.x) < stride) partial[threadIdx.x] += partial[threadIdx.x + stride];
+    __syncthreads();
+  }
+  return partial[0];
+}
+
+// Block c sums grad[:, c, :] viewed as [outer, channels, inner].
+__global__ void channel_sum_kernel(int64_t outer, int64_t channels, int64_t inner,
+                                   const float* grad, float* bias_grad) {
+  MINIDL_SHARED(float, partial, kBlockSize);
+  const int64_t c = blockIdx.x, count = outer * inner;
+  float total = 0.f;
+  for (int64_t j = threadIdx.x; j < count; j += blockDim.x) {
+    total += grad[((j / inner) * channels + c) * inner + j % inner];
+  }
+  const float sum = block_sum(total, partial);
+  if (threadIdx.x == 0) bias_grad[c] = sum;
+}
+
+__global__ void sum_kernel(int64_t n, const float* a, float* out) {
+  MINIDL_SHARED(float, partial, kBlockSize);
+  float total = 0.f;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) total += a[i];
+  const float sum = block_sum(total, partial);
+  if (threadIdx.x == 0) out[0] = sum;
+}
+
 __global__ void scale_kernel(int64_t n, const float* a, float factor, float* out) {
   for (int64_t i = first_index(); i < n; i += grid_stride()) out[i] = a[i] * factor;
 }
@@ -39,27 +91,56 @@ __global__ void relu_backward_kernel(int64_t n, const float* y, const float* dy,
 }  // namespace
 
 void fill(int64_t n, float value, float* out) {
-  launch(fill_kernel, grid_for(n), kBlockSize, n, value, out);
+  launch("fill", fill_kernel, grid_for(n), kBlockSize, n, value, out);
 }
 
 void add(int64_t n, const float* a, const float* b, float* out) {
-  launch(add_kernel, grid_for(n), kBlockSize, n, a, b, out);
+  launch("add", add_kernel, grid_for(n), kBlockSize, n, a, b, out);
+}
+
+void sub(int64_t n, const float* a, const float* b, float* out) {
+  launch("sub", sub_kernel, grid_for(n), kBlockSize, n, a, b, out);
+}
+
+void mul(int64_t n, const float* a, const float* b, float* out) {
+  launch("mul", mul_kernel, grid_for(n), kBlockSize, n, a, b, out);
+}
+
+void broadcast(int64_t n, const float* scalar, float* out) {
+  launch("broadcast", broadcast_kernel, grid_for(n), kBlockSize, n, scalar, out);
+}
+
+void add_channel_bias(int64_t outer, int64_t channels, int64_t inner, const float* x,
+                      const float* bias, float* out) {
+  const int64_t n = outer * channels * inner;
+  launch("add_channel_bias", add_channel_bias_kernel, grid_for(n), kBlockSize, n, channels, inner,
+         x, bias, out);
+}
+
+void channel_sum(int64_t outer, int64_t channels, int64_t inner, const float* grad,
+                 float* bias_grad) {
+  launch("channel_sum", channel_sum_kernel, dim3(unsigned(channels)), kBlockSize, outer, channels,
+         inner, grad, bias_grad);
+}
+
+void sum(int64_t n, const float* a, float* out) {
+  launch("sum", sum_kernel, dim3(1), kBlockSize, n, a, out);
 }
 
 void scale(int64_t n, const float* a, float factor, float* out) {
-  launch(scale_kernel, grid_for(n), kBlockSize, n, a, factor, out);
+  launch("scale", scale_kernel, grid_for(n), kBlockSize, n, a, factor, out);
 }
 
 void axpy(int64_t n, float alpha, const float* x, float* y) {
-  launch(axpy_kernel, grid_for(n), kBlockSize, n, alpha, x, y);
+  launch("axpy", axpy_kernel, grid_for(n), kBlockSize, n, alpha, x, y);
 }
 
 void relu_forward(int64_t n, const float* x, float* y) {
-  launch(relu_forward_kernel, grid_for(n), kBlockSize, n, x, y);
+  launch("relu_forward", relu_forward_kernel, grid_for(n), kBlockSize, n, x, y);
 }
 
 void relu_backward(int64_t n, const float* y, const float* dy, float* dx) {
-  launch(relu_backward_kernel, grid_for(n), kBlockSize, n, y, dy, dx);
+  launch("relu_backward", relu_backward_kernel, grid_for(n), kBlockSize, n, y, dy, dx);
 }
 
 }  // namespace minidl::kernels::cuda

@@ -1,14 +1,15 @@
 // The one place CUDA kernels are launched from. Call sites write
-//   launch(my_kernel, grid_for(n), kBlockSize, args...);
-// instead of my_kernel<<<grid, block>>>(args...), so that the launch configuration, the stream
-// and (later) an execution backend other than the GPU are decided here, not at every call site.
-// Errors are checked by the caller in core/ (check_cuda_launch), which knows the op's name.
+//   launch("relu_forward", relu_forward_kernel, grid_for(n), kBlockSize, args...);
+// instead of relu_forward_kernel<<<grid, block>>>(args...), so that the same source runs on
+// the GPU (nvcc) or through the CPU emulator (MINIDL_CUDA_EMULATION), on the one stream the
+// library uses (the default stream). Launch errors are checked by the caller in core/
+// (MINIDL_CHECK_LAUNCH), which knows the op's name; the emulator throws on its own.
 #pragma once
-
-#include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cstdint>
+
+#include "kernels/cuda/cuda_compat.cuh"
 
 namespace minidl::kernels::cuda {
 
@@ -21,8 +22,13 @@ inline dim3 grid_for(int64_t n, int block = kBlockSize) {
 }
 
 template <typename... KernelArgs, typename... Args>
-void launch(void (*kernel)(KernelArgs...), dim3 grid, dim3 block, Args... args) {
+void launch(const char* name, void (*kernel)(KernelArgs...), dim3 grid, dim3 block, Args... args) {
+#ifdef MINIDL_CUDA_EMULATION
+  ::minidl::emu::run_grid(name, grid, block, [&] { kernel(args...); });
+#else
+  (void)name;
   kernel<<<grid, block, 0, 0>>>(args...);
+#endif
 }
 
 }  // namespace minidl::kernels::cuda

@@ -1,0 +1,32 @@
+// The CUDA runtime of minidl_emulated, the test backend: "device" memory is 64-byte aligned
+// host memory, copies are memcpy, and kernels run on the CPU emulator when launched
+// (kernels/cuda/emulator/). It lets CI run every CUDA code path on machines without a GPU.
+#include <cstdlib>
+#include <cstring>
+
+#include "core/cuda_runtime.h"
+#include "core/error.h"
+
+namespace minidl::cuda_runtime {
+
+bool probe(std::string* description_or_reason) {
+  *description_or_reason = "CUDA emulated on the CPU (test backend; no GPU is used)";
+  return true;
+}
+
+void* malloc_device(size_t bytes) {
+  void* ptr = std::aligned_alloc(64, bytes);
+  MINIDL_CHECK(ptr != nullptr, "cuda allocator (emulated)", "out of memory allocating ", bytes,
+               " bytes");
+  return ptr;
+}
+
+void free_device(void* ptr) { std::free(ptr); }
+void fill_bytes_device(void* dst, int byte, size_t bytes) { std::memset(dst, byte, bytes); }
+void copy_host_to_device(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+void copy_device_to_host(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+void copy_device_to_device(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+void synchronize(const char*) {}
+void check_launch(const char*, const char*, int) {}  // the emulator throws on its own
+
+}  // namespace minidl::cuda_runtime

@@ -1,0 +1,19 @@
+// Included first by every kernels/cuda/*.cu file. The same kernel source builds two ways:
+//   - with nvcc for the GPU (the library users link), and
+//   - with the host C++ compiler against the CPU emulation of the CUDA execution model
+//     (kernels/cuda/emulator/), when MINIDL_CUDA_EMULATION is defined: how CI runs every
+//     kernel on machines without a GPU.
+// Kernels stay inside the subset both support (docs/cuda_emulation.md):
+//   - statically sized shared memory, declared with MINIDL_SHARED and indexed 1-D;
+//   - __syncthreads(); __shfl_down_sync / __shfl_xor_sync on full warps; atomicAdd on float;
+//   - threadIdx, blockIdx, blockDim, gridDim; plain global loads and stores;
+//   - launches only through launch() (kernels/cuda/launch.cuh).
+#pragma once
+
+#ifdef MINIDL_CUDA_EMULATION
+#include "kernels/cuda/emulator/cuda_emulation.h"
+#else
+#include <cuda_runtime.h>
+// A block-wide array of `count` elements in shared memory, indexed name[i].
+#define MINIDL_SHARED(type, name, count) __shared__ type name[count]
+#endif

@@ -1,0 +1,49 @@
+// Plain matrix products go to cuBLAS, as the project brief says. cuBLAS is column-major and we
+// are row-major; a row-major M x N matrix is the column-major N x M matrix of the same bytes,
+// so C = op(A) op(B) is computed as C^T = op(B)^T op(A)^T with the operands swapped.
+// Under the CPU emulation there is no cuBLAS: the CPU GEMM (Eigen) stands in.
+#include "kernels/cuda/cuda_compat.cuh"
+#include "kernels/gemm.h"
+
+#ifdef MINIDL_CUDA_EMULATION
+
+namespace minidl::kernels::cuda {
+int gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, const float* a,
+         const float* b, float beta, float* c) {
+  cpu::gemm(transpose_a, transpose_b, m, n, k, alpha, a, b, beta, c);
+  return 0;
+}
+}  // namespace minidl::kernels::cuda
+
+#else
+
+#include <cublas_v2.h>
+
+namespace minidl::kernels::cuda {
+
+namespace {
+// One handle for the process, on the default stream (created on first use).
+cublasHandle_t handle(cublasStatus_t* status) {
+  static cublasHandle_t h = nullptr;
+  static cublasStatus_t created = cublasCreate(&h);
+  *status = created;
+  return h;
+}
+}  // namespace
+
+int gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, const float* a,
+         const float* b, float beta, float* c) {
+  cublasStatus_t status;
+  cublasHandle_t h = handle(&status);
+  if (status != CUBLAS_STATUS_SUCCESS) return int(status);
+  const int lda = transpose_a ? m : k;  // row lengths of A and B as stored
+  const int ldb = transpose_b ? k : n;
+  status = cublasSgemm(h, transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                       transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha, b, ldb, a, lda,
+                       &beta, c, n);
+  return int(status);
+}
+
+}  // namespace minidl::kernels::cuda
+
+#endif
