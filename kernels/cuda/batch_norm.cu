@@ -23,37 +23,11 @@
 // elementwise.cu): with running statistics there is nothing to reduce.
 #include "kernels/batch_norm.h"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/reduce.cuh"
 
 namespace minidl::kernels::cuda {
 
 namespace {
-
-constexpr int kWarpSize = 32;
-
-// The sum of `value` over the 32 lanes of a warp, returned to every lane. With the xor
-// butterfly, both lanes of each pair add the same two numbers, so all lanes end up with
-// bitwise the same result.
-__device__ float warp_sum(float value) {
-  for (int offset = kWarpSize / 2; offset > 0; offset /= 2) {
-    value += __shfl_xor_sync(0xffffffffu, value, offset);
-  }
-  return value;
-}
-
-// The sum of `value` over the block, returned to every thread. blockDim.x must be a multiple
-// of 32; every thread of the block must call it (it contains barriers).
-__device__ float block_sum(float value) {
-  MINIDL_SHARED(float, warp_totals, kWarpSize);
-  const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
-  const int warps = blockDim.x / kWarpSize;
-  value = warp_sum(value);
-  if (lane == 0) warp_totals[warp] = value;
-  __syncthreads();
-  // Every warp reduces the per-warp totals itself, so no broadcast round is needed.
-  const float total = warp_sum(lane < warps ? warp_totals[lane] : 0.f);
-  __syncthreads();  // all have read warp_totals before a following call overwrites it
-  return total;
-}
 
 // Flat index of the j-th value of channel c.
 __device__ int64_t channel_value(int64_t j, int64_t c, int64_t channels, int64_t spatial) {

@@ -3,14 +3,13 @@
 // Consecutive threads read consecutive floats: every warp access is one coalesced 128-byte
 // transaction. These kernels are memory-bound; the work per element is one or two flops.
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/reduce.cuh"
 #include "kernels/elementwise.h"
 
 namespace minidl::kernels::cuda {
 
 namespace {
 
-__device__ int64_t first_index() { return int64_t(blockIdx.x) * blockDim.x + threadIdx.x; }
-__device__ int64_t grid_stride() { return int64_t(gridDim.x) * blockDim.x; }
 
 __global__ void fill_kernel(int64_t n, float value, float* out) {
   for (int64_t i = first_index(); i < n; i += grid_stride()) out[i] = value;
@@ -37,38 +36,24 @@ __global__ void add_channel_bias_kernel(int64_t n, int64_t channels, int64_t inn
   for (int64_t i = first_index(); i < n; i += grid_stride()) out[i] = x[i] + bias[(i / inner) % channels];
 }
 
-// Reductions: one block of 256 threads per output. Each thread sums a strided share of the
-// inputs, then the block halves the partial sums in shared memory (tree reduction). The
-// order of additions is fixed by the thread count, so results are bitwise reproducible.
-template <class SharedFloats>
-__device__ float block_sum(float value, SharedFloats& partial) {
-  partial[threadIdx.x] = value;
-  __syncthreads();
-  for (int stride = kBlockSize / 2; stride > 0; stride /= 2) {
-    if (int(threadIdx.x) < stride) partial[threadIdx.x] += partial[threadIdx.x + stride];
-    __syncthreads();
-  }
-  return partial[0];
-}
-
+// Reductions: one block of 256 threads per output; each thread sums a strided share of the
+// inputs, then block_sum (reduce.cuh) combines the partial sums in a fixed order.
 // Block c sums grad[:, c, :] viewed as [outer, channels, inner].
 __global__ void channel_sum_kernel(int64_t outer, int64_t channels, int64_t inner,
                                    const float* grad, float* bias_grad) {
-  MINIDL_SHARED(float, partial, kBlockSize);
   const int64_t c = blockIdx.x, count = outer * inner;
   float total = 0.f;
   for (int64_t j = threadIdx.x; j < count; j += blockDim.x) {
     total += grad[((j / inner) * channels + c) * inner + j % inner];
   }
-  const float sum = block_sum(total, partial);
+  const float sum = block_sum(total);
   if (threadIdx.x == 0) bias_grad[c] = sum;
 }
 
 __global__ void sum_kernel(int64_t n, const float* a, float* out) {
-  MINIDL_SHARED(float, partial, kBlockSize);
   float total = 0.f;
   for (int64_t i = threadIdx.x; i < n; i += blockDim.x) total += a[i];
-  const float sum = block_sum(total, partial);
+  const float sum = block_sum(total);
   if (threadIdx.x == 0) out[0] = sum;
 }
 

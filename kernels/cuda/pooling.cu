@@ -28,16 +28,14 @@
 #include <cmath>
 
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/reduce.cuh"
 #include "kernels/pooling.h"
 
 namespace minidl::kernels::cuda {
 
 namespace {
 
-constexpr int kWarpSize = 32;
 
-__device__ int64_t first_index() { return int64_t(blockIdx.x) * blockDim.x + threadIdx.x; }
-__device__ int64_t grid_stride() { return int64_t(gridDim.x) * blockDim.x; }
 
 // The first output row (or column) whose window covers input row `i`: the first o with
 // o * stride - pad + kernel - 1 >= i, i.e. o * stride > i + pad - kernel (see the header).
@@ -152,9 +150,7 @@ __global__ void global_avg_pool_forward_kernel(int64_t planes, int64_t spatial, 
   for (int64_t plane = first_index() / kWarpSize; plane < planes; plane += warps) {
     float total = 0.f;
     for (int64_t i = lane; i < spatial; i += kWarpSize) total += x[plane * spatial + i];
-    for (int offset = kWarpSize / 2; offset > 0; offset /= 2) {
-      total += __shfl_xor_sync(0xffffffffu, total, offset);
-    }
+    total = warp_sum(total);
     if (lane == 0) y[plane] = total / float(spatial);
   }
 }

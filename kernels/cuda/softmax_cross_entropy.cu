@@ -26,46 +26,14 @@
 #include <cmath>
 
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/reduce.cuh"
 #include "kernels/softmax_cross_entropy.h"
 
 namespace minidl::kernels::cuda {
 
 namespace {
 
-constexpr int kWarpSize = 32;
-constexpr unsigned kFullWarp = 0xffffffffu;
 constexpr int kRowsPerBlock = kBlockSize / kWarpSize;
-
-__device__ int64_t first_index() { return int64_t(blockIdx.x) * blockDim.x + threadIdx.x; }
-__device__ int64_t grid_stride() { return int64_t(gridDim.x) * blockDim.x; }
-
-// Butterfly reductions: every lane gets bitwise the same result (both lanes of a pair combine
-// the same two numbers).
-__device__ float warp_max(float value) {
-  for (int offset = kWarpSize / 2; offset > 0; offset /= 2) {
-    value = fmaxf(value, __shfl_xor_sync(kFullWarp, value, offset));
-  }
-  return value;
-}
-__device__ float warp_sum(float value) {
-  for (int offset = kWarpSize / 2; offset > 0; offset /= 2) {
-    value += __shfl_xor_sync(kFullWarp, value, offset);
-  }
-  return value;
-}
-
-// The sum of `value` over the block, returned to every thread; blockDim.x a multiple of 32.
-__device__ float block_sum(float value) {
-  MINIDL_SHARED(float, warp_totals, kWarpSize);
-  const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
-  const int warps = blockDim.x / kWarpSize;
-  value = warp_sum(value);
-  if (lane == 0) warp_totals[warp] = value;
-  __syncthreads();
-  const float total = warp_sum(lane < warps ? warp_totals[lane] : 0.f);
-  __syncthreads();  // all have read warp_totals before a following call overwrites it
-  return total;
-}
 
 // `row` is the same for all 32 lanes of a warp, so every lane reaches every shuffle.
 __global__ void forward_rows_kernel(int batch, int classes, const float* logits,
