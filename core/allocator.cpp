@@ -70,11 +70,19 @@ class CachingAllocator {
   }
 
  private:
+  // On failure, gives the cached blocks (of other sizes) back and tries once more.
   void* system_allocate(size_t size) {
-    if (device_ == Device::CUDA) return cuda_runtime::malloc_device(size);
+    if (device_ == Device::CUDA) {
+      try {
+        return cuda_runtime::malloc_device(size);
+      } catch (const Error&) {
+        empty_cache();
+        return cuda_runtime::malloc_device(size);
+      }
+    }
     void* ptr = std::aligned_alloc(kAlignment, size);
     if (!ptr) {
-      empty_cache();  // give the cache back and try once more before giving up
+      empty_cache();
       ptr = std::aligned_alloc(kAlignment, size);
     }
     MINIDL_CHECK(ptr != nullptr, "cpu allocator", "out of memory allocating ", size, " bytes");

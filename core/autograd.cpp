@@ -35,7 +35,9 @@ std::vector<std::shared_ptr<Node>> reverse_topological_order(const std::shared_p
   while (!stack.empty()) {
     auto& [node, next_input] = stack.back();
     if (next_input < node->inputs.size()) {
-      const std::shared_ptr<Node>& child = node->inputs[next_input++].impl()->grad_fn;
+      const Tensor& input = node->inputs[next_input++];
+      if (!input.defined()) continue;  // an input that needs no gradient
+      const std::shared_ptr<Node>& child = input.impl()->grad_fn;
       if (child && visited.insert(child.get()).second) stack.emplace_back(child, 0);
     } else {
       post_order.push_back(node);
@@ -44,6 +46,22 @@ std::vector<std::shared_ptr<Node>> reverse_topological_order(const std::shared_p
   }
   return {post_order.rbegin(), post_order.rend()};
 }
+
+// What a node keeps of an input: only what backward needs, so the input's data can be freed
+// as soon as the forward pass is done with it (backward closures hold the values they need).
+// - needs no gradient: nothing (an undefined tensor);
+// - a leaf that requires grad: the leaf itself, whose .grad backward writes;
+// - an op's result: a data-less handle with its shape and grad_fn, the edge to follow.
+Tensor edge_to(const Tensor& input) {
+  if (!input.requires_grad()) return Tensor();
+  if (input.is_leaf()) return input;
+  auto edge = std::make_shared<TensorImpl>();
+  edge->shape = input.shape();
+  edge->requires_grad = true;
+  edge->grad_fn = input.impl()->grad_fn;
+  return Tensor(edge);
+}
+
 }  // namespace
 
 bool grad_enabled() { return g_grad_enabled; }
@@ -56,6 +74,7 @@ void record(const char* op, Tensor& output, std::vector<Tensor> inputs, Backward
   bool any_requires_grad = false;
   for (const Tensor& input : inputs) any_requires_grad |= input.requires_grad();
   if (!any_requires_grad) return;
+  for (Tensor& input : inputs) input = edge_to(input);
   auto node = std::make_shared<Node>();
   node->op = op;
   node->inputs = std::move(inputs);
@@ -105,12 +124,17 @@ void run_backward(const Tensor& root) {
       if (Node* producer = input.impl()->grad_fn.get()) {
         auto [slot, inserted] = grad_of_output.try_emplace(producer, grad);
         if (!inserted) slot->second = ops::add(slot->second, grad);
-      } else if (!input.impl()->grad) {
-        // A copy: `grad` may share storage with another tensor, and later accumulation is
-        // done in place.
-        input.impl()->grad = grad.clone().impl_ptr();
       } else {
-        accumulate_into(Tensor(input.impl()->grad), grad);
+        MINIDL_CHECK(grad.device() == input.device(), "backward", "op '", node->op,
+                     "' produced a ", device_name(grad.device()), " gradient for a ",
+                     device_name(input.device()), " leaf of shape ", input.shape_str());
+        if (!input.impl()->grad) {
+          // A copy: `grad` may share storage with another tensor, and later accumulation is
+          // done in place.
+          input.impl()->grad = grad.clone().impl_ptr();
+        } else {
+          accumulate_into(Tensor(input.impl()->grad), grad);
+        }
       }
     }
     // Release what the forward pass kept alive for this node.

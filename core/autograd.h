@@ -1,8 +1,10 @@
 // Reverse-mode automatic differentiation, micrograd style.
 //
 // Each differentiable op that runs while gradients are enabled creates a Node and hangs it on
-// its output (Tensor::grad_fn). The node keeps the op's inputs (the edges of the graph) and a
-// closure that maps the gradient of the output to one gradient per input. backward() orders the
+// its output (Tensor::grad_fn). The node keeps one edge per input (the leaf itself, or a
+// data-less handle to the node that produced it; nothing for inputs that need no gradient)
+// and a closure that maps the gradient of the output to one gradient per input; the closure
+// holds whatever values that needs (e.g. relu keeps its output, conv2d its input and weight). backward() orders the
 // nodes reachable from the root so that every node runs after all nodes that consume its output
 // (reverse topological order), sums the gradients a tensor receives from several consumers, and
 // stores the result in the .grad of leaf tensors that require it. Each node releases its inputs
@@ -21,7 +23,7 @@ using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output)>
 
 struct Node {
   std::string op;              // name of the op that made the output, for messages
-  std::vector<Tensor> inputs;  // the tensors the op read; empty once backward has run
+  std::vector<Tensor> inputs;  // one edge per input (see record()); empty once backward has run
   BackwardFn backward;         // returns one gradient per input (undefined: no gradient)
   bool released = false;
 };

@@ -3,6 +3,9 @@
 
 #include <cuda_runtime_api.h>
 
+#include <cstdlib>
+#include <string>
+
 #include "core/error.h"
 
 namespace minidl::cuda_runtime {
@@ -11,7 +14,9 @@ namespace {
 // Every CUDA call goes through here: the error names the op, the call and where it was made.
 void check(cudaError_t status, const char* op, const char* call, const char* file, int line) {
   if (status == cudaSuccess) return;
-  cudaGetLastError();  // clear the sticky error so the next check reports its own problem
+  // Clears a recoverable error (a bad launch configuration) so the next check reports its
+  // own; a sticky error (an illegal address in a kernel) leaves the context unusable anyway.
+  cudaGetLastError();
   detail::fail(op, call, " failed: ", cudaGetErrorString(status), " (", cudaGetErrorName(status),
                ") at ", file, ":", line);
 }
@@ -73,10 +78,16 @@ void copy_device_to_device(void* dst, const void* src, size_t bytes) {
   CHECKED("copy on cuda", cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
 }
 
-void synchronize(const char* op) { CHECKED(op, cudaDeviceSynchronize()); }
-
+// Launches are asynchronous: a fault inside a kernel surfaces at a later CUDA call, under
+// that call's name. MINIDL_CUDA_SYNC=1 synchronizes after every op so faults name their op
+// (slow; for debugging).
 void check_launch(const char* op, const char* file, int line) {
   check(cudaGetLastError(), op, "kernel launch", file, line);
+  static const bool sync_every_op = [] {
+    const char* flag = std::getenv("MINIDL_CUDA_SYNC");
+    return flag && *flag && std::string(flag) != "0";
+  }();
+  if (sync_every_op) check(cudaDeviceSynchronize(), op, "kernel execution", file, line);
 }
 
 }  // namespace minidl::cuda_runtime

@@ -21,7 +21,6 @@ void fill_bytes_device(void*, int, size_t) { unavailable("cuda memset"); }
 void copy_host_to_device(void*, const void*, size_t) { unavailable("copy to cuda"); }
 void copy_device_to_host(void*, const void*, size_t) { unavailable("copy to cpu"); }
 void copy_device_to_device(void*, const void*, size_t) { unavailable("copy on cuda"); }
-void synchronize(const char* op) { unavailable(op); }
 void check_launch(const char* op, const char*, int) { unavailable(op); }
 
 }  // namespace minidl::cuda_runtime

@@ -13,8 +13,9 @@ const char* device_name(Device device);  // "cpu" or "cuda"
 // True when this build has CUDA and the runtime found at least one usable GPU.
 bool cuda_available();
 
-// Why CUDA is or is not usable, in words: "NVIDIA H100 (compute 9.0)", "built without CUDA",
-// "CUDA driver missing or too old for this runtime (no GPU on this machine?)", ...
+// Why CUDA is or is not usable, in words: "NVIDIA H100 80GB HBM3 (compute 9.0)",
+// "built without CUDA", "no usable GPU: the CUDA driver is missing or older than this runtime
+// (no GPU on this machine?)", ...
 std::string cuda_status();
 
 // Parses --device: "cpu", "cuda" (an Error when no GPU is usable, naming the reason), or "auto"

@@ -88,9 +88,12 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
     MINIDL_DISPATCH(x, "batch_norm (eval)",
                     batch_norm_forward_eval(s, x.data(), g_ptr, b_ptr, running_mean.data(),
                                             running_var.data(), eps, out.data()));
-    // The statistics are constants in eval mode; keep a copy so later training steps that
-    // update the running buffers do not change this node's gradient.
-    const Tensor mean_values = running_mean.clone(), var_values = running_var.clone();
+    // The statistics are constants in eval mode; a node keeps a copy so later training steps
+    // that update the running buffers do not change its gradient (no copy when nothing is
+    // recorded, as in evaluation under NoGradGuard).
+    const bool recording = grad_enabled() && (x.requires_grad() || gamma.requires_grad() || beta.requires_grad());
+    const Tensor mean_values = recording ? running_mean.clone() : Tensor();
+    const Tensor var_values = recording ? running_var.clone() : Tensor();
     record("batch_norm", out, std::move(inputs),
            [s, x_values, gamma_values, mean_values, var_values, eps, make_grads](const Tensor& g) {
              const Grads grads = make_grads();

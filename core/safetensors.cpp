@@ -1,6 +1,12 @@
 #include "core/safetensors.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -55,9 +61,12 @@ class HeaderParser {
       if (c == '\\') {
         if (pos_ >= text_.size()) fail("unterminated escape");
         const char e = text_[pos_++];
-        if (e == 'u') {
-          if (pos_ + 4 > text_.size()) fail("short \\u escape");
-          c = static_cast<char>(std::stoi(text_.substr(pos_, 4), nullptr, 16));
+        if (e == 'u') {  // only the control characters save_safetensors escapes
+          unsigned code = 0;
+          const char* first = text_.data() + pos_;
+          const auto [end, error] = std::from_chars(first, first + std::min<size_t>(4, text_.size() - pos_), code, 16);
+          if (error != std::errc() || end != first + 4 || code > 0x7f) fail("unsupported \\u escape");
+          c = static_cast<char>(code);
           pos_ += 4;
         } else {
           c = e == 'n' ? '\n' : e == 't' ? '\t' : e;
@@ -70,10 +79,11 @@ class HeaderParser {
   }
   int64_t integer() {
     skip_space();
-    const size_t start = pos_;
-    while (pos_ < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_]))) ++pos_;
-    if (start == pos_) fail("expected a non-negative integer");
-    return std::stoll(text_.substr(start, pos_ - start));
+    int64_t value = 0;
+    const auto [end, error] = std::from_chars(text_.data() + pos_, text_.data() + text_.size(), value);
+    if (error != std::errc() || value < 0) fail("expected a non-negative integer below 2^63");
+    pos_ = end - text_.data();
+    return value;
   }
   std::vector<int64_t> integer_array() {
     std::vector<int64_t> out;
@@ -105,6 +115,20 @@ class HeaderParser {
   const std::string& path_;
   size_t pos_ = 0;
 };
+
+bool write_all(int fd, const void* data, size_t size) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t written = ::write(fd, p, size);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += written;
+    size -= size_t(written);
+  }
+  return true;
+}
 
 struct Entry {
   std::string name, dtype;
@@ -146,28 +170,41 @@ void save_safetensors(const std::string& path,
   header += "}}";
   header.append((8 - header.size() % 8) % 8, ' ');  // align the data to 8 bytes
 
+  // Write a temporary next to the target, force it to disk, then rename it over the target
+  // and force the directory entry to disk: a kill or a power loss at any point leaves either
+  // the old file or the complete new one.
   const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    MINIDL_CHECK(out.good(), "save_safetensors", "cannot open ", temporary, " for writing");
-    uint64_t length = header.size();
-    unsigned char length_bytes[8];
-    for (int i = 0; i < 8; ++i) length_bytes[i] = static_cast<unsigned char>(length >> (8 * i));
-    out.write(reinterpret_cast<const char*>(length_bytes), 8);
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    for (const auto& [name, tensor] : tensors) {
-      const std::vector<float> values = tensor.to_vector();  // x86 is little-endian already
-      out.write(reinterpret_cast<const char*>(values.data()),
-                static_cast<std::streamsize>(values.size() * 4));
-    }
-    out.flush();
-    MINIDL_CHECK(out.good(), "save_safetensors", "write to ", temporary,
-                 " failed (disk full?); ", path, " was left unchanged");
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  MINIDL_CHECK(fd >= 0, "save_safetensors", "cannot open ", temporary, " for writing: ",
+               std::strerror(errno));
+  uint64_t length = header.size();
+  std::string bytes(8, '\0');
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((length >> (8 * i)) & 0xff);
+  bool ok = write_all(fd, bytes.data(), 8) && write_all(fd, header.data(), header.size());
+  for (const auto& [name, tensor] : tensors) {
+    if (!ok) break;
+    const std::vector<float> values = tensor.to_vector();  // x86 is little-endian already
+    ok = write_all(fd, values.data(), values.size() * 4);
+  }
+  ok = ok && ::fsync(fd) == 0;
+  const int saved_errno = errno;
+  ok = (::close(fd) == 0) && ok;
+  if (!ok) {
+    ::unlink(temporary.c_str());
+    detail::fail("save_safetensors", "writing ", temporary, " failed (", std::strerror(saved_errno),
+                 "); ", path, " was left unchanged");
   }
   std::error_code error;
   std::filesystem::rename(temporary, path, error);
+  if (error) ::unlink(temporary.c_str());
   MINIDL_CHECK(!error, "save_safetensors", "cannot rename ", temporary, " to ", path, ": ",
                error.message());
+  const std::string directory = std::filesystem::path(path).parent_path().string();
+  const int dir_fd = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
 }
 
 TensorFile load_safetensors(const std::string& path) {
@@ -232,14 +269,20 @@ TensorFile load_safetensors(const std::string& path) {
   parser.finish();
 
   for (const Entry& e : entries) {
+    int64_t elements = 1;  // counted without overflow: a hostile shape must not wrap around
+    for (int64_t d : e.shape) {
+      MINIDL_CHECK(d == 0 || elements <= INT64_MAX / 4 / d, "load_safetensors", path,
+                   ": tensor '", e.name, "' has an impossibly large shape ", shape_str(e.shape));
+      elements *= d;
+    }
     MINIDL_CHECK(e.dtype == "F32", "load_safetensors", path, ": tensor '", e.name, "' has dtype '",
                  e.dtype, "'; only F32 is supported");
     MINIDL_CHECK(e.begin >= 0 && e.begin <= e.end && uint64_t(e.end) <= data_size,
                  "load_safetensors", path, ": tensor '", e.name, "' has data offsets [", e.begin,
                  ", ", e.end, "] outside the ", data_size, " data bytes (truncated file?)");
-    MINIDL_CHECK(e.end - e.begin == shape_numel(e.shape) * 4, "load_safetensors", path,
-                 ": tensor '", e.name, "' of shape ", shape_str(e.shape), " needs ",
-                 shape_numel(e.shape) * 4, " bytes but spans ", e.end - e.begin);
+    MINIDL_CHECK(e.end - e.begin == elements * 4, "load_safetensors", path, ": tensor '",
+                 e.name, "' of shape ", shape_str(e.shape), " needs ", elements * 4,
+                 " bytes but spans ", e.end - e.begin);
     Tensor t = Tensor::empty(e.shape);
     std::memcpy(t.data(), bytes.data() + data_start + e.begin, size_t(e.end - e.begin));
     file.tensors.emplace_back(e.name, t);

@@ -25,8 +25,9 @@ struct TensorFile {
   std::string path;
 };
 
-// Writes atomically: to "<path>.tmp" first, flushed, then renamed over `path`, so a crash or a
-// kill during the save leaves either the old file or the new one, never a torn one.
+// Writes atomically: to "<path>.tmp" first, fsync'ed, then renamed over `path` (and the
+// directory fsync'ed), so a kill or a power loss during the save leaves either the old file or
+// the complete new one, never a torn one. On failure the temporary is removed.
 void save_safetensors(const std::string& path,
                       const std::vector<std::pair<std::string, Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata = {});

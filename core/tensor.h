@@ -75,6 +75,9 @@ class Tensor {
   float item() const;                                 // the value of a one-element tensor
   float at(std::initializer_list<int64_t> index) const;  // one element, for tests
   void set(std::initializer_list<int64_t> index, float value);  // one element, for tests
+  // In-place writes (set, fill_, copy_) bypass autograd: there is no version counter, so
+  // overwriting a tensor that a recorded graph still reads (an activation, or anything
+  // sharing its storage) silently changes the gradients. Write to leaves, under NoGradGuard.
   void fill_(float value);                            // in place, any device
   void copy_(const Tensor& source);                   // in place, same shape, any devices
 

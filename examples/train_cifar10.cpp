@@ -160,17 +160,19 @@ int run(const TrainOptions& o) {
                 100 * correct / seen, test.loss, 100 * test.accuracy, seconds,
                 seen / train_seconds);
     std::fflush(stdout);
-    metrics << epoch + 1 << ',' << epoch_lr << ',' << loss_sum / seen << ',' << correct / seen
-            << ',' << test.loss << ',' << test.accuracy << ',' << seconds << ','
-            << seen / train_seconds << '\n';
-    metrics.flush();
 
     best_accuracy = std::max(best_accuracy, test.accuracy);
     CheckpointState state;
     state.epoch = epoch + 1;
     state.extra["best_test_acc"] = std::to_string(best_accuracy);
-    save_checkpoint(last_path, model, &optimizer, &scheduler, state);
+    // The checkpoints before the metrics row: a run killed in between and resumed may lack
+    // this epoch's row but never writes it twice.
     if (test.accuracy >= best_accuracy) save_checkpoint(best_path, model, &optimizer, &scheduler, state);
+    save_checkpoint(last_path, model, &optimizer, &scheduler, state);
+    metrics << epoch + 1 << ',' << epoch_lr << ',' << loss_sum / seen << ',' << correct / seen
+            << ',' << test.loss << ',' << test.accuracy << ',' << seconds << ','
+            << seen / train_seconds << '\n';
+    metrics.flush();
   }
   std::printf("done in %.1f min; best test accuracy %.2f%%; checkpoints and metrics.csv in %s\n",
               seconds_since(run_start) / 60.0, 100 * best_accuracy, o.out_dir.c_str());

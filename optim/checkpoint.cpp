@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/autograd.h"
 #include "core/error.h"
 #include "core/safetensors.h"
 
@@ -10,12 +11,13 @@ namespace minidl {
 namespace {
 const char* const kMetaKeys[] = {"epoch", "optimizer.steps", "scheduler.steps", "rng.default"};
 
-void restore(const TensorFile& file, const std::string& name, const Tensor& destination) {
+// The file's tensor for `name`, checked against the shape of its destination.
+const Tensor& matching(const TensorFile& file, const std::string& name, const Tensor& destination) {
   const Tensor& source = file.get(name);
   MINIDL_CHECK(source.shape() == destination.shape(), "load_checkpoint", file.path, ": '", name,
-               "' has shape ", source.shape_str(), " but the model expects ",
+               "' has shape ", source.shape_str(), " but this run expects ",
                destination.shape_str(), " (a checkpoint of a different configuration?)");
-  Tensor(destination).copy_(source);
+  return source;
 }
 
 int64_t metadata_int(const TensorFile& file, const std::string& key) {
@@ -50,16 +52,23 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
 CheckpointState load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer,
                                 LRScheduler* scheduler) {
   const TensorFile file = load_safetensors(path);
-  for (const auto& [name, t] : model.named_parameters()) restore(file, "model." + name, t);
-  for (const auto& [name, t] : model.named_buffers()) restore(file, "model." + name, t);
+  // Everything is checked before anything is copied, so a bad file leaves the run untouched.
+  std::vector<std::pair<const Tensor*, Tensor>> copies;  // (source, destination)
+  for (const auto& [name, t] : model.named_parameters()) copies.emplace_back(&matching(file, "model." + name, t), t);
+  for (const auto& [name, t] : model.named_buffers()) copies.emplace_back(&matching(file, "model." + name, t), t);
+  int64_t optimizer_steps = 0, scheduler_steps = 0;
   if (optimizer) {
-    for (const auto& [name, t] : optimizer->state()) restore(file, "optimizer." + name, t);
-    optimizer->set_steps_taken(metadata_int(file, "optimizer.steps"));
+    for (const auto& [name, t] : optimizer->state()) copies.emplace_back(&matching(file, "optimizer." + name, t), t);
+    optimizer_steps = metadata_int(file, "optimizer.steps");
   }
-  if (scheduler) scheduler->set_steps_taken(metadata_int(file, "scheduler.steps"));
-
+  if (scheduler) scheduler_steps = metadata_int(file, "scheduler.steps");
   CheckpointState state;
   state.epoch = metadata_int(file, "epoch");
+
+  NoGradGuard no_grad;
+  for (auto& [source, destination] : copies) destination.copy_(*source);
+  if (optimizer) optimizer->set_steps_taken(optimizer_steps);
+  if (scheduler) scheduler->set_steps_taken(scheduler_steps);
   const auto rng = file.metadata.find("rng.default");
   if (rng != file.metadata.end()) default_generator().set_state(rng->second);
   for (const auto& [key, value] : file.metadata) {

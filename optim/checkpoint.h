@@ -4,8 +4,9 @@
 //             "optimizer.<group>.<index>.<kind>"   momentum buffers, Adam moments
 //   metadata  "epoch", "optimizer.steps", "scheduler.steps", "rng.default" (the default
 //             generator), plus whatever the caller adds (e.g. "best_test_acc")
-// Saving is atomic (see save_safetensors). Loading checks that every tensor the model and the
-// optimizer expect is present with the right shape, and names the first one that is not.
+// Saving is atomic (see save_safetensors). Loading first checks that every tensor the model
+// and the optimizer expect is present with the right shape (naming the first that is not) and
+// that the metadata is there, and only then copies, so a bad file changes nothing.
 #pragma once
 
 #include <map>

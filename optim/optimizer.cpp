@@ -8,6 +8,13 @@
 namespace minidl {
 
 namespace {
+// State is allocated with the optimizer, on each parameter's device at that time.
+void check_state_device(const char* op, const Tensor& state, const Tensor& param) {
+  MINIDL_CHECK(state.device() == param.device(), op, "optimizer state is on ",
+               device_name(state.device()), " but parameter ", param.shape_str(), " is on ",
+               device_name(param.device()), "; create the optimizer after model.to(device)");
+}
+
 std::vector<ParamGroup> one_group(std::vector<Tensor> params, float lr, float weight_decay) {
   return {ParamGroup{std::move(params), lr, weight_decay}};
 }
@@ -76,9 +83,11 @@ void SGD::step() {
                                   options_.nesterov};
     for (Tensor& p : group.params) {
       const Tensor grad = p.grad();
-      float* buf = momentum_ ? (*momentum_)[flat].data() : nullptr;
+      const Tensor* buf_tensor = momentum_ ? &(*momentum_)[flat] : nullptr;
       ++flat;
       if (!grad.defined()) continue;
+      if (buf_tensor) check_state_device("SGD::step", *buf_tensor, p);
+      float* buf = buf_tensor ? buf_tensor->data() : nullptr;
       MINIDL_DISPATCH(p, "SGD::step", sgd_update(p.numel(), hyper, p.data(), grad.data(), buf));
     }
   }
@@ -111,6 +120,7 @@ void Adam::step() {
       const Tensor grad = p.grad();
       const size_t i = flat++;
       if (!grad.defined()) continue;
+      check_state_device("Adam::step", (*m_)[i], p);
       MINIDL_DISPATCH(p, "Adam::step", adam_update(p.numel(), hyper, p.data(), grad.data(),
                                                    (*m_)[i].data(), (*v_)[i].data()));
     }

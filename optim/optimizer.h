@@ -72,7 +72,10 @@ struct AdamOptions {
   float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.f;
 };
 
-// Adam (L2 decay added to the gradient) or, with decoupled = true, AdamW.
+// Adam (L2 decay added to the gradient) or, with decoupled = true, AdamW. One step count for
+// the optimizer (PyTorch keeps one per parameter; they differ only for parameters that
+// sometimes get no gradient). AdamOptions' weight_decay defaults to 0 for both (PyTorch's
+// AdamW defaults to 0.01).
 class Adam : public Optimizer {
  public:
   Adam(std::vector<ParamGroup> groups, const AdamOptions& options, bool decoupled = false);

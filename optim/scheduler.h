@@ -26,9 +26,10 @@ std::shared_ptr<Schedule> multistep_schedule(std::vector<int64_t> milestones, do
 std::shared_ptr<Schedule> cosine_schedule(int64_t total, double min_factor = 0.0);
 // start_factor rising linearly to 1 over `steps`, then 1
 std::shared_ptr<Schedule> linear_warmup(int64_t steps, double start_factor = 0.1);
-// One-cycle (Smith & Topor, 2017) as PyTorch's OneCycleLR with cosine annealing, relative to
-// the peak lr: from 1/div_factor up to 1 over pct_start * total steps, then down to
-// 1/(div_factor * final_div_factor) at total - 1.
+// One-cycle (Smith & Topor, 2017): the learning-rate curve of PyTorch's OneCycleLR with
+// cosine annealing, relative to the peak lr: from 1/div_factor up to 1 over pct_start * total
+// steps, then down to 1/(div_factor * final_div_factor) at total - 1 (held there after).
+// Unlike OneCycleLR's default, momentum is not cycled: it stays at the optimizer's value.
 std::shared_ptr<Schedule> one_cycle(int64_t total, double pct_start = 0.3, double div_factor = 25.0,
                                     double final_div_factor = 1e4);
 // Runs schedules one after another, as PyTorch's SequentialLR: schedules[i + 1] starts at

@@ -91,7 +91,7 @@ def main():
         header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
     epoch = int(header["__metadata__"]["epoch"])
     state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-    model = ResNet()
+    model = ResNet()  # the reference configuration (train_cifar10 without --dropout)
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [m for m in missing if not m.endswith("num_batches_tracked")]
     if missing or unexpected:

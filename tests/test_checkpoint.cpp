@@ -73,7 +73,7 @@ TEST_CASE("a checkpoint of another configuration is refused by tensor name and s
   const fs::path path = temp_path("mismatch.safetensors");
   save_checkpoint(path.string(), small, nullptr, nullptr, CheckpointState{});
   REQUIRE_THROWS_WITH(load_checkpoint(path.string(), other, nullptr, nullptr),
-                      Catch::Contains("'model.weight' has shape [2, 4] but the model expects [2, 5]"));
+                      Catch::Contains("'model.weight' has shape [2, 4] but this run expects [2, 5]"));
   Sequential wrapped;  // same layer, other names: "0.weight"
   wrapped.add(std::make_shared<Linear>(4, 2));
   REQUIRE_THROWS_WITH(load_checkpoint(path.string(), wrapped, nullptr, nullptr),

@@ -137,6 +137,10 @@ TEST_CASE("cuda elementwise ops reductions and bias broadcasts match the CPU", "
   }
   compare_op({randn({2, 13, 5, 3}, 19), randn({13}, 20)},
              [](const std::vector<Tensor>& t) { return ops::add(t[0], t[1]); }, 1e-6, {0, 1});
+  // A leaf used twice: its second gradient is accumulated in place on the device (axpy).
+  compare_op({randn({3, 7}, 28)}, [](const std::vector<Tensor>& t) {
+    return ops::add(ops::relu(t[0]), ops::scale(t[0], 2.f));
+  }, 1e-6, {0});
 }
 
 TEST_CASE("cuda linear and matmul (cuBLAS) match the CPU", "[gpu][linear]") {

@@ -1,6 +1,7 @@
 // The CUDA code path end to end: optimizer update kernels against the CPU, and one full
 // training step of the reference ResNet (exact architecture, batch scaled down) on CUDA
-// against the same step on the CPU: the loss, every gradient, and every updated parameter.
+// against the same step on the CPU: the loss, every gradient, and every updated parameter;
+// and further steps that need no new device memory (the caching allocator).
 #include "cuda_check.h"
 #include "models/resnet.h"
 #include "optim/optimizer.h"
@@ -74,4 +75,16 @@ TEST_CASE("one training step of the reference ResNet on CUDA matches the CPU ste
     INFO("buffer " << cpu_buffers[i].first);
     require_close(gpu_buffers[i].second, cpu_buffers[i].second, 1e-4, "running statistic");
   }
+
+  // From the second step on, every step allocates what the previous one did: the caching
+  // allocator serves it all from its free lists and asks the device for no new memory.
+  auto gpu_step = [&] {
+    gpu_sgd.zero_grad();
+    ops::softmax_cross_entropy(gpu_model.forward(images.to(Device::CUDA)), labels, 0.1f).backward();
+    gpu_sgd.step();
+  };
+  gpu_step();
+  const size_t allocations = allocator_stats(Device::CUDA).device_allocations;
+  gpu_step();
+  CHECK(allocator_stats(Device::CUDA).device_allocations == allocations);
 }

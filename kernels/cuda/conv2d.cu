@@ -15,7 +15,10 @@
 // __syncthreads() again before the next slice overwrites the tiles. Tiles are zero-padded at
 // the matrix edges, so any M, N, K work.
 // Memory: A's slice is loaded with the reduction index fastest (contiguous rows of w and dy),
-// B's with the column index fastest (neighbouring output pixels are neighbouring addresses).
+// B's with the column index fastest (for forward and backward-data, neighbouring pixels are
+// neighbouring addresses; backward-weight's B columns are (c, r, s), so its loads are not
+// coalesced). Not yet tuned: backward-data with stride s multiplies s^2 times more zeros than
+// needed, and the A-tile stores conflict on shared-memory banks. A GPU session measures first.
 // Backward-weight reduces over batch*P, which is long while dw is small: blockIdx.z splits
 // the reduction into slices written to a workspace, then a second kernel adds the slices in
 // a fixed order. No atomics anywhere, so every result is bitwise reproducible.

@@ -40,10 +40,6 @@ thread_local BlockRun* g_block = nullptr;
 thread_local uint64_t g_generation = 0;
 thread_local std::vector<std::unique_ptr<char[]>> g_stacks;  // reused across launches
 
-struct FiberFailure : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 std::string triple(const uint3& v) {
   return "(" + std::to_string(v.x) + "," + std::to_string(v.y) + "," + std::to_string(v.z) + ")";
 }
@@ -64,13 +60,14 @@ void fiber_main() {
   // Returning resumes uc_link, the scheduler.
 }
 
-// Yields to the scheduler with the given state; returns when the scheduler resumes us.
+// Yields to the scheduler with the given state; returns when the scheduler resumes us. After
+// an error the scheduler abandons the block and never resumes its fibers (their stacks are
+// reused by the next launch; destructors of their locals do not run).
 void wait_as(State state) {
   BlockRun& run = *g_block;
   Fiber& self = run.fibers[run.running];
   self.state = state;
   swapcontext(&self.context, &run.scheduler);
-  if (!run.error.empty()) throw FiberFailure("aborted");  // another thread failed
 }
 
 int lane_count(const BlockRun& run, int warp) {
@@ -186,6 +183,7 @@ float shuffle(unsigned mask, float value, ShuffleKind kind, int argument, int wi
     if (lane % width + argument < width) source = lane + argument;
   } else {
     source = lane ^ argument;
+    if (source / width != lane / width) source = lane;  // stays inside its width segment
   }
   const float result = source < lanes ? run.shuffle_slots[warp * kWarpSize + source] : value;
   wait_as(State::AtShuffle);  // every lane has read before anyone writes again
@@ -198,12 +196,15 @@ void run_grid(const char* kernel, dim3 grid, dim3 block, const std::function<voi
     throw std::runtime_error(std::string("emulated kernel ") + kernel + ": invalid launch (" +
                              std::to_string(threads) + " threads per block)");
   }
+  if (g_block != nullptr) {
+    throw std::runtime_error(std::string("emulated kernel ") + kernel +
+                             ": launched from inside another kernel (not emulated)");
+  }
   while (g_stacks.size() < threads) g_stacks.emplace_back(new char[kStackBytes]);
   BlockRun run;
   run.kernel = kernel;
   run.body = &thread_body;
   run.fibers.resize(threads);
-  BlockRun* outer = g_block;
   g_block = &run;
   for (unsigned bz = 0; bz < grid.z; ++bz) {
     for (unsigned by = 0; by < grid.y; ++by) {
@@ -219,13 +220,13 @@ void run_grid(const char* kernel, dim3 grid, dim3 block, const std::function<voi
         }
         run_block(run);
         if (!run.error.empty()) {
-          g_block = outer;
+          g_block = nullptr;
           throw std::runtime_error(std::string("emulated kernel ") + kernel + ": " + run.error);
         }
       }
     }
   }
-  g_block = outer;
+  g_block = nullptr;
 }
 
 }  // namespace minidl::emu

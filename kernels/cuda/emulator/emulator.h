@@ -12,6 +12,7 @@
 //   - a warp shuffle that not every lane of the warp reaches;
 //   - any exception thrown by kernel code.
 // Not modeled: concurrency between blocks, memory ordering, the timing of a real GPU.
+// Launch from one OS thread at a time: shared arrays are process-wide statics.
 #pragma once
 
 #include <cstdint>
