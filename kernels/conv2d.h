@@ -35,14 +35,28 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
 }  // namespace cpu
 
 namespace cuda {  // the same contracts; every pointer is device memory
+// The three passes are implicit GEMMs (kernels/cuda/conv2d.cu). How one is cut into thread
+// blocks: output tiles of tile_m x tile_n (64 or 128 each) and `slices` splits of the
+// reduction ("split-K"), whose partial results go to a workspace and are summed in a fixed
+// order (no atomics: results are bitwise reproducible). A zero field means "choose for me".
+enum class Conv2dPass { Forward, BackwardData, BackwardWeight };
+struct Conv2dTiling {
+  int tile_m = 0, tile_n = 0, slices = 0;
+};
+// The tiling a pass runs with: `requested` with its zero fields filled in by the rule in
+// conv2d.cu (sized by this GPU's SM count). Throws std::invalid_argument for a tile size
+// other than 64 or 128 or a negative slice count.
+Conv2dTiling conv2d_tiling(const Conv2dShape& s, Conv2dPass pass, Conv2dTiling requested = {});
+// Floats of device workspace the pass needs with that tiling (0 when the reduction is not
+// split); `workspace` below may be null exactly when this is 0.
+int64_t conv2d_workspace(const Conv2dShape& s, Conv2dPass pass, Conv2dTiling requested = {});
+
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
-                    float* y);
-void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx);
-// Backward-weight splits its long reduction (batch x output pixels) into slices whose partial
-// results are summed in a fixed order: `workspace` must hold this many floats (may be 0).
-int64_t conv2d_backward_weight_workspace(const Conv2dShape& s);
+                    float* y, float* workspace, Conv2dTiling requested = {});
+void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
+                          float* workspace, Conv2dTiling requested = {});
 void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
-                            float* dbias, float* workspace);
+                            float* dbias, float* workspace, Conv2dTiling requested = {});
 }  // namespace cuda
 
 }  // namespace minidl::kernels

@@ -30,6 +30,11 @@ inline float __shfl_xor_sync(unsigned mask, float value, int lane_mask, int widt
   return ::minidl::emu::shuffle(mask, value, ::minidl::emu::ShuffleKind::Xor, lane_mask, width);
 }
 
+// The high 32 bits of the 64-bit product (fast division by a constant uses it).
+inline unsigned __umulhi(unsigned a, unsigned b) {
+  return unsigned((uint64_t(a) * uint64_t(b)) >> 32);
+}
+
 // Fibers of a block never run at the same time and only switch at barriers and shuffles, so a
 // plain read-modify-write is atomic here.
 inline float atomicAdd(float* address, float value) {
