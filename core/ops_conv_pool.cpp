@@ -58,6 +58,14 @@ kernels::Pool2dShape pool_shape(const char* op, const Tensor& x, int kernel, int
   return s;
 }
 
+// Scratch memory for a CUDA convolution pass that splits its reduction (split-K); undefined
+// when the pass needs none. Comes from the caching allocator, so it costs no cudaMalloc.
+Tensor cuda_conv_workspace(const kernels::Conv2dShape& s, kernels::cuda::Conv2dPass pass,
+                           Device device) {
+  const int64_t floats = kernels::cuda::conv2d_workspace(s, pass);
+  return floats > 0 ? Tensor::empty({floats}, device) : Tensor();
+}
+
 Shape pooled(const kernels::Pool2dShape& s) {
   return {s.batch, s.channels, s.out_h(), s.out_w()};
 }
@@ -73,8 +81,15 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
                  bias.shape_str(), " must be [", s.out_channels, "]");
   }
   Tensor out = Tensor::empty({s.batch, s.out_channels, s.out_h(), s.out_w()}, x.device());
-  MINIDL_DISPATCH(x, "conv2d", conv2d_forward(s, x.data(), weight.data(),
-                                              bias.defined() ? bias.data() : nullptr, out.data()));
+  if (x.device() == Device::CPU) {
+    kernels::cpu::conv2d_forward(s, x.data(), weight.data(), bias.defined() ? bias.data() : nullptr,
+                                 out.data());
+  } else {
+    const Tensor workspace = cuda_conv_workspace(s, kernels::cuda::Conv2dPass::Forward, x.device());
+    kernels::cuda::conv2d_forward(s, x.data(), weight.data(), bias.defined() ? bias.data() : nullptr,
+                                  out.data(), workspace.defined() ? workspace.data() : nullptr);
+    MINIDL_CHECK_LAUNCH("conv2d");
+  }
 
   const Tensor x_values = x.detach(), w_values = weight.detach();
   const bool has_bias = bias.defined();
@@ -89,8 +104,15 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
            std::vector<Tensor> grads(2);
            if (need_dx) {
              grads[0] = Tensor::empty(x_values.shape(), device);
-             MINIDL_DISPATCH(g, "conv2d backward-data",
-                             conv2d_backward_data(s, g.data(), w_values.data(), grads[0].data()));
+             if (device == Device::CPU) {
+               kernels::cpu::conv2d_backward_data(s, g.data(), w_values.data(), grads[0].data());
+             } else {
+               const Tensor workspace =
+                   cuda_conv_workspace(s, kernels::cuda::Conv2dPass::BackwardData, device);
+               kernels::cuda::conv2d_backward_data(s, g.data(), w_values.data(), grads[0].data(),
+                                                   workspace.defined() ? workspace.data() : nullptr);
+               MINIDL_CHECK_LAUNCH("conv2d backward-data");
+             }
            }
            grads[1] = Tensor::empty(w_values.shape(), device);
            Tensor bias_grad = has_bias ? Tensor::empty({s.out_channels}, device) : Tensor();
@@ -98,10 +120,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
            if (device == Device::CPU) {
              kernels::cpu::conv2d_backward_weight(s, x_values.data(), g.data(), grads[1].data(), db);
            } else {
-             const int64_t floats = kernels::cuda::conv2d_backward_weight_workspace(s);
-             const Tensor workspace = floats > 0 ? Tensor::empty({floats}, device) : Tensor();
+             const Tensor workspace =
+                 cuda_conv_workspace(s, kernels::cuda::Conv2dPass::BackwardWeight, device);
              kernels::cuda::conv2d_backward_weight(s, x_values.data(), g.data(), grads[1].data(),
-                                                   db, floats > 0 ? workspace.data() : nullptr);
+                                                   db, workspace.defined() ? workspace.data() : nullptr);
              MINIDL_CHECK_LAUNCH("conv2d backward-weight");
            }
            if (has_bias) grads.push_back(bias_grad);

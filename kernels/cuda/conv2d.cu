@@ -192,14 +192,27 @@ void reduction_slices(const Conv2dShape& s, int* slices, int* k_slice) {
 
 }  // namespace
 
-void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y) {
+Conv2dTiling conv2d_tiling(const Conv2dShape& s, Conv2dPass pass, Conv2dTiling requested) {
+  int slices = 1, k_slice;
+  if (pass == Conv2dPass::BackwardWeight) reduction_slices(s, &slices, &k_slice);
+  return {kTileM, kTileN, slices};
+}
+
+int64_t conv2d_workspace(const Conv2dShape& s, Conv2dPass pass, Conv2dTiling requested) {
+  const Conv2dTiling t = conv2d_tiling(s, pass, requested);
+  return t.slices > 1 ? int64_t(t.slices) * s.out_channels * s.in_channels * s.kernel_h * s.kernel_w : 0;
+}
+
+void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y,
+                    float*, Conv2dTiling) {
   const int crs = s.in_channels * s.kernel_h * s.kernel_w, pixels = s.out_h() * s.out_w();
   const int columns = s.batch * pixels;
   tiled_gemm("conv2d_forward", s.out_channels, columns, crs, 1, crs, Weights{w, crs}, Im2col{x, s},
              StoreNchw{y, bias, s.out_channels, pixels});
 }
 
-void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
+void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, float*,
+                          Conv2dTiling) {
   const int area = s.kernel_h * s.kernel_w, krs = s.out_channels * area;
   const int columns = s.batch * s.in_h * s.in_w;
   tiled_gemm("conv2d_backward_data", s.in_channels, columns, krs, 1, krs,
@@ -207,14 +220,8 @@ void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
              StoreNchw{dx, nullptr, s.in_channels, s.in_h * s.in_w});
 }
 
-int64_t conv2d_backward_weight_workspace(const Conv2dShape& s) {
-  int slices, k_slice;
-  reduction_slices(s, &slices, &k_slice);
-  return slices > 1 ? int64_t(slices) * s.out_channels * s.in_channels * s.kernel_h * s.kernel_w : 0;
-}
-
 void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
-                            float* dbias, float* workspace) {
+                            float* dbias, float* workspace, Conv2dTiling) {
   const int crs = s.in_channels * s.kernel_h * s.kernel_w, pixels = s.out_h() * s.out_w();
   const int length = s.batch * pixels;
   int slices, k_slice;
