@@ -1,240 +1,392 @@
-// CUDA convolution as implicit GEMM: one tiled, register-blocked matrix-multiply kernel and,
-// for each pass, small "views" that compute a matrix element straight from the NCHW tensors
-// instead of materializing im2col in memory.
+// CUDA convolution: each pass is an implicit GEMM (kernels/cuda/implicit_gemm.cuh), and this
+// file says what the matrices are. Nothing is materialized: every element of A and B is read
+// straight from the NCHW tensors.
 //
-//   pass             C [M x N]                   A [M x Kd]              B [Kd x N]
-//   forward          y as [K out-ch, batch*P]    w as [K, C*R*S]         im2col(x) [C*R*S, batch*P]
-//   backward-data    dx as [C, batch*H*W]        w^T as [C, K*R*S]       dy gathered [K*R*S, batch*H*W]
-//   backward-weight  dw as [K, C*R*S]            dy as [K, batch*P]      im2col(x)^T [batch*P, C*R*S]
-// (P = out_h * out_w output pixels per image.)
+//   pass             C [M x N]                    A [M x K]                B [K x N]
+//   forward          y  [K_out, batch*P]          w [K_out, C*R*S]         im2col(x) [C*R*S, batch*P]
+//   backward-data    dx [C, batch*H*W] per phase  w^T over the phase's     dy at the pixels that
+//                                                 taps [C, K_out*taps]     reach the phase [.., ..]
+//   backward-weight  dw [K_out, C*R*S]            dy [K_out, batch*P]      im2col(x)^T [batch*P, C*R*S]
+// (P = out_h * out_w output pixels per image; R x S the kernel.)
 //
-// Decomposition of the GEMM: a block of 16x16 threads owns a 64x64 tile of C. It walks the
-// reduction dimension 16 at a time: the 256 threads copy a 64x16 slice of A and a 16x64 slice
-// of B into shared memory (4 elements each), __syncthreads(), then each thread multiplies out
-// a 4x4 sub-tile of C held in registers (register blocking: 8 shared loads feed 16 FMAs),
-// __syncthreads() again before the next slice overwrites the tiles. Tiles are zero-padded at
-// the matrix edges, so any M, N, K work.
-// Memory: A's slice is loaded with the reduction index fastest (contiguous rows of w and dy),
-// B's with the column index fastest (for forward and backward-data, neighbouring pixels are
-// neighbouring addresses; backward-weight's B columns are (c, r, s), so its loads are not
-// coalesced). Not yet tuned: backward-data with stride s multiplies s^2 times more zeros than
-// needed, and the A-tile stores conflict on shared-memory banks. A GPU session measures first.
-// Backward-weight reduces over batch*P, which is long while dw is small: blockIdx.z splits
-// the reduction into slices written to a workspace, then a second kernel adds the slices in
-// a fixed order. No atomics anywhere, so every result is bitwise reproducible.
+// Backward-data with stride > 1: input pixel ih receives from output row oh through kernel
+// row r only when ih + pad - r is a multiple of the stride. Pixels with the same ih % stride
+// (a "phase") all use the same kernel rows, so each phase is its own dense GEMM over only the
+// taps that reach it: with stride 2 and a 3x3 kernel the four phases use 1, 2, 2 and 4 taps
+// instead of 9, so no multiplication by a structural zero is done (the first kernel did 4x
+// the necessary work there). The phases run as groups of one launch.
 #include "kernels/conv2d.h"
-#include "kernels/cuda/launch.cuh"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/cuda/fast_divmod.cuh"
+#include "kernels/cuda/implicit_gemm.cuh"
 #include "kernels/elementwise.h"
 
 namespace minidl::kernels::cuda {
 
-namespace {
-
-constexpr int kTileM = 64, kTileN = 64, kTileK = 16;
-constexpr int kThreadTile = 4;                  // each thread: a 4x4 sub-tile of C
-constexpr int kThreadsX = kTileN / kThreadTile;  // 16
-constexpr int kThreadsY = kTileM / kThreadTile;  // 16
-constexpr int kThreads = kThreadsX * kThreadsY;  // 256
-
-// ---- the GEMM core ---------------------------------------------------------------------------
-
-template <class AView, class BView, class Store>
-__global__ void tiled_gemm_kernel(int M, int N, int K, int k_slice, AView a, BView b, Store store) {
-  MINIDL_SHARED(float, a_tile, kTileK * kTileM);  // a_tile[kk * kTileM + m]
-  MINIDL_SHARED(float, b_tile, kTileK * kTileN);  // b_tile[kk * kTileN + n]
-  const int tid = threadIdx.y * kThreadsX + threadIdx.x;
-  const int m0 = blockIdx.y * kTileM, n0 = blockIdx.x * kTileN;
-  const int k_begin = blockIdx.z * k_slice;
-  const int k_end = K < k_begin + k_slice ? K : k_begin + k_slice;
-
-  float acc[kThreadTile][kThreadTile];
-  for (int i = 0; i < kThreadTile; ++i)
-    for (int j = 0; j < kThreadTile; ++j) acc[i][j] = 0.f;
-
-  for (int k0 = k_begin; k0 < k_end; k0 += kTileK) {
-    for (int e = tid; e < kTileK * kTileM; e += kThreads) {
-      const int kk = e % kTileK, m = e / kTileK;  // reduction index fastest
-      const bool inside = m0 + m < M && k0 + kk < k_end;
-      a_tile[kk * kTileM + m] = inside ? a(m0 + m, k0 + kk) : 0.f;
-    }
-    for (int e = tid; e < kTileK * kTileN; e += kThreads) {
-      const int n = e % kTileN, kk = e / kTileN;  // column index fastest
-      const bool inside = n0 + n < N && k0 + kk < k_end;
-      b_tile[kk * kTileN + n] = inside ? b(k0 + kk, n0 + n) : 0.f;
-    }
-    __syncthreads();  // the tiles are complete
-    for (int kk = 0; kk < kTileK; ++kk) {
-      float a_frag[kThreadTile], b_frag[kThreadTile];
-      for (int i = 0; i < kThreadTile; ++i) a_frag[i] = a_tile[kk * kTileM + threadIdx.y * kThreadTile + i];
-      for (int j = 0; j < kThreadTile; ++j) b_frag[j] = b_tile[kk * kTileN + threadIdx.x * kThreadTile + j];
-      for (int i = 0; i < kThreadTile; ++i)
-        for (int j = 0; j < kThreadTile; ++j) acc[i][j] += a_frag[i] * b_frag[j];
-    }
-    __syncthreads();  // everyone is done reading before the next slice is loaded
-  }
-
-  for (int i = 0; i < kThreadTile; ++i) {
-    const int m = m0 + threadIdx.y * kThreadTile + i;
-    for (int j = 0; j < kThreadTile; ++j) {
-      const int n = n0 + threadIdx.x * kThreadTile + j;
-      if (m < M && n < N) store(blockIdx.z, m, n, acc[i][j]);
-    }
-  }
-}
-
-template <class AView, class BView, class Store>
-void tiled_gemm(const char* name, int M, int N, int K, int slices, int k_slice, AView a, BView b,
-                Store store) {
-  const dim3 grid((N + kTileN - 1) / kTileN, (M + kTileM - 1) / kTileM, slices);
-  launch(name, tiled_gemm_kernel<AView, BView, Store>, grid, dim3(kThreadsX, kThreadsY), M, N, K,
-         k_slice, a, b, store);
-}
-
-// ---- implicit matrices over the NCHW tensors ---------------------------------------------------
-
-// x as im2col: row (c, r, s), column (image, oh, ow); zero where the window hangs off the image.
-struct Im2col {
-  const float* x;
-  Conv2dShape s;
-  __device__ float operator()(int row, int col) const {
-    const int ow = col % s.out_w(), oh = (col / s.out_w()) % s.out_h(), img = col / (s.out_w() * s.out_h());
-    const int q = row % s.kernel_w, r = (row / s.kernel_w) % s.kernel_h, c = row / (s.kernel_w * s.kernel_h);
-    const int ih = oh * s.stride_h - s.pad_h + r, iw = ow * s.stride_w - s.pad_w + q;
-    if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) return 0.f;
-    return x[((int64_t(img) * s.in_channels + c) * s.in_h + ih) * s.in_w + iw];
-  }
-};
-
-struct Im2colTransposed {  // row (image, oh, ow), column (c, r, s)
-  Im2col cols;
-  __device__ float operator()(int row, int col) const { return cols(col, row); }
-};
-
-struct Weights {  // w as [K, C*R*S]: already row-major
-  const float* w;
-  int row_length;
-  __device__ float operator()(int row, int col) const { return w[int64_t(row) * row_length + col]; }
-};
-
-struct WeightsTransposed {  // row c, column (k, r, s): w[k][c][r][s]
-  const float* w;
-  int in_channels, kernel_area;
-  __device__ float operator()(int c, int col) const {
-    const int k = col / kernel_area, rs = col % kernel_area;
-    return w[(int64_t(k) * in_channels + c) * kernel_area + rs];
-  }
-};
-
-struct OutputGradRows {  // dy as [K, batch*P]: row k, column (image, p)
-  const float* dy;
-  int out_channels, pixels;
-  __device__ float operator()(int k, int col) const {
-    const int img = col / pixels, p = col % pixels;
-    return dy[(int64_t(img) * out_channels + k) * pixels + p];
-  }
-};
-
-// Backward-data's B: row (k, r, s), column (image, ih, iw) of the input. Input pixel ih received
-// from output row oh through kernel row r when ih = oh*stride - pad + r, i.e. when
-// ih + pad - r is a non-negative multiple of the stride (and likewise for columns).
-struct OutputGradGather {
-  const float* dy;
-  Conv2dShape s;
-  __device__ float operator()(int row, int col) const {
-    const int iw = col % s.in_w, ih = (col / s.in_w) % s.in_h, img = col / (s.in_w * s.in_h);
-    const int q = row % s.kernel_w, r = (row / s.kernel_w) % s.kernel_h, k = row / (s.kernel_w * s.kernel_h);
-    const int oh_scaled = ih + s.pad_h - r, ow_scaled = iw + s.pad_w - q;
-    if (oh_scaled < 0 || ow_scaled < 0 || oh_scaled % s.stride_h || ow_scaled % s.stride_w) return 0.f;
-    const int oh = oh_scaled / s.stride_h, ow = ow_scaled / s.stride_w;
-    if (oh >= s.out_h() || ow >= s.out_w()) return 0.f;
-    return dy[((int64_t(img) * s.out_channels + k) * s.out_h() + oh) * s.out_w() + ow];
-  }
-};
-
-// ---- where results go --------------------------------------------------------------------------
-
-struct StoreNchw {  // C [channels, batch*plane] -> t[image][channel][plane] (+ bias[channel])
-  float* t;
-  const float* bias;
-  int channels, plane;
-  __device__ void operator()(int, int channel, int col, float value) const {
-    const int img = col / plane, p = col % plane;
-    t[(int64_t(img) * channels + channel) * plane + p] = value + (bias ? bias[channel] : 0.f);
-  }
-};
-
-struct StoreSlices {  // slice z of a [slices, M, N] workspace (or the result when 1 slice)
-  float* out;
-  int M, N;
-  __device__ void operator()(int slice, int m, int n, float value) const {
-    out[(int64_t(slice) * M + m) * N + n] = value;
-  }
-};
-
-__global__ void sum_slices_kernel(int64_t n, int slices, const float* workspace, float* out) {
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+__global__ void sum_slices_kernel(int64_t n, int slices, const float* workspace, float* out,
+                                  const float* bias, int channels, int plane) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
     float total = 0.f;
     for (int z = 0; z < slices; ++z) total += workspace[z * n + i];  // fixed order
-    out[i] = total;
+    out[i] = total + (bias ? bias[(i / plane) % channels] : 0.f);
   }
 }
 
-// How backward-weight slices its reduction: about 4096 columns per slice, at most 64 slices.
-void reduction_slices(const Conv2dShape& s, int* slices, int* k_slice) {
-  const int64_t length = int64_t(s.batch) * s.out_h() * s.out_w();
-  int64_t count = (length + 4095) / 4096;
-  if (count > 64) count = 64;
-  int64_t per = (length + count - 1) / count;
-  per = (per + kTileK - 1) / kTileK * kTileK;  // whole tiles
-  *slices = int((length + per - 1) / per);
-  *k_slice = int(per);
+namespace {
+
+// A pointer with the bounds of the image plane it walks (im2col reads outside are zeros).
+struct PlaneCursor {
+  const float* base;
+  int h, w;  // top-left position the kernel offsets are added to
+};
+
+__device__ inline bool outside(int h, int w, int height, int width) {
+  return unsigned(h) >= unsigned(height) || unsigned(w) >= unsigned(width);
 }
+
+// ---- forward: y = w * im2col(x) ----------------------------------------------------------------
+struct ForwardGemm {
+  static constexpr bool kAContiguousK = true;    // weight rows
+  static constexpr bool kBContiguousK = false;   // neighbouring columns = neighbouring pixels
+  const float* x;
+  const float* w;
+  int M, N, K;
+  int in_h, in_w, in_plane, in_image, stride_h, stride_w, pad_h, pad_w, pixels;
+  FastDivmod by_pixels, by_out_w, by_kernel_area, by_kernel_w;
+  int64_t c_row_stride;
+
+  __device__ const ForwardGemm& group(int) const { return *this; }
+  __device__ const float* a_line(int m) const { return w + int64_t(m) * K; }
+  __device__ float a_load(const float* row, int k) const { return row[k]; }
+  __device__ PlaneCursor b_line(int n) const {
+    int image, p, oh, ow;
+    by_pixels.divmod(n, image, p);
+    by_out_w.divmod(p, oh, ow);
+    return {x + int64_t(image) * in_image, oh * stride_h - pad_h, ow * stride_w - pad_w};
+  }
+  __device__ float b_load(const PlaneCursor& at, int k) const {
+    int c, rs, r, s;
+    by_kernel_area.divmod(k, c, rs);
+    by_kernel_w.divmod(rs, r, s);
+    const int h = at.h + r, wc = at.w + s;
+    return outside(h, wc, in_h, in_w) ? 0.f : at.base[c * in_plane + h * in_w + wc];
+  }
+  __device__ int64_t c_column(int n) const {  // y[image][m][p]
+    int image, p;
+    by_pixels.divmod(n, image, p);
+    return int64_t(image) * M * pixels + p;
+  }
+};
+
+// ---- backward-data: dx = w^T * dy, one group per stride phase ----------------------------------
+struct BackwardDataPhase {  // one phase's GEMM (the layout flags are BackwardDataGemm's)
+  int M, N, K;
+  const float* dy;
+  const float* w;
+  int kernel_area, kernel_w, first_r, first_s, stride_h, stride_w;  // taps: r = first_r + stride_h * tr
+  int base_h, base_w, out_h, out_w, out_plane, dy_image, w_filter;
+  int phase_h, phase_w, in_w, dx_image;
+  FastDivmod by_taps, by_taps_w, by_phase_pixels, by_phase_w;
+  int64_t c_row_stride;
+
+  __device__ const float* a_line(int c) const { return w + int64_t(c) * kernel_area; }
+  __device__ float a_load(const float* filter_c, int k) const {
+    int k_out, tap, tr, ts;
+    by_taps.divmod(k, k_out, tap);
+    by_taps_w.divmod(tap, tr, ts);
+    return filter_c[int64_t(k_out) * w_filter + (first_r + stride_h * tr) * kernel_w + first_s +
+                    stride_w * ts];
+  }
+  __device__ PlaneCursor b_line(int n) const {  // n = (image, i, j): input pixel of this phase
+    int image, q, i, j;
+    by_phase_pixels.divmod(n, image, q);
+    by_phase_w.divmod(q, i, j);
+    return {dy + int64_t(image) * dy_image, i + base_h, j + base_w};
+  }
+  __device__ float b_load(const PlaneCursor& at, int k) const {
+    int k_out, tap, tr, ts;
+    by_taps.divmod(k, k_out, tap);
+    by_taps_w.divmod(tap, tr, ts);
+    const int oh = at.h - tr, ow = at.w - ts;  // the output pixel this tap came from
+    return outside(oh, ow, out_h, out_w) ? 0.f : at.base[k_out * out_plane + oh * out_w + ow];
+  }
+  __device__ int64_t c_column(int n) const {  // dx[image][c][phase_h + stride_h*i][phase_w + stride_w*j]
+    int image, q, i, j;
+    by_phase_pixels.divmod(n, image, q);
+    by_phase_w.divmod(q, i, j);
+    return int64_t(image) * dx_image + (phase_h + stride_h * i) * in_w + phase_w + stride_w * j;
+  }
+};
+
+// How many of 0 <= v < length have v % stride == phase; and the kernel taps of one dimension
+// that reach phase `phase`: r = first + stride * t for t < count.
+MINIDL_HOST_DEVICE inline int phase_length(int length, int phase, int stride) {
+  return phase < length ? (length - phase + stride - 1) / stride : 0;
+}
+
+MINIDL_HOST_DEVICE inline int at_least_one(int v) { return v > 0 ? v : 1; }
+
+struct BackwardDataGemm {
+  static constexpr bool kAContiguousK = true;
+  static constexpr bool kBContiguousK = false;
+  const float* dy;
+  const float* w;
+  Conv2dShape s;
+
+  // Built once per block: divisors for this phase's sizes.
+  __device__ BackwardDataPhase group(int phase) const {
+    const int ph = phase / s.stride_w, pw = phase % s.stride_w;
+    const int first_r = (ph + s.pad_h) % s.stride_h, first_s = (pw + s.pad_w) % s.stride_w;
+    const int taps_h = phase_length(s.kernel_h, first_r, s.stride_h);
+    const int taps_w = phase_length(s.kernel_w, first_s, s.stride_w);
+    const int rows = phase_length(s.in_h, ph, s.stride_h), cols = phase_length(s.in_w, pw, s.stride_w);
+    BackwardDataPhase g;
+    g.M = s.in_channels;
+    g.N = s.batch * rows * cols;
+    g.K = s.out_channels * taps_h * taps_w;
+    g.dy = dy;
+    g.w = w;
+    g.kernel_area = s.kernel_h * s.kernel_w;
+    g.kernel_w = s.kernel_w;
+    g.first_r = first_r;
+    g.first_s = first_s;
+    g.stride_h = s.stride_h;
+    g.stride_w = s.stride_w;
+    g.base_h = (ph + s.pad_h - first_r) / s.stride_h;  // exact: oh = i + base_h - tr
+    g.base_w = (pw + s.pad_w - first_s) / s.stride_w;
+    g.out_h = s.out_h();
+    g.out_w = s.out_w();
+    g.out_plane = g.out_h * g.out_w;
+    g.dy_image = s.out_channels * g.out_plane;
+    g.w_filter = s.in_channels * g.kernel_area;
+    g.phase_h = ph;
+    g.phase_w = pw;
+    g.in_w = s.in_w;
+    g.dx_image = s.in_channels * s.in_h * s.in_w;
+    g.by_taps = FastDivmod(at_least_one(taps_h * taps_w));  // a phase may have no taps
+    g.by_taps_w = FastDivmod(at_least_one(taps_w));
+    g.by_phase_pixels = FastDivmod(at_least_one(rows * cols));
+    g.by_phase_w = FastDivmod(at_least_one(cols));
+    g.c_row_stride = int64_t(s.in_h) * s.in_w;
+    return g;
+  }
+};
+
+// ---- backward-weight: dw = dy * im2col(x)^T ----------------------------------------------------
+struct BackwardWeightGemm {
+  static constexpr bool kAContiguousK = true;  // dy rows: the pixels of an image
+  static constexpr bool kBContiguousK = true;  // im2col^T rows: neighbouring pixels again
+  const float* x;
+  const float* dy;
+  int M, N, K;
+  int in_h, in_w, in_plane, in_image, stride_h, stride_w, pad_h, pad_w, dy_image;
+  FastDivmod by_pixels, by_out_w, by_kernel_area, by_kernel_w;
+  int64_t c_row_stride;
+
+  __device__ const BackwardWeightGemm& group(int) const { return *this; }
+  __device__ const float* a_line(int k_out) const { return dy + int64_t(k_out) * by_pixels.divisor(); }
+  __device__ float a_load(const float* row, int k) const {
+    int image, p;
+    by_pixels.divmod(k, image, p);
+    return row[int64_t(image) * dy_image + p];
+  }
+  __device__ PlaneCursor b_line(int n) const {  // n = (c, r, s): a kernel tap of one channel
+    int c, rs, r, s;
+    by_kernel_area.divmod(n, c, rs);
+    by_kernel_w.divmod(rs, r, s);
+    return {x + int64_t(c) * in_plane, r - pad_h, s - pad_w};
+  }
+  __device__ float b_load(const PlaneCursor& tap, int k) const {  // k = (image, oh, ow)
+    int image, p, oh, ow;
+    by_pixels.divmod(k, image, p);
+    by_out_w.divmod(p, oh, ow);
+    const int h = oh * stride_h + tap.h, wc = ow * stride_w + tap.w;  // tap.h = r - pad_h
+    return outside(h, wc, in_h, in_w) ? 0.f : tap.base[int64_t(image) * in_image + h * in_w + wc];
+  }
+  __device__ int64_t c_column(int n) const { return n; }  // dw[m][n]
+};
+
+// ---- choosing the tiling -----------------------------------------------------------------------
+
+int multiprocessor_count() {
+#ifdef MINIDL_CUDA_EMULATION
+  return 132;  // an H100 SXM, so emulated runs choose the tilings a GPU would
+#else
+  static const int count = [] {
+    int device = 0, sms = 0;
+    if (cudaGetDevice(&device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
+      return 132;
+    }
+    return sms;
+  }();
+  return count;
+#endif
+}
+
+struct GemmSize {
+  int groups, M, N, K;  // N, K: of the largest group
+  int64_t output;       // floats of the pass's result
+};
+
+GemmSize gemm_size(const Conv2dShape& s, Conv2dPass pass) {
+  const int crs = s.in_channels * s.kernel_h * s.kernel_w, pixels = s.out_h() * s.out_w();
+  switch (pass) {
+    case Conv2dPass::Forward:
+      return {1, s.out_channels, s.batch * pixels, crs, int64_t(s.batch) * s.out_channels * pixels};
+    case Conv2dPass::BackwardData: {
+      // Phase (0, 0) has the most pixels; the most taps can be in any phase.
+      const int rows = phase_length(s.in_h, 0, s.stride_h), cols = phase_length(s.in_w, 0, s.stride_w);
+      int taps_h = 0, taps_w = 0;
+      for (int p = 0; p < s.stride_h; ++p)
+        taps_h = std::max(taps_h, phase_length(s.kernel_h, (p + s.pad_h) % s.stride_h, s.stride_h));
+      for (int p = 0; p < s.stride_w; ++p)
+        taps_w = std::max(taps_w, phase_length(s.kernel_w, (p + s.pad_w) % s.stride_w, s.stride_w));
+      return {s.stride_h * s.stride_w, s.in_channels, s.batch * rows * cols,
+              at_least_one(s.out_channels * taps_h * taps_w),
+              int64_t(s.batch) * s.in_channels * s.in_h * s.in_w};
+    }
+    case Conv2dPass::BackwardWeight:
+      break;
+  }
+  return {1, s.out_channels, crs, s.batch * pixels, int64_t(s.out_channels) * crs};
+}
+
+int ceil_div(int64_t a, int64_t b) { return int((a + b - 1) / b); }
 
 }  // namespace
 
+// The rule: 128x128 tiles (the most FMAs per shared-memory read), halved along N, then M,
+// while the grid has fewer blocks than the GPU has SMs; if it is still short, split the
+// reduction so that about two blocks per SM are in flight, keeping at least 16 steps of
+// kTileK in every slice so each block has enough work to amortize its start and epilogue.
 Conv2dTiling conv2d_tiling(const Conv2dShape& s, Conv2dPass pass, Conv2dTiling requested) {
-  int slices = 1, k_slice;
-  if (pass == Conv2dPass::BackwardWeight) reduction_slices(s, &slices, &k_slice);
-  return {kTileM, kTileN, slices};
+  auto valid_tile = [](int t) { return t == 0 || t == 64 || t == 128; };
+  if (!valid_tile(requested.tile_m) || !valid_tile(requested.tile_n) || requested.slices < 0) {
+    throw std::invalid_argument("conv2d tiling " + std::to_string(requested.tile_m) + "x" +
+                                std::to_string(requested.tile_n) + "x" +
+                                std::to_string(requested.slices) +
+                                ": tiles must be 64 or 128 (0 = automatic), slices >= 0");
+  }
+  const GemmSize g = gemm_size(s, pass);
+  const int sms = multiprocessor_count();
+  Conv2dTiling t{requested.tile_m ? requested.tile_m : (g.M > 64 ? 128 : 64),
+                 requested.tile_n ? requested.tile_n : (g.N > 64 ? 128 : 64), 1};
+  auto blocks = [&] { return int64_t(g.groups) * ceil_div(g.M, t.tile_m) * ceil_div(g.N, t.tile_n); };
+  while (blocks() < sms) {
+    if (!requested.tile_n && t.tile_n == 128) {
+      t.tile_n = 64;
+    } else if (!requested.tile_m && t.tile_m == 128) {
+      t.tile_m = 64;
+    } else {
+      break;
+    }
+  }
+  if (requested.slices) {
+    t.slices = requested.slices;
+  } else if (blocks() < sms) {
+    const int wanted = ceil_div(2 * sms, blocks());
+    const int most = std::max(1, g.K / (16 * kTileK));
+    t.slices = std::min({wanted, most, 64});
+  }
+  t.slices = std::min<int64_t>(t.slices, 65535 / g.groups);  // gridDim.z
+  return t;
 }
 
 int64_t conv2d_workspace(const Conv2dShape& s, Conv2dPass pass, Conv2dTiling requested) {
   const Conv2dTiling t = conv2d_tiling(s, pass, requested);
-  return t.slices > 1 ? int64_t(t.slices) * s.out_channels * s.in_channels * s.kernel_h * s.kernel_w : 0;
+  return t.slices > 1 ? t.slices * gemm_size(s, pass).output : 0;
 }
 
-void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y,
-                    float*, Conv2dTiling) {
-  const int crs = s.in_channels * s.kernel_h * s.kernel_w, pixels = s.out_h() * s.out_w();
-  const int columns = s.batch * pixels;
-  tiled_gemm("conv2d_forward", s.out_channels, columns, crs, 1, crs, Weights{w, crs}, Im2col{x, s},
-             StoreNchw{y, bias, s.out_channels, pixels});
+namespace {
+
+template <class Problem>
+void run(const char* name, const Conv2dShape& s, Conv2dPass pass, Conv2dTiling requested,
+         const Problem& problem, float* out, float* workspace, const float* bias, int bias_plane) {
+  const GemmSize g = gemm_size(s, pass);
+  const Conv2dTiling t = conv2d_tiling(s, pass, requested);
+  if (t.slices > 1 && workspace == nullptr) {
+    throw std::invalid_argument(std::string(name) + ": needs a workspace of " +
+                                std::to_string(conv2d_workspace(s, pass, requested)) +
+                                " floats, got none");
+  }
+  auto go = [&](auto tile_m, auto tile_n) {
+    run_implicit_gemm<decltype(tile_m)::value, decltype(tile_n)::value>(
+        name, problem, g.groups, g.M, g.N, t.slices, out, g.output, workspace, bias, bias_plane);
+  };
+  using T64 = std::integral_constant<int, 64>;
+  using T128 = std::integral_constant<int, 128>;
+  if (t.tile_m == 128 && t.tile_n == 128) go(T128{}, T128{});
+  if (t.tile_m == 128 && t.tile_n == 64) go(T128{}, T64{});
+  if (t.tile_m == 64 && t.tile_n == 128) go(T64{}, T128{});
+  if (t.tile_m == 64 && t.tile_n == 64) go(T64{}, T64{});
 }
 
-void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, float*,
-                          Conv2dTiling) {
-  const int area = s.kernel_h * s.kernel_w, krs = s.out_channels * area;
-  const int columns = s.batch * s.in_h * s.in_w;
-  tiled_gemm("conv2d_backward_data", s.in_channels, columns, krs, 1, krs,
-             WeightsTransposed{w, s.in_channels, area}, OutputGradGather{dy, s},
-             StoreNchw{dx, nullptr, s.in_channels, s.in_h * s.in_w});
+}  // namespace
+
+void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
+                    float* y, float* workspace, Conv2dTiling requested) {
+  const GemmSize g = gemm_size(s, Conv2dPass::Forward);
+  const int pixels = s.out_h() * s.out_w();
+  ForwardGemm p;
+  p.x = x;
+  p.w = w;
+  p.M = g.M;
+  p.N = g.N;
+  p.K = g.K;
+  p.in_h = s.in_h;
+  p.in_w = s.in_w;
+  p.in_plane = s.in_h * s.in_w;
+  p.in_image = s.in_channels * p.in_plane;
+  p.stride_h = s.stride_h;
+  p.stride_w = s.stride_w;
+  p.pad_h = s.pad_h;
+  p.pad_w = s.pad_w;
+  p.pixels = pixels;
+  p.by_pixels = FastDivmod(pixels);
+  p.by_out_w = FastDivmod(s.out_w());
+  p.by_kernel_area = FastDivmod(s.kernel_h * s.kernel_w);
+  p.by_kernel_w = FastDivmod(s.kernel_w);
+  p.c_row_stride = pixels;
+  run("conv2d_forward", s, Conv2dPass::Forward, requested, p, y, workspace, bias, pixels);
+}
+
+void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
+                          float* workspace, Conv2dTiling requested) {
+  run("conv2d_backward_data", s, Conv2dPass::BackwardData, requested, BackwardDataGemm{dy, w, s},
+      dx, workspace, nullptr, 1);
 }
 
 void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
-                            float* dbias, float* workspace, Conv2dTiling) {
-  const int crs = s.in_channels * s.kernel_h * s.kernel_w, pixels = s.out_h() * s.out_w();
-  const int length = s.batch * pixels;
-  int slices, k_slice;
-  reduction_slices(s, &slices, &k_slice);
-  float* target = slices > 1 ? workspace : dw;
-  tiled_gemm("conv2d_backward_weight", s.out_channels, crs, length, slices, k_slice,
-             OutputGradRows{dy, s.out_channels, pixels}, Im2colTransposed{Im2col{x, s}},
-             StoreSlices{target, s.out_channels, crs});
-  if (slices > 1) {
-    const int64_t n = int64_t(s.out_channels) * crs;
-    launch("conv2d_backward_weight_sum", sum_slices_kernel, grid_for(n), kBlockSize, n, slices,
-           static_cast<const float*>(workspace), dw);
-  }
+                            float* dbias, float* workspace, Conv2dTiling requested) {
+  const GemmSize g = gemm_size(s, Conv2dPass::BackwardWeight);
+  const int pixels = s.out_h() * s.out_w();
+  BackwardWeightGemm p;
+  p.x = x;
+  p.dy = dy;
+  p.M = g.M;
+  p.N = g.N;
+  p.K = g.K;
+  p.in_h = s.in_h;
+  p.in_w = s.in_w;
+  p.in_plane = s.in_h * s.in_w;
+  p.in_image = s.in_channels * p.in_plane;
+  p.stride_h = s.stride_h;
+  p.stride_w = s.stride_w;
+  p.pad_h = s.pad_h;
+  p.pad_w = s.pad_w;
+  p.dy_image = s.out_channels * pixels;
+  p.by_pixels = FastDivmod(pixels);
+  p.by_out_w = FastDivmod(s.out_w());
+  p.by_kernel_area = FastDivmod(s.kernel_h * s.kernel_w);
+  p.by_kernel_w = FastDivmod(s.kernel_w);
+  p.c_row_stride = g.N;
+  run("conv2d_backward_weight", s, Conv2dPass::BackwardWeight, requested, p, dw, workspace, nullptr, 1);
   if (dbias) channel_sum(s.batch, s.out_channels, pixels, dy, dbias);
 }
 

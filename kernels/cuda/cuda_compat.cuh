@@ -14,6 +14,7 @@
 #include "kernels/cuda/emulator/cuda_emulation.h"
 #else
 #include <cuda_runtime.h>
-// A block-wide array of `count` elements in shared memory, indexed name[i].
-#define MINIDL_SHARED(type, name, count) __shared__ type name[count]
+// A block-wide array of `count` elements in shared memory, indexed name[i]. 16-byte aligned so
+// that kernels may read four floats at once (load4 in kernels/cuda/implicit_gemm.cuh).
+#define MINIDL_SHARED(type, name, count) __shared__ __align__(16) type name[count]
 #endif

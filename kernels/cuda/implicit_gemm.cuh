@@ -1,0 +1,204 @@
+// The matrix-multiply core behind the three convolution passes (kernels/cuda/conv2d.cu):
+// C[M x N] = A[M x K] * B[K x N], where A and B are never stored as matrices. A "problem"
+// object computes each element straight from the NCHW tensors (implicit GEMM) and says where
+// each element of C goes. This file knows nothing about convolutions.
+//
+// How the work is cut (each step measured on an H200 against cuDNN; docs/results/gpu.md):
+// - A block owns a TileM x TileN tile of C (64 or 128 each; the host picks per problem so the
+//   grid fills the GPU), one thread an 8x8 sub-tile held in 64 registers: per step of the
+//   reduction a thread reads 8 values of A and 8 of B from shared memory and does 64 FMAs.
+//   The 8x8 is two 4x4 quadrants (rows ty*4.. and TileM/2 + ty*4..) so that neighbouring
+//   threads read neighbouring 16-byte words: no shared-memory bank conflicts on the reads.
+// - The reduction walks K in steps of kTileK = 8. Each thread loads 512 / (other tile side)
+//   elements of A and of B per step. Who loads what depends on the operand's memory layout:
+//   when K is the contiguous direction in memory (a weight row, an image row in
+//   backward-weight) a thread loads a run of consecutive k; when M or N is (the pixels of an
+//   image) consecutive threads load consecutive columns. Either way global reads coalesce.
+// - Tiles are stored transposed, [k][m], with 4 floats of padding per row: the transposing
+//   store of a K-contiguous operand would otherwise put 32 threads on a few banks (the old
+//   kernel's 8.9 million bank conflicts per launch).
+// - Double buffering: two tiles of each operand in shared memory. While the block multiplies
+//   tile t, each thread already has tile t+1's values in flight from global memory into
+//   registers, and stores them into the other buffer afterwards: one __syncthreads() per step
+//   and the global latency hidden behind 512 FMAs.
+// - Split-K: when the output has too few tiles to fill the GPU (the late layers; every
+//   backward-weight), blockIdx.z also cuts the reduction into `slices`. Each slice writes its
+//   partial C to a workspace and sum_slices_kernel adds them in a fixed order: bitwise
+//   reproducible, no atomics.
+// - Several independent GEMMs can share a launch ("groups", blockIdx.z / slices), each with its
+//   own M, N, K: backward-data with stride 2 is four of them (kernels/cuda/conv2d.cu).
+//
+// The Problem concept (see ForwardGemm in conv2d.cu for a complete example):
+//   kAContiguousK, kBContiguousK       which way each operand is laid out (see above)
+//   Group group(int g) const           per-group view, computed once per block; a Group has
+//     int M, N, K;
+//     Row a_line(int m) / float a_load(const Row&, int k)      A(m, k), 0 outside the image
+//     Col b_line(int n) / float b_load(const Col&, int k)      B(k, n)
+//     int64_t c_column(int n)          where column n of C starts in the output, element
+//     int64_t c_row_stride              (m, n) being at c_column(n) + m * c_row_stride
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/cuda/launch.cuh"
+
+#ifdef MINIDL_CUDA_EMULATION
+#define MINIDL_LAUNCH_BOUNDS(threads)
+#else
+#define MINIDL_LAUNCH_BOUNDS(threads) __launch_bounds__(threads)
+#endif
+
+namespace minidl::kernels::cuda {
+
+constexpr int kTileK = 8;     // reduction step
+constexpr int kTilePad = 4;   // floats of padding per shared-memory tile row
+
+// v[0..3] = tile[index..index+3], index a multiple of 4: one 128-bit shared-memory load on the
+// GPU (a quarter of the load instructions, and half the shared-memory wavefronts, of four
+// scalar loads; nvcc does not vectorize them by itself). The emulator reads element by
+// element, so its checks see every access.
+template <class Tile>
+__device__ inline void load4(Tile& tile, int index, float* v) {
+#ifdef MINIDL_CUDA_EMULATION
+  for (int i = 0; i < 4; ++i) v[i] = tile[index + i];
+#else
+  const float4 q = *reinterpret_cast<const float4*>(&tile[index]);
+  v[0] = q.x;
+  v[1] = q.y;
+  v[2] = q.z;
+  v[3] = q.w;
+#endif
+}
+
+// Which element of an operand tile (Extent lines of A or B by kTileK) thread `tid` loads as
+// its j-th value in each step. `Other` is the other tile side: a block has Extent*Other/64
+// threads, so each loads kCount = 512/Other values.
+template <int Extent, int Other, bool kContiguousK>
+struct TileLoader {
+  static constexpr int kLanesPerLine = Other / 64;  // threads sharing one line (1 or 2)
+  static constexpr int kCount = kTileK / kLanesPerLine;
+  // Contiguous K: a thread loads kCount consecutive k of one line.
+  // Contiguous lines: consecutive threads load consecutive lines of one k row.
+  __device__ static int line(int tid) { return kContiguousK ? tid / kLanesPerLine : tid % Extent; }
+  __device__ static int k(int tid, int j) {
+    return kContiguousK ? (tid % kLanesPerLine) * kCount + j : tid / Extent + j * kLanesPerLine;
+  }
+};
+
+template <int TileM, int TileN, class Problem>
+__global__ void MINIDL_LAUNCH_BOUNDS(TileM* TileN / 64)
+    implicit_gemm_kernel(Problem problem, int slices, float* out, int64_t slice_size,
+                         const float* bias) {
+  constexpr int kStrideA = TileM + kTilePad, kStrideB = TileN + kTilePad;
+  using LoadA = TileLoader<TileM, TileN, Problem::kAContiguousK>;
+  using LoadB = TileLoader<TileN, TileM, Problem::kBContiguousK>;
+  MINIDL_SHARED(float, a_tiles, 2 * kTileK * kStrideA);  // [buffer][k][m]
+  MINIDL_SHARED(float, b_tiles, 2 * kTileK * kStrideB);  // [buffer][k][n]
+
+  const int slice = blockIdx.z % slices;
+  const auto& g = problem.group(blockIdx.z / slices);  // by value for a computed group
+  const int m0 = blockIdx.y * TileM, n0 = blockIdx.x * TileN;
+  if (m0 >= g.M || n0 >= g.N) return;  // the grid fits the largest group; the whole block leaves
+
+  // This slice's part of the reduction, in whole steps.
+  const int k_per_slice = ((g.K + slices - 1) / slices + kTileK - 1) / kTileK * kTileK;
+  const int k_begin = slice * k_per_slice < g.K ? slice * k_per_slice : g.K;
+  const int k_end = k_begin + k_per_slice < g.K ? k_begin + k_per_slice : g.K;
+
+  const int tid = threadIdx.x;
+  const int a_line = m0 + LoadA::line(tid), b_line = n0 + LoadB::line(tid);
+  const bool a_inside = a_line < g.M, b_inside = b_line < g.N;
+  // The index arithmetic of a line (which image, which pixel) is done once, here.
+  const auto a_src = g.a_line(a_inside ? a_line : 0);
+  const auto b_src = g.b_line(b_inside ? b_line : 0);
+
+  float a_next[LoadA::kCount], b_next[LoadB::kCount];
+  auto fetch = [&](int k0) {  // global -> registers, zero outside the matrices
+    for (int j = 0; j < LoadA::kCount; ++j) {
+      const int k = k0 + LoadA::k(tid, j);
+      a_next[j] = a_inside && k < k_end ? g.a_load(a_src, k) : 0.f;
+    }
+    for (int j = 0; j < LoadB::kCount; ++j) {
+      const int k = k0 + LoadB::k(tid, j);
+      b_next[j] = b_inside && k < k_end ? g.b_load(b_src, k) : 0.f;
+    }
+  };
+  auto stash = [&](int buffer) {  // registers -> shared memory, transposed to [k][line]
+    for (int j = 0; j < LoadA::kCount; ++j)
+      a_tiles[(buffer * kTileK + LoadA::k(tid, j)) * kStrideA + LoadA::line(tid)] = a_next[j];
+    for (int j = 0; j < LoadB::kCount; ++j)
+      b_tiles[(buffer * kTileK + LoadB::k(tid, j)) * kStrideB + LoadB::line(tid)] = b_next[j];
+  };
+
+  const int tx = tid % (TileN / 8), ty = tid / (TileN / 8);
+  float acc[8][8];
+  for (int i = 0; i < 8; ++i)
+    for (int j = 0; j < 8; ++j) acc[i][j] = 0.f;
+
+  const int steps = (k_end - k_begin + kTileK - 1) / kTileK;
+  if (steps > 0) {
+    fetch(k_begin);
+    stash(0);
+  }
+  __syncthreads();
+  for (int step = 0; step < steps; ++step) {
+    const int buffer = step % 2;
+    if (step + 1 < steps) fetch(k_begin + (step + 1) * kTileK);  // in flight during the FMAs
+    for (int kk = 0; kk < kTileK; ++kk) {
+      const int a_row = (buffer * kTileK + kk) * kStrideA, b_row = (buffer * kTileK + kk) * kStrideB;
+      float a[8], b[8];
+      load4(a_tiles, a_row + ty * 4, a);
+      load4(a_tiles, a_row + TileM / 2 + ty * 4, a + 4);
+      load4(b_tiles, b_row + tx * 4, b);
+      load4(b_tiles, b_row + TileN / 2 + tx * 4, b + 4);
+      for (int i = 0; i < 8; ++i)
+        for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+    }
+    // The other buffer was last read in step - 1, which every thread finished before the
+    // barrier at the end of that step: safe to overwrite without a second barrier.
+    if (step + 1 < steps) stash(1 - buffer);
+    __syncthreads();
+  }
+
+  // Write the 8x8 sub-tile: to the output (plus bias) or, when split, to this slice's part
+  // of the workspace.
+  float* target = out + slice * slice_size;
+  for (int j = 0; j < 8; ++j) {
+    const int n = n0 + (j < 4 ? tx * 4 + j : TileN / 2 + tx * 4 + j - 4);
+    if (n >= g.N) continue;
+    const int64_t column = g.c_column(n);
+    for (int i = 0; i < 8; ++i) {
+      const int m = m0 + (i < 4 ? ty * 4 + i : TileM / 2 + ty * 4 + i - 4);
+      if (m < g.M) target[column + m * g.c_row_stride] = acc[i][j] + (bias ? bias[m] : 0.f);
+    }
+  }
+}
+
+// out[i] = sum over slices z, in order, of workspace[z * n + i] (+ bias[channel of i], the
+// output being [..., channels, plane]).
+__global__ void sum_slices_kernel(int64_t n, int slices, const float* workspace, float* out,
+                                  const float* bias, int channels, int plane);
+
+// Runs `problem` with TileM x TileN tiles, `groups` GEMMs and `slices` splits of each
+// reduction. max_m / max_n: the largest M and N over the groups (they size the grid).
+// Writes C to `out` (output_size floats), or through `workspace` (slices * output_size
+// floats) when slices > 1. bias (per row m, may be null) is added with the given layout.
+template <int TileM, int TileN, class Problem>
+void run_implicit_gemm(const char* name, const Problem& problem, int groups, int max_m, int max_n,
+                       int slices, float* out, int64_t output_size, float* workspace,
+                       const float* bias, int bias_plane) {
+  const dim3 grid(unsigned((max_n + TileN - 1) / TileN), unsigned((max_m + TileM - 1) / TileM),
+                  unsigned(groups * slices));
+  const dim3 block(TileM * TileN / 64);
+  if (slices == 1) {
+    launch(name, implicit_gemm_kernel<TileM, TileN, Problem>, grid, block, problem, 1, out,
+           output_size, bias);
+    return;
+  }
+  launch(name, implicit_gemm_kernel<TileM, TileN, Problem>, grid, block, problem, slices, workspace,
+         output_size, static_cast<const float*>(nullptr));
+  launch("conv2d_sum_slices", sum_slices_kernel, grid_for(output_size), kBlockSize, output_size,
+         slices, static_cast<const float*>(workspace), out, bias, max_m, bias_plane);
+}
+
+}  // namespace minidl::kernels::cuda

@@ -1,0 +1,159 @@
+// The CUDA convolution kernels called directly, under every tiling they can run with (tile
+// sizes 64/128 in each direction, with and without split-K), against the CPU kernels on
+// awkward shapes: 3 input channels, 1x1 spatial, non-square kernels and strides, channel counts
+// that are not multiples of any tile, stride larger than the kernel (backward-data phases with
+// no taps). Every result must be NaN-free (outputs and workspace are poisoned), within 1e-4
+// of the CPU, and bitwise identical when run again. Built for the GPU (native) and the emulator.
+#include <string>
+
+#include "cuda_check.h"
+#include "kernels/conv2d.h"
+#include "kernels/cuda/fast_divmod.cuh"
+
+using namespace minidl;
+using kernels::Conv2dShape;
+using kernels::cuda::Conv2dPass;
+using kernels::cuda::Conv2dTiling;
+
+namespace {
+
+Conv2dShape shape(int batch, int c, int h, int w, int k, int r, int s, int stride_h, int stride_w,
+                  int pad_h, int pad_w) {
+  Conv2dShape sh;
+  sh.batch = batch;
+  sh.in_channels = c;
+  sh.in_h = h;
+  sh.in_w = w;
+  sh.out_channels = k;
+  sh.kernel_h = r;
+  sh.kernel_w = s;
+  sh.stride_h = stride_h;
+  sh.stride_w = stride_w;
+  sh.pad_h = pad_h;
+  sh.pad_w = pad_w;
+  return sh;
+}
+
+std::string describe(const Conv2dShape& s, const Conv2dTiling& t) {
+  return "x [" + std::to_string(s.batch) + "," + std::to_string(s.in_channels) + "," +
+         std::to_string(s.in_h) + "," + std::to_string(s.in_w) + "] w [" +
+         std::to_string(s.out_channels) + "," + std::to_string(s.in_channels) + "," +
+         std::to_string(s.kernel_h) + "," + std::to_string(s.kernel_w) + "] stride " +
+         std::to_string(s.stride_h) + "x" + std::to_string(s.stride_w) + " pad " +
+         std::to_string(s.pad_h) + "x" + std::to_string(s.pad_w) + " tiling " +
+         std::to_string(t.tile_m) + "x" + std::to_string(t.tile_n) + "x" + std::to_string(t.slices);
+}
+
+Tensor random(const Shape& shape, uint64_t seed) {
+  Generator gen(seed);
+  return Tensor::normal(shape, 0.f, 1.f, gen);
+}
+
+Tensor workspace_for(const Conv2dShape& s, Conv2dPass pass, Conv2dTiling t) {
+  const int64_t floats = kernels::cuda::conv2d_workspace(s, pass, t);
+  return Tensor::empty({std::max<int64_t>(floats, 1)}, Device::CUDA);
+}
+
+// Runs a CUDA pass twice into fresh (NaN-poisoned) buffers; checks it against `want`.
+template <class Pass>
+void check_pass(const char* what, const Tensor& want, Pass run_pass) {
+  std::vector<float> first;
+  for (int run = 0; run < 2; ++run) {
+    Tensor got = Tensor::empty(want.shape(), Device::CUDA);
+    run_pass(got);
+    if (run == 0) {
+      cudatest::require_close(got, want, 1e-4, what);
+      first = got.to_vector();
+    } else {
+      INFO(what << ": a second run must be bitwise identical");
+      CHECK(got.to_vector() == first);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("FastDivmod divides like the hardware divider", "[gpu][conv2d]") {
+  for (int d : {1, 2, 3, 5, 7, 9, 16, 49, 100, 147, 255, 256, 4608, 65537, 1 << 20, 123457}) {
+    const kernels::cuda::FastDivmod by(d);
+    for (int n : {0, 1, d - 1, d, d + 1, 2 * d + 3, 1000003, 2147483647, 2147483647 - d}) {
+      if (n < 0) continue;
+      int q, r;
+      by.divmod(n, q, r);
+      INFO("n " << n << " d " << d);
+      REQUIRE(q == n / d);
+      REQUIRE(r == n % d);
+    }
+  }
+}
+
+TEST_CASE("cuda conv2d passes match the CPU under every tiling", "[gpu][conv2d]") {
+  if (cudatest::skip_without_cuda()) return;
+  const Conv2dShape shapes[] = {
+      shape(1, 3, 9, 7, 5, 3, 3, 1, 1, 1, 1),       // 3 input channels, batch 1
+      shape(2, 13, 9, 6, 17, 3, 2, 1, 1, 0, 0),     // odd channels, non-square kernel
+      shape(2, 6, 10, 7, 70, 5, 5, 2, 2, 2, 2),     // 70 filters: two 64-row tiles
+      shape(3, 3, 11, 11, 4, 1, 1, 3, 3, 0, 0),     // stride > kernel: phases without taps
+      shape(2, 130, 5, 5, 129, 3, 3, 2, 2, 1, 1),   // channels past 128, stride 2
+      shape(1, 5, 1, 1, 7, 3, 3, 1, 1, 1, 1),       // 1x1 spatial
+      shape(2, 9, 8, 9, 11, 3, 1, 2, 1, 1, 0),      // different strides and pads per axis
+      shape(2, 64, 4, 4, 128, 1, 1, 2, 2, 0, 0),    // a projection shortcut
+  };
+  for (const Conv2dShape& s : shapes) {
+    const Tensor x = random({s.batch, s.in_channels, s.in_h, s.in_w}, 1);
+    const Tensor w = random({s.out_channels, s.in_channels, s.kernel_h, s.kernel_w}, 2);
+    const Tensor bias = random({s.out_channels}, 3);
+    const Tensor dy = random({s.batch, s.out_channels, s.out_h(), s.out_w()}, 4);
+    Tensor y_cpu = Tensor::empty(dy.shape()), dx_cpu = Tensor::empty(x.shape());
+    Tensor dw_cpu = Tensor::empty(w.shape());
+    kernels::cpu::conv2d_forward(s, x.data(), w.data(), bias.data(), y_cpu.data());
+    kernels::cpu::conv2d_backward_data(s, dy.data(), w.data(), dx_cpu.data());
+    kernels::cpu::conv2d_backward_weight(s, x.data(), dy.data(), dw_cpu.data(), nullptr);
+    const Tensor x_d = x.to(Device::CUDA), w_d = w.to(Device::CUDA);
+    const Tensor bias_d = bias.to(Device::CUDA), dy_d = dy.to(Device::CUDA);
+
+    for (int tile_m : {64, 128}) {
+      for (int tile_n : {64, 128}) {
+        for (int slices : {1, 3}) {
+          const Conv2dTiling t{tile_m, tile_n, slices};
+          INFO(describe(s, t));
+          const Tensor ws_f = workspace_for(s, Conv2dPass::Forward, t);
+          check_pass("forward", y_cpu, [&](Tensor& y) {
+            kernels::cuda::conv2d_forward(s, x_d.data(), w_d.data(), bias_d.data(), y.data(),
+                                          ws_f.data(), t);
+          });
+          const Tensor ws_d = workspace_for(s, Conv2dPass::BackwardData, t);
+          check_pass("backward-data", dx_cpu, [&](Tensor& dx) {
+            kernels::cuda::conv2d_backward_data(s, dy_d.data(), w_d.data(), dx.data(), ws_d.data(), t);
+          });
+          const Tensor ws_w = workspace_for(s, Conv2dPass::BackwardWeight, t);
+          check_pass("backward-weight", dw_cpu, [&](Tensor& dw) {
+            kernels::cuda::conv2d_backward_weight(s, x_d.data(), dy_d.data(), dw.data(), nullptr,
+                                                  ws_w.data(), t);
+          });
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("cuda conv2d tiling rule fills the GPU and rejects bad tilings", "[gpu][conv2d]") {
+  // The reference model's block 4 at batch 128: 512x512 outputs are only 16 tiles of 128x128,
+  // so the rule must shrink the tiles and split the reduction.
+  const Conv2dShape b4 = shape(128, 512, 2, 2, 512, 3, 3, 1, 1, 1, 1);
+  const Conv2dTiling t = kernels::cuda::conv2d_tiling(b4, Conv2dPass::Forward);
+  CHECK(t.slices > 1);
+  CHECK(kernels::cuda::conv2d_workspace(b4, Conv2dPass::Forward) ==
+        int64_t(t.slices) * 128 * 512 * 2 * 2);
+  // Block 1 forward at batch 128 has 256 column tiles already: no split.
+  const Conv2dShape b1 = shape(128, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1);
+  CHECK(kernels::cuda::conv2d_tiling(b1, Conv2dPass::Forward).slices == 1);
+  CHECK(kernels::cuda::conv2d_workspace(b1, Conv2dPass::Forward) == 0);
+  // An explicit request is kept.
+  const Conv2dTiling forced = kernels::cuda::conv2d_tiling(b1, Conv2dPass::BackwardWeight, {128, 64, 5});
+  CHECK(forced.tile_m == 128);
+  CHECK(forced.tile_n == 64);
+  CHECK(forced.slices == 5);
+  CHECK_THROWS_WITH(kernels::cuda::conv2d_tiling(b1, Conv2dPass::Forward, {96, 64, 1}),
+                    Catch::Contains("tiles must be 64 or 128"));
+}
