@@ -139,7 +139,7 @@ TEST_CASE("cuda conv2d passes match the CPU under every tiling", "[gpu][conv2d]"
 
 TEST_CASE("cuda conv2d tiling rule fills the GPU and rejects bad tilings", "[gpu][conv2d]") {
   // The reference model's block 4 at batch 128: 512x512 outputs are only 16 tiles of 128x128,
-  // so the rule must shrink the tiles and split the reduction.
+  // too few for the GPU, so the rule must split the reduction.
   const Conv2dShape b4 = shape(128, 512, 2, 2, 512, 3, 3, 1, 1, 1, 1);
   const Conv2dTiling t = kernels::cuda::conv2d_tiling(b4, Conv2dPass::Forward);
   CHECK(t.slices > 1);

@@ -70,18 +70,26 @@ __device__ inline void load4(Tile& tile, int index, float* v) {
 #endif
 }
 
-// Which element of an operand tile (Extent lines of A or B by kTileK) thread `tid` loads as
-// its j-th value in each step. `Other` is the other tile side: a block has Extent*Other/64
-// threads, so each loads kCount = 512/Other values.
+// Which elements of an operand tile (Extent lines of A or B, by kTileK) thread `tid` loads in
+// each step. A block has Extent*Other/64 threads (`Other` is the other tile side), so each
+// loads kCount = 512/Other values, numbered j.
+//  - Contiguous lines (the pixels of an image): consecutive threads take consecutive lines of
+//    one k, so a warp reads 32 neighbouring floats. A thread keeps one line: kLines = 1.
+//  - Contiguous K (a weight row, a row of dy): a warp takes 4 lines x 8 consecutive k, i.e. four
+//    full 32-byte sectors. The first version let each thread read 4 consecutive k of one line,
+//    so one warp-wide load touched 16 lines and L1 served it in 16 passes: that starved
+//    backward-weight (both its operands are K-contiguous). Now a thread has one k and kCount
+//    lines, and the per-k index arithmetic is shared by its kCount loads.
 template <int Extent, int Other, bool kContiguousK>
 struct TileLoader {
-  static constexpr int kLanesPerLine = Other / 64;  // threads sharing one line (1 or 2)
-  static constexpr int kCount = kTileK / kLanesPerLine;
-  // Contiguous K: a thread loads kCount consecutive k of one line.
-  // Contiguous lines: consecutive threads load consecutive lines of one k row.
-  __device__ static int line(int tid) { return kContiguousK ? tid / kLanesPerLine : tid % Extent; }
+  static constexpr int kThreads = Extent * Other / 64;
+  static constexpr int kCount = kTileK * Extent / kThreads;
+  static constexpr int kLines = kContiguousK ? kCount : 1;  // lines a thread keeps state for
+  __device__ static int line(int tid, int j) {
+    return kContiguousK ? tid / kTileK + j * (kThreads / kTileK) : tid % Extent;
+  }
   __device__ static int k(int tid, int j) {
-    return kContiguousK ? (tid % kLanesPerLine) * kCount + j : tid / Extent + j * kLanesPerLine;
+    return kContiguousK ? tid % kTileK : tid / Extent + j * (kThreads / Extent);
   }
 };
 
@@ -106,31 +114,46 @@ __global__ void MINIDL_LAUNCH_BOUNDS(TileM* TileN / 64)
   const int k_end = k_begin + k_per_slice < g.K ? k_begin + k_per_slice : g.K;
 
   const int tid = threadIdx.x;
-  const int a_line = m0 + LoadA::line(tid), b_line = n0 + LoadB::line(tid);
-  const bool a_inside = a_line < g.M, b_inside = b_line < g.N;
-  // The index arithmetic of a line (which image, which pixel) is done once, here.
-  const auto a_src = g.a_line(a_inside ? a_line : 0);
-  const auto b_src = g.b_line(b_inside ? b_line : 0);
+  // The index arithmetic of a line (which image, which pixel, which filter) is done once, here.
+  using ALine = decltype(g.a_line(0));
+  using BLine = decltype(g.b_line(0));
+  ALine a_src[LoadA::kLines];
+  BLine b_src[LoadB::kLines];
+  bool a_inside[LoadA::kLines], b_inside[LoadB::kLines];
+  for (int j = 0; j < LoadA::kLines; ++j) {
+    const int m = m0 + LoadA::line(tid, j);
+    a_inside[j] = m < g.M;
+    a_src[j] = g.a_line(a_inside[j] ? m : 0);
+  }
+  for (int j = 0; j < LoadB::kLines; ++j) {
+    const int n = n0 + LoadB::line(tid, j);
+    b_inside[j] = n < g.N;
+    b_src[j] = g.b_line(b_inside[j] ? n : 0);
+  }
 
   float a_next[LoadA::kCount], b_next[LoadB::kCount];
   auto fetch = [&](int k0) {  // global -> registers, zero outside the matrices
     for (int j = 0; j < LoadA::kCount; ++j) {
-      const int k = k0 + LoadA::k(tid, j);
-      a_next[j] = a_inside && k < k_end ? g.a_load(a_src, k) : 0.f;
+      const int k = k0 + LoadA::k(tid, j), line = LoadA::kLines > 1 ? j : 0;
+      a_next[j] = a_inside[line] && k < k_end ? g.a_load(a_src[line], k) : 0.f;
     }
     for (int j = 0; j < LoadB::kCount; ++j) {
-      const int k = k0 + LoadB::k(tid, j);
-      b_next[j] = b_inside && k < k_end ? g.b_load(b_src, k) : 0.f;
+      const int k = k0 + LoadB::k(tid, j), line = LoadB::kLines > 1 ? j : 0;
+      b_next[j] = b_inside[line] && k < k_end ? g.b_load(b_src[line], k) : 0.f;
     }
   };
   auto stash = [&](int buffer) {  // registers -> shared memory, transposed to [k][line]
     for (int j = 0; j < LoadA::kCount; ++j)
-      a_tiles[(buffer * kTileK + LoadA::k(tid, j)) * kStrideA + LoadA::line(tid)] = a_next[j];
+      a_tiles[(buffer * kTileK + LoadA::k(tid, j)) * kStrideA + LoadA::line(tid, j)] = a_next[j];
     for (int j = 0; j < LoadB::kCount; ++j)
-      b_tiles[(buffer * kTileK + LoadB::k(tid, j)) * kStrideB + LoadB::line(tid)] = b_next[j];
+      b_tiles[(buffer * kTileK + LoadB::k(tid, j)) * kStrideB + LoadB::line(tid, j)] = b_next[j];
   };
 
-  const int tx = tid % (TileN / 8), ty = tid / (TileN / 8);
+  // Thread (tx, ty) computes rows ty*4.. and columns tx*4.. of each quadrant. A warp covers
+  // 8 x 4 of them, so each shared-memory read of a warp touches 8 float4 of B and 4 of A:
+  // one 128-byte wavefront each (a 16 x 2 warp needed three per pair of reads).
+  const int warp = tid / 32, lane = tid % 32, warps_across = TileN / 64;
+  const int tx = (warp % warps_across) * 8 + lane % 8, ty = (warp / warps_across) * 4 + lane / 8;
   float acc[8][8];
   for (int i = 0; i < 8; ++i)
     for (int j = 0; j < 8; ++j) acc[i][j] = 0.f;
