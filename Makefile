@@ -29,8 +29,17 @@ train: build
 	@test -f "$(CIFAR10_DIR)/test_batch.bin" || ./scripts/download_cifar10.sh "$(CIFAR10_DIR)"
 	$(BUILD_DIR)/train_cifar10 --data "$(CIFAR10_DIR)" --out runs/cifar10 $(TRAIN_ARGS)
 
+# The CPU benchmark, then, on a machine with a GPU, the CUDA one (minidl against cuDNN; built
+# when the CUDA backend is on and cuDNN was found at configure time).
 bench: build
 	$(BUILD_DIR)/bench/bench_conv2d_cpu
+	@if ! nvidia-smi -L >/dev/null 2>&1; then \
+	  echo "bench: no GPU (nvidia-smi -L failed), so bench_conv2d_cuda is not run"; \
+	elif [ ! -x $(BUILD_DIR)/bench/bench_conv2d_cuda ]; then \
+	  echo "bench: bench_conv2d_cuda was not built (no CUDA backend or no cuDNN)"; \
+	else \
+	  $(BUILD_DIR)/bench/bench_conv2d_cuda; \
+	fi
 
 clean:
 	rm -rf $(BUILD_DIR)
