@@ -35,20 +35,26 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
 }  // namespace cpu
 
 namespace cuda {  // the same contracts; every pointer is device memory
-// The three passes are implicit GEMMs (kernels/cuda/conv2d.cu). How one is cut into thread
-// blocks: output tiles of tile_m x tile_n (64 or 128 each) and `slices` splits of the
-// reduction ("split-K"), whose partial results go to a workspace and are summed in a fixed
-// order (no atomics: results are bitwise reproducible). A zero field means "choose for me".
+// Two algorithms (kernels/cuda/conv2d.cu):
+//  - ImplicitGemm: every pass as one matrix multiply read straight from the NCHW tensors;
+//  - Winograd F(2x2, 3x3), for 3x3 kernels with stride 1 only: transforms 4x4 input tiles so
+//    that 2x2 outputs cost 16 multiplications instead of 36 (kernels/cuda/conv2d_winograd.cu).
+// Both end in the same GEMM core, cut into thread blocks as output tiles of tile_m x tile_n
+// (64 or 128 each) and `slices` splits of the reduction ("split-K"), whose partial results go
+// to a workspace and are summed in a fixed order (no atomics: results are bitwise
+// reproducible). Zero fields and Auto mean "choose for me".
 enum class Conv2dPass { Forward, BackwardData, BackwardWeight };
+enum class Conv2dAlgorithm { Auto, ImplicitGemm, Winograd };
 struct Conv2dTiling {
   int tile_m = 0, tile_n = 0, slices = 0;
+  Conv2dAlgorithm algorithm = Conv2dAlgorithm::Auto;
 };
-// The tiling a pass runs with: `requested` with its zero fields filled in by the rule in
-// conv2d.cu (sized by this GPU's SM count). Throws std::invalid_argument for a tile size
-// other than 64 or 128 or a negative slice count.
+// The tiling a pass runs with: `requested` with its zero fields and Auto filled in by the
+// rules in conv2d.cu (sized by this GPU's SM count). Throws std::invalid_argument for a tile
+// size other than 64 or 128, a negative slice count, or Winograd for a shape it cannot do.
 Conv2dTiling conv2d_tiling(const Conv2dShape& s, Conv2dPass pass, Conv2dTiling requested = {});
-// Floats of device workspace the pass needs with that tiling (0 when the reduction is not
-// split); `workspace` below may be null exactly when this is 0.
+// Floats of device workspace the pass needs with that tiling (0 for an implicit GEMM whose
+// reduction is not split); `workspace` below may be null exactly when this is 0.
 int64_t conv2d_workspace(const Conv2dShape& s, Conv2dPass pass, Conv2dTiling requested = {});
 
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,

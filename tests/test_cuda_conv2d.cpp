@@ -1,5 +1,6 @@
-// The CUDA convolution kernels called directly, under every tiling they can run with (tile
-// sizes 64/128 in each direction, with and without split-K), against the CPU kernels on
+// The CUDA convolution kernels called directly, under every algorithm and tiling they can run
+// with (implicit GEMM, and Winograd for 3x3 stride 1; tile sizes 64/128 in each direction,
+// with and without split-K), against the CPU kernels on
 // awkward shapes: 3 input channels, 1x1 spatial, non-square kernels and strides, channel counts
 // that are not multiples of any tile, stride larger than the kernel (backward-data phases with
 // no taps). Every result must be NaN-free (outputs and workspace are poisoned), within 1e-4
@@ -12,6 +13,7 @@
 
 using namespace minidl;
 using kernels::Conv2dShape;
+using kernels::cuda::Conv2dAlgorithm;
 using kernels::cuda::Conv2dPass;
 using kernels::cuda::Conv2dTiling;
 
@@ -35,13 +37,15 @@ Conv2dShape shape(int batch, int c, int h, int w, int k, int r, int s, int strid
 }
 
 std::string describe(const Conv2dShape& s, const Conv2dTiling& t) {
+  const char* algorithm = t.algorithm == Conv2dAlgorithm::Winograd ? " winograd" : " implicit-gemm";
   return "x [" + std::to_string(s.batch) + "," + std::to_string(s.in_channels) + "," +
          std::to_string(s.in_h) + "," + std::to_string(s.in_w) + "] w [" +
          std::to_string(s.out_channels) + "," + std::to_string(s.in_channels) + "," +
          std::to_string(s.kernel_h) + "," + std::to_string(s.kernel_w) + "] stride " +
          std::to_string(s.stride_h) + "x" + std::to_string(s.stride_w) + " pad " +
          std::to_string(s.pad_h) + "x" + std::to_string(s.pad_w) + " tiling " +
-         std::to_string(t.tile_m) + "x" + std::to_string(t.tile_n) + "x" + std::to_string(t.slices);
+         std::to_string(t.tile_m) + "x" + std::to_string(t.tile_n) + "x" + std::to_string(t.slices) +
+         algorithm;
 }
 
 Tensor random(const Shape& shape, uint64_t seed) {
@@ -98,6 +102,9 @@ TEST_CASE("cuda conv2d passes match the CPU under every tiling", "[gpu][conv2d]"
       shape(1, 5, 1, 1, 7, 3, 3, 1, 1, 1, 1),       // 1x1 spatial
       shape(2, 9, 8, 9, 11, 3, 1, 2, 1, 1, 0),      // different strides and pads per axis
       shape(2, 64, 4, 4, 128, 1, 1, 2, 2, 0, 0),    // a projection shortcut
+      shape(2, 70, 6, 5, 66, 3, 3, 1, 1, 1, 1),     // Winograd's choice: odd output, partial tiles
+      shape(2, 8, 7, 7, 9, 3, 3, 1, 1, 0, 0),       // no padding (backward-data pads by 2)
+      shape(1, 4, 5, 6, 3, 3, 3, 1, 1, 2, 2),       // padding 2 (backward-data pads by 0)
   };
   for (const Conv2dShape& s : shapes) {
     const Tensor x = random({s.batch, s.in_channels, s.in_h, s.in_w}, 1);
@@ -112,25 +119,32 @@ TEST_CASE("cuda conv2d passes match the CPU under every tiling", "[gpu][conv2d]"
     const Tensor x_d = x.to(Device::CUDA), w_d = w.to(Device::CUDA);
     const Tensor bias_d = bias.to(Device::CUDA), dy_d = dy.to(Device::CUDA);
 
-    for (int tile_m : {64, 128}) {
-      for (int tile_n : {64, 128}) {
-        for (int slices : {1, 3}) {
-          const Conv2dTiling t{tile_m, tile_n, slices};
-          INFO(describe(s, t));
-          const Tensor ws_f = workspace_for(s, Conv2dPass::Forward, t);
-          check_pass("forward", y_cpu, [&](Tensor& y) {
-            kernels::cuda::conv2d_forward(s, x_d.data(), w_d.data(), bias_d.data(), y.data(),
-                                          ws_f.data(), t);
-          });
-          const Tensor ws_d = workspace_for(s, Conv2dPass::BackwardData, t);
-          check_pass("backward-data", dx_cpu, [&](Tensor& dx) {
-            kernels::cuda::conv2d_backward_data(s, dy_d.data(), w_d.data(), dx.data(), ws_d.data(), t);
-          });
-          const Tensor ws_w = workspace_for(s, Conv2dPass::BackwardWeight, t);
-          check_pass("backward-weight", dw_cpu, [&](Tensor& dw) {
-            kernels::cuda::conv2d_backward_weight(s, x_d.data(), dy_d.data(), dw.data(), nullptr,
-                                                  ws_w.data(), t);
-          });
+    std::vector<Conv2dAlgorithm> algorithms{Conv2dAlgorithm::ImplicitGemm};
+    if (s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1) {
+      algorithms.push_back(Conv2dAlgorithm::Winograd);
+    }
+    for (Conv2dAlgorithm algorithm : algorithms) {
+      for (int tile_m : {64, 128}) {
+        for (int tile_n : {64, 128}) {
+          for (int slices : {1, 3}) {
+            const Conv2dTiling t{tile_m, tile_n, slices, algorithm};
+            INFO(describe(s, t));
+            const Tensor ws_f = workspace_for(s, Conv2dPass::Forward, t);
+            check_pass("forward", y_cpu, [&](Tensor& y) {
+              kernels::cuda::conv2d_forward(s, x_d.data(), w_d.data(), bias_d.data(), y.data(),
+                                            ws_f.data(), t);
+            });
+            const Tensor ws_d = workspace_for(s, Conv2dPass::BackwardData, t);
+            check_pass("backward-data", dx_cpu, [&](Tensor& dx) {
+              kernels::cuda::conv2d_backward_data(s, dy_d.data(), w_d.data(), dx.data(),
+                                                  ws_d.data(), t);
+            });
+            const Tensor ws_w = workspace_for(s, Conv2dPass::BackwardWeight, t);
+            check_pass("backward-weight", dw_cpu, [&](Tensor& dw) {
+              kernels::cuda::conv2d_backward_weight(s, x_d.data(), dy_d.data(), dw.data(), nullptr,
+                                                    ws_w.data(), t);
+            });
+          }
         }
       }
     }
@@ -138,22 +152,34 @@ TEST_CASE("cuda conv2d passes match the CPU under every tiling", "[gpu][conv2d]"
 }
 
 TEST_CASE("cuda conv2d tiling rule fills the GPU and rejects bad tilings", "[gpu][conv2d]") {
-  // The reference model's block 4 at batch 128: 512x512 outputs are only 16 tiles of 128x128,
-  // too few for the GPU, so the rule must split the reduction.
+  // The reference model's block 4 at batch 128: 3x3 stride 1 with 512 channels goes to
+  // Winograd, whose 16 GEMMs of 512x128 are too few tiles for the GPU: the reduction is split.
   const Conv2dShape b4 = shape(128, 512, 2, 2, 512, 3, 3, 1, 1, 1, 1);
   const Conv2dTiling t = kernels::cuda::conv2d_tiling(b4, Conv2dPass::Forward);
+  CHECK(t.algorithm == Conv2dAlgorithm::Winograd);
   CHECK(t.slices > 1);
-  CHECK(kernels::cuda::conv2d_workspace(b4, Conv2dPass::Forward) ==
-        int64_t(t.slices) * 128 * 512 * 2 * 2);
-  // Block 1 forward at batch 128 has 256 column tiles already: no split.
-  const Conv2dShape b1 = shape(128, 64, 16, 16, 64, 3, 3, 1, 1, 1, 1);
-  CHECK(kernels::cuda::conv2d_tiling(b1, Conv2dPass::Forward).slices == 1);
-  CHECK(kernels::cuda::conv2d_workspace(b1, Conv2dPass::Forward) == 0);
+  // The same layer forced to the implicit GEMM: 16 tiles of 128x128, split too, and its
+  // workspace holds one partial output per slice.
+  const Conv2dTiling direct =
+      kernels::cuda::conv2d_tiling(b4, Conv2dPass::Forward, {0, 0, 0, Conv2dAlgorithm::ImplicitGemm});
+  CHECK(direct.slices > 1);
+  CHECK(kernels::cuda::conv2d_workspace(b4, Conv2dPass::Forward, direct) ==
+        int64_t(direct.slices) * 128 * 512 * 2 * 2);
+  // The stem (3 input channels, stride 2) stays with the implicit GEMM; at batch 128 its
+  // forward pass has enough column tiles not to split.
+  const Conv2dShape stem = shape(128, 3, 32, 32, 64, 7, 7, 2, 2, 3, 3);
+  const Conv2dTiling stem_t = kernels::cuda::conv2d_tiling(stem, Conv2dPass::Forward);
+  CHECK(stem_t.algorithm == Conv2dAlgorithm::ImplicitGemm);
+  CHECK(stem_t.slices == 1);
+  CHECK(kernels::cuda::conv2d_workspace(stem, Conv2dPass::Forward) == 0);
   // An explicit request is kept.
-  const Conv2dTiling forced = kernels::cuda::conv2d_tiling(b1, Conv2dPass::BackwardWeight, {128, 64, 5});
+  const Conv2dTiling forced = kernels::cuda::conv2d_tiling(stem, Conv2dPass::BackwardWeight, {128, 64, 5});
   CHECK(forced.tile_m == 128);
   CHECK(forced.tile_n == 64);
   CHECK(forced.slices == 5);
-  CHECK_THROWS_WITH(kernels::cuda::conv2d_tiling(b1, Conv2dPass::Forward, {96, 64, 1}),
+  CHECK_THROWS_WITH(kernels::cuda::conv2d_tiling(stem, Conv2dPass::Forward, {96, 64, 1}),
                     Catch::Contains("tiles must be 64 or 128"));
+  CHECK_THROWS_WITH(kernels::cuda::conv2d_tiling(stem, Conv2dPass::Forward,
+                                                 {0, 0, 0, Conv2dAlgorithm::Winograd}),
+                    Catch::Contains("Winograd needs a 3x3 kernel, stride 1"));
 }

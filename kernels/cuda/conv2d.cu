@@ -1,6 +1,7 @@
 // CUDA convolution: each pass is an implicit GEMM (kernels/cuda/implicit_gemm.cuh), and this
 // file says what the matrices are. Nothing is materialized: every element of A and B is read
-// straight from the NCHW tensors.
+// straight from the NCHW tensors. 3x3 stride-1 layers with enough channels go to Winograd
+// instead (kernels/cuda/conv2d_winograd.cu); conv2d_tiling() below decides.
 //
 //   pass             C [M x N]                    A [M x K]                B [K x N]
 //   forward          y  [K_out, batch*P]          w [K_out, C*R*S]         im2col(x) [C*R*S, batch*P]
@@ -21,6 +22,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/cuda/conv2d_winograd.cuh"
 #include "kernels/cuda/fast_divmod.cuh"
 #include "kernels/cuda/implicit_gemm.cuh"
 #include "kernels/elementwise.h"
@@ -211,34 +213,13 @@ struct BackwardWeightGemm {
   __device__ int64_t c_column(int n) const { return n; }  // dw[m][n]
 };
 
-// ---- choosing the tiling -----------------------------------------------------------------------
+// ---- the implicit-GEMM sizes of each pass -----------------------------------------------------
 
-int multiprocessor_count() {
-#ifdef MINIDL_CUDA_EMULATION
-  return 132;  // an H100 SXM, so emulated runs choose the tilings a GPU would
-#else
-  static const int count = [] {
-    int device = 0, sms = 0;
-    if (cudaGetDevice(&device) != cudaSuccess ||
-        cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
-      return 132;
-    }
-    return sms;
-  }();
-  return count;
-#endif
-}
-
-struct GemmSize {
-  int groups, M, N, K;  // N, K: of the largest group
-  int64_t output;       // floats of the pass's result
-};
-
-GemmSize gemm_size(const Conv2dShape& s, Conv2dPass pass) {
+GemmShape direct_gemm_shape(const Conv2dShape& s, Conv2dPass pass) {
   const int crs = s.in_channels * s.kernel_h * s.kernel_w, pixels = s.out_h() * s.out_w();
   switch (pass) {
     case Conv2dPass::Forward:
-      return {1, s.out_channels, s.batch * pixels, crs, int64_t(s.batch) * s.out_channels * pixels};
+      return {1, s.out_channels, s.batch * pixels, crs};
     case Conv2dPass::BackwardData: {
       // Phase (0, 0) has the most pixels; the most taps can be in any phase.
       const int rows = phase_length(s.in_h, 0, s.stride_h), cols = phase_length(s.in_w, 0, s.stride_w);
@@ -248,25 +229,37 @@ GemmSize gemm_size(const Conv2dShape& s, Conv2dPass pass) {
       for (int p = 0; p < s.stride_w; ++p)
         taps_w = std::max(taps_w, phase_length(s.kernel_w, (p + s.pad_w) % s.stride_w, s.stride_w));
       return {s.stride_h * s.stride_w, s.in_channels, s.batch * rows * cols,
-              at_least_one(s.out_channels * taps_h * taps_w),
-              int64_t(s.batch) * s.in_channels * s.in_h * s.in_w};
+              at_least_one(s.out_channels * taps_h * taps_w)};
     }
     case Conv2dPass::BackwardWeight:
       break;
   }
-  return {1, s.out_channels, crs, s.batch * pixels, int64_t(s.out_channels) * crs};
+  return {1, s.out_channels, crs, s.batch * pixels};
 }
 
-int ceil_div(int64_t a, int64_t b) { return int((a + b - 1) / b); }
+int64_t output_size(const Conv2dShape& s, Conv2dPass pass) {
+  switch (pass) {
+    case Conv2dPass::Forward:
+      return int64_t(s.batch) * s.out_channels * s.out_h() * s.out_w();
+    case Conv2dPass::BackwardData:
+      return int64_t(s.batch) * s.in_channels * s.in_h * s.in_w;
+    case Conv2dPass::BackwardWeight:
+      break;
+  }
+  return int64_t(s.out_channels) * s.in_channels * s.kernel_h * s.kernel_w;
+}
+
+// Winograd where it is supported and both channel counts are at least 64: measured faster
+// than the implicit GEMM on every such layer of the reference model (docs/results/gpu.md);
+// with few channels its transforms, which are memory-bound, outweigh the saved FMAs.
+bool prefer_winograd(const Conv2dShape& s) {
+  return winograd_supports(s) && s.in_channels >= 64 && s.out_channels >= 64;
+}
+
+GemmTiling gemm_tiling(const Conv2dTiling& t) { return {t.tile_m, t.tile_n, t.slices}; }
 
 }  // namespace
 
-// The rule, fitted to a sweep of every tiling on the reference model's 66 layer-passes at batch
-// 128 and 512 on an H200 (docs/results/gpu.md): 128x128 tiles (the most FMAs per byte moved
-// through shared memory), 64 along a side that is no longer than 64; if that gives fewer than
-// 1.5 blocks per SM, split the reduction until it does, keeping at least 16 steps of kTileK
-// in every slice. Shrinking the tiles instead, the first rule tried, filled the GPU with
-// blocks that each do less work per load: 1.3-2x slower on the late layers.
 Conv2dTiling conv2d_tiling(const Conv2dShape& s, Conv2dPass pass, Conv2dTiling requested) {
   auto valid_tile = [](int t) { return t == 0 || t == 64 || t == 128; };
   if (!valid_tile(requested.tile_m) || !valid_tile(requested.tile_n) || requested.slices < 0) {
@@ -275,53 +268,56 @@ Conv2dTiling conv2d_tiling(const Conv2dShape& s, Conv2dPass pass, Conv2dTiling r
                                 std::to_string(requested.slices) +
                                 ": tiles must be 64 or 128 (0 = automatic), slices >= 0");
   }
-  const GemmSize g = gemm_size(s, pass);
-  Conv2dTiling t{requested.tile_m ? requested.tile_m : (g.M > 64 ? 128 : 64),
-                 requested.tile_n ? requested.tile_n : (g.N > 64 ? 128 : 64), requested.slices};
-  if (t.slices == 0) {
-    const int64_t tiles = int64_t(g.groups) * ceil_div(g.M, t.tile_m) * ceil_div(g.N, t.tile_n);
-    const int64_t wanted = ceil_div(3 * multiprocessor_count(), 2 * tiles);
-    const int64_t most = std::max(1, g.K / (16 * kTileK));
-    t.slices = int(std::max<int64_t>(1, std::min(wanted, most)));
+  Conv2dAlgorithm algorithm = requested.algorithm;
+  if (algorithm == Conv2dAlgorithm::Auto) {
+    algorithm = prefer_winograd(s) ? Conv2dAlgorithm::Winograd : Conv2dAlgorithm::ImplicitGemm;
   }
-  t.slices = std::min(t.slices, 65535 / g.groups);  // gridDim.z
-  return t;
+  if (algorithm == Conv2dAlgorithm::Winograd && !winograd_supports(s)) {
+    throw std::invalid_argument("conv2d: Winograd needs a 3x3 kernel, stride 1 and padding <= 2; got " +
+                                std::to_string(s.kernel_h) + "x" + std::to_string(s.kernel_w) +
+                                ", stride " + std::to_string(s.stride_h) + "x" +
+                                std::to_string(s.stride_w) + ", padding " +
+                                std::to_string(s.pad_h) + "x" + std::to_string(s.pad_w));
+  }
+  const GemmShape g = algorithm == Conv2dAlgorithm::Winograd ? winograd_gemm_shape(s, pass)
+                                                             : direct_gemm_shape(s, pass);
+  // Backward-weight reduces over every pixel of the batch into a small result: splitting it
+  // finely costs little, and the sweep preferred twice the blocks of the other passes.
+  const double blocks_per_sm = pass == Conv2dPass::BackwardWeight ? 3.0 : 1.5;
+  const GemmTiling t =
+      choose_gemm_tiling(g, requested.tile_m, requested.tile_n, requested.slices, blocks_per_sm);
+  return {t.tile_m, t.tile_n, t.slices, algorithm};
 }
 
 int64_t conv2d_workspace(const Conv2dShape& s, Conv2dPass pass, Conv2dTiling requested) {
   const Conv2dTiling t = conv2d_tiling(s, pass, requested);
-  return t.slices > 1 ? t.slices * gemm_size(s, pass).output : 0;
+  if (t.algorithm == Conv2dAlgorithm::Winograd) return winograd_workspace(s, pass, gemm_tiling(t));
+  return t.slices > 1 ? t.slices * output_size(s, pass) : 0;
 }
 
 namespace {
 
-template <class Problem>
-void run(const char* name, const Conv2dShape& s, Conv2dPass pass, Conv2dTiling requested,
-         const Problem& problem, float* out, float* workspace, const float* bias, int bias_plane) {
-  const GemmSize g = gemm_size(s, pass);
+// The tiling to run with, after checking that the caller passed the workspace it needs.
+Conv2dTiling checked_tiling(const char* name, const Conv2dShape& s, Conv2dPass pass,
+                            Conv2dTiling requested, const float* workspace) {
   const Conv2dTiling t = conv2d_tiling(s, pass, requested);
-  if (t.slices > 1 && workspace == nullptr) {
+  if (workspace == nullptr && conv2d_workspace(s, pass, t) > 0) {
     throw std::invalid_argument(std::string(name) + ": needs a workspace of " +
-                                std::to_string(conv2d_workspace(s, pass, requested)) +
-                                " floats, got none");
+                                std::to_string(conv2d_workspace(s, pass, t)) + " floats, got none");
   }
-  auto go = [&](auto tile_m, auto tile_n) {
-    run_implicit_gemm<decltype(tile_m)::value, decltype(tile_n)::value>(
-        name, problem, g.groups, g.M, g.N, t.slices, out, g.output, workspace, bias, bias_plane);
-  };
-  using T64 = std::integral_constant<int, 64>;
-  using T128 = std::integral_constant<int, 128>;
-  if (t.tile_m == 128 && t.tile_n == 128) go(T128{}, T128{});
-  if (t.tile_m == 128 && t.tile_n == 64) go(T128{}, T64{});
-  if (t.tile_m == 64 && t.tile_n == 128) go(T64{}, T128{});
-  if (t.tile_m == 64 && t.tile_n == 64) go(T64{}, T64{});
+  return t;
 }
 
 }  // namespace
 
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
                     float* y, float* workspace, Conv2dTiling requested) {
-  const GemmSize g = gemm_size(s, Conv2dPass::Forward);
+  const Conv2dTiling t = checked_tiling("conv2d_forward", s, Conv2dPass::Forward, requested, workspace);
+  if (t.algorithm == Conv2dAlgorithm::Winograd) {
+    winograd_forward(s, x, w, bias, y, workspace, gemm_tiling(t));
+    return;
+  }
+  const GemmShape g = direct_gemm_shape(s, Conv2dPass::Forward);
   const int pixels = s.out_h() * s.out_w();
   ForwardGemm p;
   p.x = x;
@@ -343,19 +339,34 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
   p.by_kernel_area = FastDivmod(s.kernel_h * s.kernel_w);
   p.by_kernel_w = FastDivmod(s.kernel_w);
   p.c_row_stride = pixels;
-  run("conv2d_forward", s, Conv2dPass::Forward, requested, p, y, workspace, bias, pixels);
+  run_gemm("conv2d_forward", p, g, gemm_tiling(t), y, output_size(s, Conv2dPass::Forward),
+           workspace, bias, pixels);
 }
 
 void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
                           float* workspace, Conv2dTiling requested) {
-  run("conv2d_backward_data", s, Conv2dPass::BackwardData, requested, BackwardDataGemm{dy, w, s},
-      dx, workspace, nullptr, 1);
+  const Conv2dTiling t =
+      checked_tiling("conv2d_backward_data", s, Conv2dPass::BackwardData, requested, workspace);
+  if (t.algorithm == Conv2dAlgorithm::Winograd) {
+    winograd_backward_data(s, dy, w, dx, workspace, gemm_tiling(t));
+    return;
+  }
+  run_gemm("conv2d_backward_data", BackwardDataGemm{dy, w, s},
+           direct_gemm_shape(s, Conv2dPass::BackwardData), gemm_tiling(t), dx,
+           output_size(s, Conv2dPass::BackwardData), workspace, nullptr, 1);
 }
 
 void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
                             float* dbias, float* workspace, Conv2dTiling requested) {
-  const GemmSize g = gemm_size(s, Conv2dPass::BackwardWeight);
+  const Conv2dTiling t =
+      checked_tiling("conv2d_backward_weight", s, Conv2dPass::BackwardWeight, requested, workspace);
   const int pixels = s.out_h() * s.out_w();
+  if (dbias) channel_sum(s.batch, s.out_channels, pixels, dy, dbias);
+  if (t.algorithm == Conv2dAlgorithm::Winograd) {
+    winograd_backward_weight(s, x, dy, dw, workspace, gemm_tiling(t));
+    return;
+  }
+  const GemmShape g = direct_gemm_shape(s, Conv2dPass::BackwardWeight);
   BackwardWeightGemm p;
   p.x = x;
   p.dy = dy;
@@ -376,8 +387,8 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
   p.by_kernel_area = FastDivmod(s.kernel_h * s.kernel_w);
   p.by_kernel_w = FastDivmod(s.kernel_w);
   p.c_row_stride = g.N;
-  run("conv2d_backward_weight", s, Conv2dPass::BackwardWeight, requested, p, dw, workspace, nullptr, 1);
-  if (dbias) channel_sum(s.batch, s.out_channels, pixels, dy, dbias);
+  run_gemm("conv2d_backward_weight", p, g, gemm_tiling(t), dw,
+           output_size(s, Conv2dPass::BackwardWeight), workspace, nullptr, 1);
 }
 
 }  // namespace minidl::kernels::cuda

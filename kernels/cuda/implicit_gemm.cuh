@@ -40,6 +40,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/cuda/launch.cuh"
 
@@ -247,6 +248,55 @@ __global__ void MINIDL_LAUNCH_BOUNDS(TileM* TileN / 64)
 __global__ void sum_slices_kernel(int64_t n, int slices, const float* workspace, float* out,
                                   const float* bias, int channels, int plane);
 
+// ---- choosing a tiling and launching ------------------------------------------------------------
+
+struct GemmShape {
+  int groups, M, N, K;  // N and K of the largest group
+};
+struct GemmTiling {
+  int tile_m, tile_n, slices;
+};
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+inline int multiprocessor_count() {
+#ifdef MINIDL_CUDA_EMULATION
+  return 132;  // an H100 SXM, so emulated runs choose the tilings a GPU would
+#else
+  static const int count = [] {
+    int device = 0, sms = 0;
+    if (cudaGetDevice(&device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
+      return 132;
+    }
+    return sms;
+  }();
+  return count;
+#endif
+}
+
+// The rule, fitted to a sweep of every tiling on the reference model's layers at batch 128 and
+// 512 on an H200 (docs/results/gpu.md): 128x128 tiles (the most FMAs per byte moved through
+// shared memory), 64 along a side no longer than 64; if that gives fewer than
+// `blocks_per_sm` blocks per SM, split the reduction until it does, keeping at least 16 steps
+// of kTileK in every slice. Shrinking the tiles instead, the first rule tried, filled the GPU
+// with blocks that each do less work per load: 1.3-2x slower on the late layers. Nonzero
+// arguments are kept as given.
+inline GemmTiling choose_gemm_tiling(const GemmShape& g, int tile_m, int tile_n, int slices,
+                                     double blocks_per_sm) {
+  GemmTiling t{tile_m ? tile_m : (g.M > 64 ? 128 : 64), tile_n ? tile_n : (g.N > 64 ? 128 : 64),
+               slices};
+  if (t.slices == 0) {
+    const int64_t tiles = int64_t(g.groups) * ceil_div(g.M, t.tile_m) * ceil_div(g.N, t.tile_n);
+    const int64_t wanted = int64_t(blocks_per_sm * multiprocessor_count() / double(tiles) + 0.999);
+    const int64_t most = g.K / (16 * kTileK);
+    t.slices = int(wanted < most ? wanted : most);
+    if (t.slices < 1) t.slices = 1;
+  }
+  if (t.slices > 65535 / g.groups) t.slices = 65535 / g.groups;  // gridDim.z
+  return t;
+}
+
 // Runs `problem` with TileM x TileN tiles, `groups` GEMMs and `slices` splits of each
 // reduction. max_m / max_n: the largest M and N over the groups (they size the grid).
 // Writes C to `out` (output_size floats), or through `workspace` (slices * output_size
@@ -267,6 +317,22 @@ void run_implicit_gemm(const char* name, const Problem& problem, int groups, int
          output_size, static_cast<const float*>(nullptr));
   launch("conv2d_sum_slices", sum_slices_kernel, grid_for(output_size), kBlockSize, output_size,
          slices, static_cast<const float*>(workspace), out, bias, max_m, bias_plane);
+}
+
+// run_implicit_gemm with the tile sizes chosen at run time.
+template <class Problem>
+void run_gemm(const char* name, const Problem& problem, const GemmShape& g, const GemmTiling& t,
+              float* out, int64_t output_size, float* workspace, const float* bias, int bias_plane) {
+  auto go = [&](auto tile_m, auto tile_n) {
+    run_implicit_gemm<decltype(tile_m)::value, decltype(tile_n)::value>(
+        name, problem, g.groups, g.M, g.N, t.slices, out, output_size, workspace, bias, bias_plane);
+  };
+  using T64 = std::integral_constant<int, 64>;
+  using T128 = std::integral_constant<int, 128>;
+  if (t.tile_m == 128 && t.tile_n == 128) go(T128{}, T128{});
+  if (t.tile_m == 128 && t.tile_n == 64) go(T128{}, T64{});
+  if (t.tile_m == 64 && t.tile_n == 128) go(T64{}, T128{});
+  if (t.tile_m == 64 && t.tile_n == 64) go(T64{}, T64{});
 }
 
 }  // namespace minidl::kernels::cuda
