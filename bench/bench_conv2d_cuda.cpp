@@ -14,10 +14,12 @@
 // PyTorch does with torch.backends.cudnn.benchmark = True and TF32 off.
 //
 // CSV (--csv FILE or $MINIDL_BENCH_CSV), after a "# device ..." line:
-//   conv,<layer>,<pass>,<batch>,<minidl_ms>,<cudnn_ms>,<ratio>,<tile_m>x<tile_n>x<slices>
+//   conv,<layer>,<pass>,<batch>,<minidl_ms>,<cudnn_ms>,<ratio>,<tile_m>x<tile_n>x<slices>[w]
+//     (a trailing w: Winograd; without it, the implicit GEMM)
 //   sum,<model|selected>,<pass>,<batch>,<minidl_ms>,<cudnn_ms>,<ratio>,
-//   sweep,<layer>,<pass>,<batch>,<tile_m>,<tile_n>,<slices>,<ms>     (--sweep)
-//   auto,<layer>,<pass>,<batch>,<tile_m>,<tile_n>,<slices>,<ms>      (--sweep: automatic choice)
+//   sweep,<layer>,<pass>,<batch>,<tile_m>,<tile_n>,<slices>,<ms>,<gemm|winograd>  (--sweep)
+//   auto,<layer>,<pass>,<batch>,<tile_m>,<tile_n>,<slices>,<ms>,<gemm|winograd>
+//     (--sweep: the automatic choice)
 // ratio = cudnn_ms / minidl_ms: above 1 means minidl is faster.
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
@@ -43,6 +45,7 @@
 namespace {
 
 using minidl::kernels::Conv2dShape;
+using minidl::kernels::cuda::Conv2dAlgorithm;
 using minidl::kernels::cuda::Conv2dPass;
 using minidl::kernels::cuda::Conv2dTiling;
 namespace conv = minidl::kernels::cuda;
@@ -105,25 +108,36 @@ int taps_reaching_input(int kernel, int stride, int pad) {
   return most;
 }
 
-// The length of the longest sum an output element of the pass is (the "K" of its GEMM): what
-// a split-K tiling divides into slices.
-int64_t reduction_length(const Conv2dShape& s, Conv2dPass pass) {
+// The length of the longest sum an element of the pass's GEMM is (its "K"): what a split-K
+// tiling divides into slices. Winograd's 16 GEMMs reduce over channels, or over 2x2 tiles.
+int64_t reduction_length(const Conv2dShape& s, Conv2dPass pass, Conv2dAlgorithm algorithm) {
+  const bool winograd = algorithm == Conv2dAlgorithm::Winograd;
   switch (pass) {
-    case Conv2dPass::Forward: return int64_t(s.in_channels) * s.kernel_h * s.kernel_w;
+    case Conv2dPass::Forward:
+      return winograd ? s.in_channels : int64_t(s.in_channels) * s.kernel_h * s.kernel_w;
     case Conv2dPass::BackwardData:
-      return int64_t(s.out_channels) * taps_reaching_input(s.kernel_h, s.stride_h, s.pad_h) *
-             taps_reaching_input(s.kernel_w, s.stride_w, s.pad_w);
-    case Conv2dPass::BackwardWeight: return int64_t(s.batch) * s.out_h() * s.out_w();
+      return winograd ? s.out_channels
+                      : int64_t(s.out_channels) * taps_reaching_input(s.kernel_h, s.stride_h, s.pad_h) *
+                            taps_reaching_input(s.kernel_w, s.stride_w, s.pad_w);
+    case Conv2dPass::BackwardWeight:
+      return winograd ? int64_t(s.batch) * ((s.out_h() + 1) / 2) * ((s.out_w() + 1) / 2)
+                      : int64_t(s.batch) * s.out_h() * s.out_w();
   }
   return 0;
 }
 
+const char* algorithm_name(Conv2dAlgorithm a) {
+  return a == Conv2dAlgorithm::Winograd ? "winograd" : "gemm";
+}
+
 std::string tiling_str(const Conv2dTiling& t) {
-  return std::to_string(t.tile_m) + "x" + std::to_string(t.tile_n) + "x" + std::to_string(t.slices);
+  return std::to_string(t.tile_m) + "x" + std::to_string(t.tile_n) + "x" + std::to_string(t.slices) +
+         (t.algorithm == Conv2dAlgorithm::Winograd ? "w" : "");
 }
 
 bool same_tiling(const Conv2dTiling& a, const Conv2dTiling& b) {
-  return a.tile_m == b.tile_m && a.tile_n == b.tile_n && a.slices == b.slices;
+  return a.tile_m == b.tile_m && a.tile_n == b.tile_n && a.slices == b.slices &&
+         a.algorithm == b.algorithm;
 }
 
 // Above this relative error a row is reported as a mismatch: both sides compute the same
@@ -811,17 +825,23 @@ void add_once(std::vector<Conv2dTiling>& tilings, const Conv2dTiling& t) {
   if (!seen) tilings.push_back(t);
 }
 
-// The tilings to time for a pass: every tile size with every slice count that leaves each
-// slice at least 64 terms of the reduction, then the automatic choice. Requests the kernel
-// maps to the same tiling are timed once.
+// The tilings to time for a pass: each algorithm the shape allows, with every tile size and
+// every slice count that leaves each slice at least 64 terms of the reduction, then the
+// automatic choice. Requests the kernel maps to the same tiling are timed once.
 std::vector<Conv2dTiling> sweep_tilings(const Conv2dShape& s, Conv2dPass pass) {
-  const int64_t max_slices = std::max<int64_t>(1, reduction_length(s, pass) / 64);
   std::vector<Conv2dTiling> tilings;
-  for (int tile_m : kTileSizes) {
-    for (int tile_n : kTileSizes) {
-      for (int slices : kSliceCounts) {
-        if (slices > max_slices) break;
-        add_once(tilings, conv::conv2d_tiling(s, pass, {tile_m, tile_n, slices}));
+  for (Conv2dAlgorithm algorithm : {Conv2dAlgorithm::ImplicitGemm, Conv2dAlgorithm::Winograd}) {
+    const int64_t max_slices = std::max<int64_t>(1, reduction_length(s, pass, algorithm) / 64);
+    for (int tile_m : kTileSizes) {
+      for (int tile_n : kTileSizes) {
+        for (int slices : kSliceCounts) {
+          if (slices > max_slices) break;
+          try {
+            add_once(tilings, conv::conv2d_tiling(s, pass, {tile_m, tile_n, slices, algorithm}));
+          } catch (const std::invalid_argument&) {
+            break;  // Winograd does not apply to this shape
+          }
+        }
       }
     }
   }
@@ -852,8 +872,9 @@ void sweep_row(ColdCacheTimer& timer, CsvFile& csv, const Layer& layer, Conv2dPa
   const DeviceFloats workspace = device_floats(size_t(workspace_floats));
 
   auto emit = [&](const char* kind, const Conv2dTiling& t, double ms) {
-    const std::string line = formatted("%s,%s,%s,%d,%d,%d,%d,%.4f", kind, layer.name,
-                                       pass_name(pass), batch, t.tile_m, t.tile_n, t.slices, ms);
+    const std::string line =
+        formatted("%s,%s,%s,%d,%d,%d,%d,%.4f,%s", kind, layer.name, pass_name(pass), batch,
+                  t.tile_m, t.tile_n, t.slices, ms, algorithm_name(t.algorithm));
     if (csv.is_open()) {
       csv.row(line);
     } else {
