@@ -91,7 +91,7 @@ TEST_CASE("FastDivmod divides like the hardware divider", "[gpu][conv2d]") {
   }
 }
 
-TEST_CASE("cuda conv2d passes match the CPU under every tiling", "[gpu][conv2d]") {
+TEST_CASE("cuda conv2d passes match the CPU under every tiling", "[gpu][conv2d][all_tilings]") {
   if (cudatest::skip_without_cuda()) return;
   const Conv2dShape shapes[] = {
       shape(1, 3, 9, 7, 5, 3, 3, 1, 1, 1, 1),       // 3 input channels, batch 1
