@@ -1,13 +1,15 @@
 // The fiber scheduler behind emulator.h. One block at a time: every thread of the block is a
-// ucontext fiber with its own stack; the scheduler resumes runnable fibers in thread order,
-// and after each pass opens the block barrier or a warp's shuffle point once every
-// participant has arrived.
+// ucontext fiber with its own stack. The scheduler resumes runnable fibers in the block's
+// schedule, opens a warp's shuffle point once all its lanes have arrived, and opens the block
+// barrier (starting a new barrier interval for the race check) once every thread has.
 #include "kernels/cuda/emulator/emulator.h"
 
 #include <ucontext.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -19,6 +21,15 @@ constexpr int kWarpSize = 32;
 constexpr size_t kStackBytes = 64 * 1024;
 
 enum class State { Runnable, AtBarrier, AtShuffle, Done };
+
+// The order in which a block's fibers run between barriers. A correct kernel computes the
+// same bits under every one; a kernel that leans on one order (say, lanes of a warp running in
+// step) shows a different result or a race under another.
+enum class Schedule {
+  ThreadOrder,    // one step of every thread in turn, round robin
+  WarpsForward,   // each warp runs as far as it can before the next one starts
+  WarpsBackward,  // the same, from the last warp to the first
+};
 
 struct Fiber {
   ucontext_t context;
@@ -70,56 +81,105 @@ void wait_as(State state) {
   swapcontext(&self.context, &run.scheduler);
 }
 
+// Records an error the scheduler found (not a thread): it names the block.
+void block_error(BlockRun& run, const std::string& message) {
+  run.error = "block " + triple(run.fibers[0].builtins.block_idx) + ": " + message;
+}
+
 int lane_count(const BlockRun& run, int warp) {
   return std::min<int>(kWarpSize, int(run.fibers.size()) - warp * kWarpSize);
 }
 
-// After a pass over the fibers: opens warp shuffle points and the block barrier whose
-// participants have all arrived, and turns the stuck cases into errors. Returns whether any
-// fiber became runnable.
-bool release_waiters(BlockRun& run) {
+int warp_count(const BlockRun& run) { return (int(run.fibers.size()) + kWarpSize - 1) / kWarpSize; }
+
+// Opens the warp's shuffle point if all its lanes wait there; a shuffle that some lanes exited
+// without reaching is an error. Returns whether lanes became runnable.
+bool open_shuffle(BlockRun& run, int warp) {
+  int waiting = 0, exited = 0;
+  const int lanes = lane_count(run, warp);
+  for (int l = 0; l < lanes; ++l) {
+    waiting += run.fibers[warp * kWarpSize + l].state == State::AtShuffle;
+    exited += run.fibers[warp * kWarpSize + l].state == State::Done;
+  }
+  if (waiting > 0 && waiting + exited == lanes && exited > 0) {
+    block_error(run, "warp " + std::to_string(warp) + ": " + std::to_string(waiting) +
+                         " lanes wait at a shuffle that " + std::to_string(exited) +
+                         " exited lanes never reach");
+    return false;
+  }
+  if (waiting < lanes) return false;
+  for (int l = 0; l < lanes; ++l) run.fibers[warp * kWarpSize + l].state = State::Runnable;
+  return true;
+}
+
+// Opens the block barrier if every thread waits there, which starts a new barrier interval; a
+// barrier that some threads exited without reaching is an error. Returns whether threads
+// became runnable.
+bool open_barrier(BlockRun& run) {
   const int n = int(run.fibers.size());
   int done = 0, at_barrier = 0;
   for (const Fiber& f : run.fibers) {
     done += f.state == State::Done;
     at_barrier += f.state == State::AtBarrier;
   }
-  bool released = false;
-  for (int warp = 0; warp * kWarpSize < n; ++warp) {
-    int waiting = 0, exited = 0;
-    const int lanes = lane_count(run, warp);
-    for (int l = 0; l < lanes; ++l) {
-      waiting += run.fibers[warp * kWarpSize + l].state == State::AtShuffle;
-      exited += run.fibers[warp * kWarpSize + l].state == State::Done;
-    }
-    if (waiting > 0 && waiting + exited == lanes && exited > 0) {
-      run.error = "warp " + std::to_string(warp) + ": " + std::to_string(waiting) +
-                  " lanes wait at a shuffle that " + std::to_string(exited) +
-                  " exited lanes never reach";
-      return false;
-    }
-    if (waiting == lanes) {
-      for (int l = 0; l < lanes; ++l) run.fibers[warp * kWarpSize + l].state = State::Runnable;
-      released = true;
-    }
-  }
   if (at_barrier > 0 && at_barrier + done == n && done > 0) {
-    run.error = std::to_string(at_barrier) + " threads wait at __syncthreads() that " +
-                std::to_string(done) + " exited threads never reach (barrier divergence)";
+    block_error(run, std::to_string(at_barrier) + " threads wait at __syncthreads() that " +
+                         std::to_string(done) + " exited threads never reach (barrier divergence)");
     return false;
   }
-  if (at_barrier == n) {
-    for (Fiber& f : run.fibers) f.state = State::Runnable;
-    released = true;
-  }
-  return released;
+  if (at_barrier < n) return false;
+  for (Fiber& f : run.fibers) f.state = State::Runnable;
+  ++g_position.interval;
+  return true;
 }
 
 // Runs fiber t until it yields or finishes. Kept out of line: code around a context switch
 // must not keep locals in registers across it (GCC's -Wclobbered).
 [[gnu::noinline]] void resume(BlockRun& run, int t) {
   run.running = t;
+  g_position.thread = t;
   swapcontext(&run.scheduler, &run.fibers[t].context);
+}
+
+// Resumes each runnable lane of the warp once, in lane order. Returns whether any ran.
+bool step_warp(BlockRun& run, int warp) {
+  bool ran = false;
+  const int first = warp * kWarpSize, end = first + lane_count(run, warp);
+  for (int t = first; t < end; ++t) {
+    if (run.fibers[t].state != State::Runnable) continue;
+    resume(run, t);
+    ran = true;
+    if (!run.error.empty()) break;
+  }
+  return ran;
+}
+
+// Runs the warp until all its lanes wait at the block barrier or have finished.
+bool run_warp(BlockRun& run, int warp) {
+  bool progress = false;
+  while (run.error.empty() && (step_warp(run, warp) || open_shuffle(run, warp))) progress = true;
+  return progress;
+}
+
+// Runs the block's fibers up to the next point where only the block barrier can let them go
+// on (or an error). Returns whether any fiber ran or was released.
+bool run_until_barrier(BlockRun& run, Schedule schedule) {
+  const int warps = warp_count(run);
+  bool progress = false;
+  if (schedule == Schedule::ThreadOrder) {
+    bool moved = true;
+    while (moved && run.error.empty()) {
+      moved = false;
+      for (int w = 0; w < warps && run.error.empty(); ++w) moved |= step_warp(run, w);
+      for (int w = 0; w < warps && run.error.empty(); ++w) moved |= open_shuffle(run, w);
+      progress |= moved;
+    }
+    return progress;
+  }
+  for (int i = 0; i < warps && run.error.empty(); ++i) {
+    progress |= run_warp(run, schedule == Schedule::WarpsForward ? i : warps - 1 - i);
+  }
+  return progress;
 }
 
 // Points fiber t at the start of the kernel, on its own stack.
@@ -133,28 +193,36 @@ bool release_waiters(BlockRun& run) {
   makecontext(&f.context, fiber_main, 0);
 }
 
-void run_block(BlockRun& run) {
+bool all_done(const BlockRun& run) {
+  return std::all_of(run.fibers.begin(), run.fibers.end(),
+                     [](const Fiber& f) { return f.state == State::Done; });
+}
+
+void run_block(BlockRun& run, Schedule schedule) {
   for (size_t t = 0; t < run.fibers.size(); ++t) prepare(run, int(t));
+  ++g_position.interval;  // the block start is a barrier
   while (true) {
-    bool ran = false, all_done = true;
-    for (size_t t = 0; t < run.fibers.size() && run.error.empty(); ++t) {
-      if (run.fibers[t].state != State::Runnable) {
-        all_done &= run.fibers[t].state == State::Done;
-        continue;
-      }
-      resume(run, int(t));
-      ran = true;
-      all_done &= run.fibers[t].state == State::Done;
-    }
-    if (!run.error.empty() || all_done) return;
-    if (!release_waiters(run) && !ran && run.error.empty()) {
-      run.error = "deadlock: threads wait at a mix of barriers and shuffles";
-    }
-    if (!run.error.empty()) {  // found by the scheduler: name the block
-      run.error = "block " + triple(run.fibers[0].builtins.block_idx) + ": " + run.error;
+    const bool progress = run_until_barrier(run, schedule);
+    if (!run.error.empty() || all_done(run)) return;
+    const bool opened = open_barrier(run);
+    if (!run.error.empty()) return;  // barrier divergence
+    if (!opened && !progress) {
+      block_error(run, "deadlock: threads wait at a mix of barriers and shuffles");
       return;
     }
   }
+}
+
+// The schedule MINIDL_EMULATOR_SCHEDULE names for every block, if it is set.
+std::optional<Schedule> forced_schedule() {
+  const char* name = std::getenv("MINIDL_EMULATOR_SCHEDULE");
+  if (name == nullptr || *name == '\0') return std::nullopt;
+  const std::string s = name;
+  if (s == "thread-order") return Schedule::ThreadOrder;
+  if (s == "warps-forward") return Schedule::WarpsForward;
+  if (s == "warps-backward") return Schedule::WarpsBackward;
+  throw std::runtime_error("MINIDL_EMULATOR_SCHEDULE=" + s +
+                           ": expected thread-order, warps-forward or warps-backward");
 }
 
 }  // namespace
@@ -164,6 +232,15 @@ const ThreadContext& current() { return g_block->fibers[g_block->running].builti
 uint64_t block_generation() { return g_generation; }
 
 void fail(const std::string& message) { throw std::runtime_error(message); }
+
+void report_race(const char* array, int64_t index, int other, Access first, Access second) {
+  const auto kind = [](Access a) { return a == Access::Write ? "write" : "read"; };
+  const auto done = [](Access a) { return a == Access::Write ? "written" : "read"; };
+  fail("shared-memory race (" + std::string(kind(first)) + "/" + kind(second) + ") on '" + array +
+       "'[" + std::to_string(index) + "]: " + done(first) + " by thread " +
+       triple(g_block->fibers[other].builtins.thread_idx) + ", then " + done(second) +
+       " by thread " + triple(current().thread_idx) + " with no __syncthreads() between");
+}
 
 void sync_block() { wait_as(State::AtBarrier); }
 
@@ -201,6 +278,7 @@ void run_grid(const char* kernel, dim3 grid, dim3 block, const std::function<voi
                              ": launched from inside another kernel (not emulated)");
   }
   while (g_stacks.size() < threads) g_stacks.emplace_back(new char[kStackBytes]);
+  const std::optional<Schedule> forced = forced_schedule();
   BlockRun run;
   run.kernel = kernel;
   run.body = &thread_body;
@@ -218,7 +296,11 @@ void run_grid(const char* kernel, dim3 grid, dim3 block, const std::function<voi
             }
           }
         }
-        run_block(run);
+        // Blocks take the schedules in turn, so any launch of 3 or more blocks runs all three.
+        const unsigned linear = (bz * grid.y + by) * grid.x + bx;
+        constexpr Schedule kInTurn[] = {Schedule::ThreadOrder, Schedule::WarpsForward,
+                                        Schedule::WarpsBackward};
+        run_block(run, forced.value_or(kInTurn[linear % 3]));
         if (!run.error.empty()) {
           g_block = nullptr;
           throw std::runtime_error(std::string("emulated kernel ") + kernel + ": " + run.error);
