@@ -78,6 +78,30 @@ void copy_device_to_device(void* dst, const void* src, size_t bytes) {
   CHECKED("copy on cuda", cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
 }
 
+void* malloc_pinned(size_t bytes) {
+  void* ptr = nullptr;
+  CHECKED("pinned allocator", cudaMallocHost(&ptr, bytes));
+  return ptr;
+}
+
+void free_pinned(void* ptr) { CHECKED("pinned allocator", cudaFreeHost(ptr)); }
+
+void copy_host_to_device_async(void* dst, const void* pinned_src, size_t bytes) {
+  CHECKED("upload to cuda", cudaMemcpyAsync(dst, pinned_src, bytes, cudaMemcpyHostToDevice, 0));
+}
+
+Event create_event() {
+  cudaEvent_t event = nullptr;
+  CHECKED("cuda event", cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
+  return event;
+}
+
+void destroy_event(Event event) { CHECKED("cuda event", cudaEventDestroy(cudaEvent_t(event))); }
+void record_event(Event event) { CHECKED("cuda event", cudaEventRecord(cudaEvent_t(event), 0)); }
+void wait_for_event(Event event) {
+  CHECKED("cuda event", cudaEventSynchronize(cudaEvent_t(event)));
+}
+
 // Launches are asynchronous: a fault inside a kernel surfaces at a later CUDA call, under
 // that call's name. MINIDL_CUDA_SYNC=1 synchronizes after every op so faults name their op
 // (slow; for debugging).

@@ -19,6 +19,20 @@ void copy_host_to_device(void* dst, const void* src, size_t bytes);
 void copy_device_to_host(void* dst, const void* src, size_t bytes);
 void copy_device_to_device(void* dst, const void* src, size_t bytes);
 
+// Asynchronous uploads (core/upload.h uses them). A copy from ordinary ("pageable") host
+// memory first waits for every kernel already queued, so the host cannot run ahead of the GPU;
+// from page-locked ("pinned") memory the copy engine reads directly and the call returns at
+// once. The source must then stay unchanged until the copy has run: an event recorded after
+// the copy tells when.
+void* malloc_pinned(size_t bytes);
+void free_pinned(void* ptr);
+void copy_host_to_device_async(void* dst, const void* pinned_src, size_t bytes);
+using Event = void*;  // a cudaEvent_t
+Event create_event();
+void destroy_event(Event event);
+void record_event(Event event);       // marks this point of the stream
+void wait_for_event(Event event);     // blocks the host until the GPU has passed the mark
+
 // After launching the kernels of `op`: turns a launch error into a minidl::Error naming the op
 // (and, with MINIDL_CUDA_SYNC=1 in the environment, waits for the kernels so that faults
 // inside them are reported under this op's name too).

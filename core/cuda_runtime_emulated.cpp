@@ -28,4 +28,15 @@ void copy_device_to_host(void* dst, const void* src, size_t bytes) { std::memcpy
 void copy_device_to_device(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
 void check_launch(const char*, const char*, int) {}  // the emulator throws on its own
 
+// Kernels run when launched, so every copy is complete when it returns and events are no-ops.
+void* malloc_pinned(size_t bytes) { return malloc_device(bytes); }
+void free_pinned(void* ptr) { std::free(ptr); }
+void copy_host_to_device_async(void* dst, const void* src, size_t bytes) {
+  std::memcpy(dst, src, bytes);
+}
+Event create_event() { return nullptr; }
+void destroy_event(Event) {}
+void record_event(Event) {}
+void wait_for_event(Event) {}
+
 }  // namespace minidl::cuda_runtime

@@ -22,5 +22,12 @@ void copy_host_to_device(void*, const void*, size_t) { unavailable("copy to cuda
 void copy_device_to_host(void*, const void*, size_t) { unavailable("copy to cpu"); }
 void copy_device_to_device(void*, const void*, size_t) { unavailable("copy on cuda"); }
 void check_launch(const char* op, const char*, int) { unavailable(op); }
+void* malloc_pinned(size_t) { unavailable("pinned allocator"); }
+void free_pinned(void*) { unavailable("pinned allocator"); }
+void copy_host_to_device_async(void*, const void*, size_t) { unavailable("upload to cuda"); }
+Event create_event() { unavailable("cuda event"); }
+void destroy_event(Event) { unavailable("cuda event"); }
+void record_event(Event) { unavailable("cuda event"); }
+void wait_for_event(Event) { unavailable("cuda event"); }
 
 }  // namespace minidl::cuda_runtime

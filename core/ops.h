@@ -3,9 +3,11 @@
 // and records an autograd node so that backward() can differentiate it.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "core/random.h"
+#include "core/storage.h"
 #include "core/tensor.h"
 
 namespace minidl::ops {
@@ -56,7 +58,32 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& gen);
 Tensor softmax_cross_entropy(const Tensor& logits, const std::vector<int>& labels,
                              float label_smoothing = 0.f);
 std::vector<int> argmax(const Tensor& logits);  // [N, K] -> N indices (first maximum)
-// Fraction of rows whose argmax equals the label, in [0, 1].
+// Fraction of rows whose argmax equals the label, in [0, 1]. Reads the logits back to the host.
 float accuracy(const Tensor& logits, const std::vector<int>& labels);
+
+// Labels already on a device (int32), checked once when made: the loss and the metrics below
+// read them there, with no copy and no wait for the GPU. A training loop that keeps its
+// running loss and accuracy on the device this way reads them back only when it prints.
+class Labels {
+ public:
+  Labels() = default;  // none yet (not made from braces: {0, 1} stays a std::vector<int>)
+  // Wraps `count` int32 labels already in `storage`; checking their range is the caller's job.
+  static Labels wrap(std::shared_ptr<Storage> storage, int64_t count);
+  int64_t count() const { return count_; }
+  bool empty() const { return storage_ == nullptr; }
+  Device device() const { return storage_ ? storage_->device() : Device::CPU; }
+  const int32_t* data() const { return static_cast<const int32_t*>(storage_->data()); }
+
+ private:
+  std::shared_ptr<Storage> storage_;
+  int64_t count_ = 0;
+};
+// Copies `values` to `device` (a synchronous copy; data/batch_upload.h uploads asynchronously).
+// Each must be in [0, classes).
+Labels make_labels(const std::vector<int>& values, int classes, Device device);
+Tensor softmax_cross_entropy(const Tensor& logits, const Labels& labels,
+                             float label_smoothing = 0.f);
+// The number of rows whose argmax equals the label: a rank-0 tensor on the logits' device.
+Tensor count_correct(const Tensor& logits, const Labels& labels);
 
 }  // namespace minidl::ops

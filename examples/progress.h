@@ -1,6 +1,7 @@
 // A one-line progress bar per epoch: batch i/n, running loss and accuracy, images/s, ETA.
-// In a terminal it redraws in place; in a log (not a terminal) it prints a plain line every
-// tenth of the epoch instead, so logs stay readable.
+// In a terminal it redraws in place at every update; in a log (not a terminal) it prints a
+// plain line each time another tenth of the epoch is done, so logs stay readable. The training
+// loop updates it only every few batches: reading the running loss back from the GPU is a wait.
 #pragma once
 
 #include <unistd.h>
@@ -15,10 +16,12 @@ class ProgressBar {
   ProgressBar(int64_t epoch, int64_t epochs, int64_t batches)
       : epoch_(epoch), epochs_(epochs), batches_(batches), terminal_(isatty(fileno(stdout))) {}
 
-  // Called after each batch with the running means and the time since the epoch started.
-  void update(int64_t images_seen, double loss, double accuracy, double elapsed_seconds) {
-    ++done_;
-    const bool tenth = done_ * 10 / batches_ != (done_ - 1) * 10 / batches_;
+  // Called with the batches and images done so far, the running means, and the time since
+  // the epoch started.
+  void update(int64_t batches_done, int64_t images_seen, double loss, double accuracy,
+              double elapsed_seconds) {
+    const bool tenth = batches_done * 10 / batches_ != done_ * 10 / batches_;
+    done_ = batches_done;
     if (!terminal_ && !tenth) return;
     const double rate = elapsed_seconds > 0 ? images_seen / elapsed_seconds : 0.0;
     const double eta = elapsed_seconds / done_ * (batches_ - done_);

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "core/minidl.h"
+#include "data/batch_upload.h"
 #include "data/cifar10.h"
 #include "data/loader.h"
 #include "examples/train_options.h"
@@ -50,20 +51,37 @@ struct EpochResult {
   double loss = 0.0, accuracy = 0.0;
 };
 
-EpochResult evaluate(ResNet& model, DataLoader& loader, Device device) {
+// The running loss (times batch size) and number of correct predictions of an epoch, kept on
+// the device: adding to them queues two small kernels, so a training step never waits for
+// the GPU. They are read back (a wait) only every kReadEvery batches and at the end.
+constexpr int64_t kReadEvery = 20;
+
+struct RunningTotals {
+  Tensor loss_sum, correct;  // rank 0, on the device
+
+  explicit RunningTotals(Device device)
+      : loss_sum(Tensor::zeros({}, device)), correct(Tensor::zeros({}, device)) {}
+  void add(const Tensor& loss, const Tensor& logits, const ops::Labels& labels) {
+    NoGradGuard no_grad;
+    loss_sum = ops::add(loss_sum, ops::scale(loss.detach(), float(labels.count())));
+    correct = ops::add(correct, ops::count_correct(logits.detach(), labels));
+  }
+};
+
+EpochResult evaluate(ResNet& model, DataLoader& loader, BatchUploader& uploader, Device device) {
   NoGradGuard no_grad;
   model.eval();
   loader.start_epoch(0);
   Batch batch;
-  double loss_sum = 0.0, correct = 0.0;
+  RunningTotals totals(device);
   while (loader.next(batch)) {
-    const Tensor logits = model.forward(batch.images.to(device));
-    const double n = double(batch.labels.size());
-    loss_sum += ops::softmax_cross_entropy(logits, batch.labels).item() * n;
-    correct += ops::accuracy(logits, batch.labels) * n;
+    const DeviceBatch on_device = uploader.upload(batch);
+    const Tensor logits = model.forward(on_device.images);
+    totals.add(ops::softmax_cross_entropy(logits, on_device.labels), logits, on_device.labels);
   }
   model.train();
-  return {loss_sum / loader.size(), correct / loader.size()};
+  const double n = double(loader.size());
+  return {totals.loss_sum.item() / n, totals.correct.item() / n};
 }
 
 int run(const TrainOptions& o) {
@@ -92,6 +110,7 @@ int run(const TrainOptions& o) {
   test_options.shuffle = false;
   DataLoader test_loader(test_set, test_options);
 
+  BatchUploader uploader(device, config.num_classes);
   SGD optimizer(decay_groups(model, o.lr, o.weight_decay),
                 SgdOptions{o.lr, o.momentum, o.weight_decay, o.nesterov});
   LRScheduler scheduler(optimizer, make_schedule(o, train_loader.batches_per_epoch()));
@@ -127,37 +146,39 @@ int run(const TrainOptions& o) {
     ProgressBar progress(epoch + 1, o.epochs, train_loader.batches_per_epoch());
     train_loader.start_epoch(epoch);
     Batch batch;
-    double loss_sum = 0.0, correct = 0.0;
-    int64_t seen = 0;
+    RunningTotals totals(device);
+    double loss_mean = 0.0, accuracy = 0.0;
+    int64_t seen = 0, batches = 0;
     while (train_loader.next(batch)) {
-      const Tensor images = batch.images.to(device);
-      const Tensor logits = model.forward(images);
-      const Tensor loss = ops::softmax_cross_entropy(logits, batch.labels, o.label_smoothing);
+      const DeviceBatch on_device = uploader.upload(batch);
+      const Tensor logits = model.forward(on_device.images);
+      const Tensor loss = ops::softmax_cross_entropy(logits, on_device.labels, o.label_smoothing);
       optimizer.zero_grad();
       loss.backward();
       optimizer.step();
       scheduler.step();
+      totals.add(loss, logits, on_device.labels);
+      seen += on_device.size();
+      ++batches;
 
-      const double n = double(batch.labels.size());
-      const double batch_loss = loss.item();
-      if (!std::isfinite(batch_loss)) {
-        std::fprintf(stderr, "\nerror: the loss became %f at epoch %lld; lower --lr\n",
-                     batch_loss, (long long)epoch + 1);
+      if (batches % kReadEvery != 0 && batches != train_loader.batches_per_epoch()) continue;
+      loss_mean = totals.loss_sum.item() / seen;
+      accuracy = totals.correct.item() / seen;
+      if (!std::isfinite(loss_mean)) {
+        std::fprintf(stderr, "\nerror: the loss became %f by batch %lld of epoch %lld; lower --lr\n",
+                     loss_mean, (long long)batches, (long long)epoch + 1);
         return 1;
       }
-      loss_sum += batch_loss * n;
-      correct += ops::accuracy(logits, batch.labels) * n;
-      seen += int64_t(n);
-      progress.update(seen, loss_sum / seen, correct / seen, seconds_since(epoch_start));
+      progress.update(batches, seen, loss_mean, accuracy, seconds_since(epoch_start));
     }
     const double train_seconds = seconds_since(epoch_start);
-    const EpochResult test = evaluate(model, test_loader, device);
+    const EpochResult test = evaluate(model, test_loader, uploader, device);
     const double seconds = seconds_since(epoch_start);
     progress.finish();
     std::printf("epoch %lld/%lld  lr %.4f  train loss %.4f acc %.2f%%  test loss %.4f acc "
                 "%.2f%%  %.0f s (%.0f images/s)\n",
-                (long long)epoch + 1, (long long)o.epochs, epoch_lr, loss_sum / seen,
-                100 * correct / seen, test.loss, 100 * test.accuracy, seconds,
+                (long long)epoch + 1, (long long)o.epochs, epoch_lr, loss_mean,
+                100 * accuracy, test.loss, 100 * test.accuracy, seconds,
                 seen / train_seconds);
     std::fflush(stdout);
 
@@ -169,7 +190,7 @@ int run(const TrainOptions& o) {
     // this epoch's row but never writes it twice.
     if (test.accuracy >= best_accuracy) save_checkpoint(best_path, model, &optimizer, &scheduler, state);
     save_checkpoint(last_path, model, &optimizer, &scheduler, state);
-    metrics << epoch + 1 << ',' << epoch_lr << ',' << loss_sum / seen << ',' << correct / seen
+    metrics << epoch + 1 << ',' << epoch_lr << ',' << loss_mean << ',' << accuracy
             << ',' << test.loss << ',' << test.accuracy << ',' << seconds << ','
             << seen / train_seconds << '\n';
     metrics.flush();

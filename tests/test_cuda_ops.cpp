@@ -5,6 +5,7 @@
 // outputs and bitwise determinism (cuda_check.h). Built twice: against the real library
 // (label gpu; native on a GPU, skipped elsewhere) and against the emulator (label emulated).
 #include "cuda_check.h"
+#include "data/batch_upload.h"
 
 using namespace minidl;
 using cudatest::compare_op;
@@ -121,6 +122,50 @@ TEST_CASE("cuda softmax cross-entropy matches the CPU with and without label smo
       return ops::softmax_cross_entropy(t[0], labels, c.smoothing);
     }, kTol, {0});
   }
+}
+
+TEST_CASE("cuda count_correct and device labels match the CPU", "[gpu][loss]") {
+  if (cudatest::skip_without_cuda()) return;
+  for (int batch : {1, 7, 300}) {  // 300 rows: more than the kernel's 256 threads
+    INFO("batch " << batch);
+    const Tensor logits = randn({batch, 10}, 17, 2.f);
+    std::vector<int> labels(batch);
+    for (int n = 0; n < batch; ++n) labels[n] = (n * 7 + 3) % 10;
+    const Tensor on_gpu = logits.to(Device::CUDA);
+    const ops::Labels cpu_labels = ops::make_labels(labels, 10, Device::CPU);
+    const ops::Labels gpu_labels = ops::make_labels(labels, 10, Device::CUDA);
+    CHECK(ops::count_correct(on_gpu, gpu_labels).item() == ops::count_correct(logits, cpu_labels).item());
+    CHECK(std::abs(ops::softmax_cross_entropy(on_gpu, gpu_labels, 0.1f).item() -
+                   ops::softmax_cross_entropy(logits, cpu_labels, 0.1f).item()) < 1e-5);
+  }
+}
+
+TEST_CASE("BatchUploader delivers batches intact while the host runs ahead", "[gpu][upload]") {
+  if (cudatest::skip_without_cuda()) return;
+  BatchUploader uploader(Device::CUDA, 10);
+  // More batches than staging slots, none waited for: a reused slot must not overwrite a
+  // copy that has not run yet.
+  std::vector<Batch> batches(9);
+  std::vector<DeviceBatch> uploaded;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    const int count = 5 + int(i);  // growing sizes: slots are reallocated too
+    batches[i].images = randn({count, 3, 4, 4}, 100 + i);
+    for (int n = 0; n < count; ++n) batches[i].labels.push_back((n + int(i)) % 10);
+    uploaded.push_back(uploader.upload(batches[i]));
+  }
+  for (size_t i = 0; i < batches.size(); ++i) {
+    INFO("batch " << i);
+    CHECK(uploaded[i].images.device() == Device::CUDA);
+    CHECK(uploaded[i].images.to_vector() == batches[i].images.to_vector());
+    CHECK(uploaded[i].size() == int64_t(batches[i].labels.size()));
+    const ops::Labels expected = ops::make_labels(batches[i].labels, 10, Device::CUDA);
+    // Same labels: the loss of any logits is bitwise the same with either.
+    const Tensor logits = randn({uploaded[i].size(), 10}, 7).to(Device::CUDA);
+    CHECK(ops::softmax_cross_entropy(logits, uploaded[i].labels).item() ==
+          ops::softmax_cross_entropy(logits, expected).item());
+  }
+  batches[0].labels[0] = 10;
+  CHECK_THROWS_WITH(uploader.upload(batches[0]), Catch::Contains("label 10 at index 0 is outside [0, 10)"));
 }
 
 TEST_CASE("cuda elementwise ops reductions and bias broadcasts match the CPU", "[gpu][elementwise]") {

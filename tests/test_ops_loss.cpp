@@ -121,3 +121,30 @@ TEST_CASE("accuracy is the fraction of rows whose argmax equals the label", "[cp
   CHECK(ops::accuracy(z, {0, 1, 0, 1}) == Approx(0.0));
   CHECK(ops::accuracy(z, {1, 1, 1, 1}) == Approx(0.5));
 }
+
+TEST_CASE("device labels: the loss and count_correct agree with the host-label versions", "[ops][loss]") {
+  minidl::Generator gen(5);
+  const Tensor logits = Tensor::normal({37, 10}, 0.f, 2.f, gen);
+  std::vector<int> labels(37);
+  for (int n = 0; n < 37; ++n) labels[n] = (n * 3 + 1) % 10;
+  const ops::Labels on_device = ops::make_labels(labels, 10, minidl::Device::CPU);
+  CHECK(on_device.count() == 37);
+  CHECK(ops::softmax_cross_entropy(logits, on_device, 0.1f).item() ==
+        ops::softmax_cross_entropy(logits, labels, 0.1f).item());
+  // count_correct is the number that accuracy is the fraction of.
+  CHECK(ops::count_correct(logits, on_device).item() ==
+        static_cast<float>(std::lround(ops::accuracy(logits, labels) * 37)));
+  // A hand-made case: rows 0 and 2 right (row 2's maximum is the first of two equal ones).
+  const Tensor small = Tensor::from_vector({1, 0, 0, 0, 1, 0, 0, 5, 5}, {3, 3});
+  CHECK(ops::count_correct(small, ops::make_labels({0, 2, 1}, 3, minidl::Device::CPU)).item() == 2.f);
+}
+
+TEST_CASE("device labels: bad labels and mismatched batches are named", "[ops][loss][errors]") {
+  CHECK_THROWS_WITH(ops::make_labels({0, 10}, 10, minidl::Device::CPU),
+                    Catch::Contains("label 10 at index 1 is outside [0, 10)"));
+  const Tensor logits = Tensor::zeros({3, 10});
+  CHECK_THROWS_WITH(ops::count_correct(logits, ops::make_labels({1, 2}, 10, minidl::Device::CPU)),
+                    Catch::Contains("got 2 labels for logits [3, 10]"));
+  CHECK_THROWS_WITH(ops::softmax_cross_entropy(logits, ops::Labels{}),
+                    Catch::Contains("labels are empty"));
+}

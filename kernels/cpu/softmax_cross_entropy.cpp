@@ -43,4 +43,16 @@ void softmax_cross_entropy_backward(int batch, int classes, const float* probs,
   }
 }
 
+void count_correct(int batch, int classes, const float* logits, const int32_t* labels,
+                   float* correct) {
+  int64_t count = 0;
+  for (int n = 0; n < batch; ++n) {
+    const float* row = logits + int64_t(n) * classes;
+    int best = 0;
+    for (int k = 1; k < classes; ++k) best = row[k] > row[best] ? k : best;
+    count += best == labels[n];
+  }
+  correct[0] = float(count);
+}
+
 }  // namespace minidl::kernels::cpu

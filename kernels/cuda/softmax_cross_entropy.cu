@@ -105,4 +105,26 @@ void softmax_cross_entropy_backward(int batch, int classes, const float* probs,
          kBlockSize, batch, classes, probs, labels, smoothing, grad_loss, dlogits);
 }
 
+// One block: thread t judges rows t, t + 256, ... (first maximum, as the CPU does), then the
+// block adds the 256 counts with the fixed tree of block_sum. The count stays on the device,
+// so a training loop can total its accuracy without waiting for the GPU every step.
+__global__ void count_correct_kernel(int batch, int classes, const float* logits,
+                                     const int32_t* labels, float* correct) {
+  float count = 0.f;
+  for (int n = threadIdx.x; n < batch; n += blockDim.x) {
+    const float* row = logits + int64_t(n) * classes;
+    int best = 0;
+    for (int k = 1; k < classes; ++k) best = row[k] > row[best] ? k : best;
+    count += best == labels[n] ? 1.f : 0.f;
+  }
+  const float total = block_sum(count);
+  if (threadIdx.x == 0) correct[0] = total;
+}
+
+void count_correct(int batch, int classes, const float* logits, const int32_t* labels,
+                   float* correct) {
+  launch("count_correct", count_correct_kernel, dim3(1), kBlockSize, batch, classes, logits, labels,
+         correct);
+}
+
 }  // namespace minidl::kernels::cuda

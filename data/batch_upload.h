@@ -1,0 +1,55 @@
+// Moves batches to the GPU without making the host wait for the GPU.
+//
+// Tensor::to(Device::CUDA) copies from ordinary host memory, and such a copy first waits for
+// every kernel already queued: once per batch the host stops until the GPU has finished the
+// previous step, and then the GPU idles while the host launches the next one. BatchUploader
+// instead copies the batch into page-locked ("pinned") staging memory and queues an
+// asynchronous copy, so the host goes straight on to launching the step's kernels. A staging
+// buffer is reused only after the GPU has consumed its previous contents (an event recorded
+// after the copy); with kSlots of them the host runs at most that many uploads ahead.
+// On the CPU the batch is handed back as it is.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "core/cuda_runtime.h"
+#include "core/ops.h"
+#include "data/loader.h"
+
+namespace minidl {
+
+struct DeviceBatch {
+  Tensor images;       // [B, 3, 32, 32] on the device
+  ops::Labels labels;  // B labels on the device
+  int64_t size() const { return labels.count(); }
+};
+
+class BatchUploader {
+ public:
+  // Labels are checked to be in [0, classes) before they leave the host.
+  BatchUploader(Device device, int classes);
+  ~BatchUploader();
+  BatchUploader(const BatchUploader&) = delete;
+  BatchUploader& operator=(const BatchUploader&) = delete;
+
+  DeviceBatch upload(const Batch& batch);
+
+ private:
+  static constexpr int kSlots = 4;  // images and labels of two batches in flight
+  struct Slot {
+    void* pinned = nullptr;
+    size_t capacity = 0;
+    cuda_runtime::Event copied = nullptr;
+    bool in_use = false;  // a copy from it was queued and may not have run yet
+  };
+  // Queues a copy of `bytes` host bytes to `device_dst` through the next staging slot.
+  void stage(const void* host, size_t bytes, void* device_dst);
+
+  Device device_;
+  int classes_;
+  std::vector<Slot> slots_;
+  size_t next_ = 0;
+};
+
+}  // namespace minidl
