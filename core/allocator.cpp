@@ -1,5 +1,6 @@
 #include "core/allocator.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <map>
@@ -36,13 +37,13 @@ class CachingAllocator {
         void* ptr = free_list.back();
         free_list.pop_back();
         stats_.bytes_cached -= size;
-        stats_.bytes_in_use += size;
+        add_in_use(size);
         return ptr;
       }
     }
     void* ptr = system_allocate(size);
     std::lock_guard<std::mutex> lock(mutex_);
-    stats_.bytes_in_use += size;
+    add_in_use(size);
     stats_.device_allocations += 1;
     return ptr;
   }
@@ -69,7 +70,18 @@ class CachingAllocator {
     return stats_;
   }
 
+  void reset_peak() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stats_.peak_bytes_in_use = stats_.bytes_in_use;
+  }
+
  private:
+  // With mutex_ held.
+  void add_in_use(size_t size) {
+    stats_.bytes_in_use += size;
+    stats_.peak_bytes_in_use = std::max(stats_.peak_bytes_in_use, stats_.bytes_in_use);
+  }
+
   // On failure, gives the cached blocks (of other sizes) back and tries once more.
   void* system_allocate(size_t size) {
     if (device_ == Device::CUDA) {
@@ -127,6 +139,8 @@ void deallocate(void* ptr, size_t bytes, Device device) {
 }
 
 AllocatorStats allocator_stats(Device device) { return allocator_for(device).stats(); }
+
+void reset_peak_memory_stats(Device device) { allocator_for(device).reset_peak(); }
 
 void empty_cache(Device device) { allocator_for(device).empty_cache(); }
 

@@ -17,6 +17,9 @@ struct AllocatorStats {
   size_t bytes_in_use = 0;  // handed out and not yet returned
   size_t bytes_cached = 0;  // returned, kept for reuse
   size_t device_allocations = 0;  // calls that went to the system (malloc / cudaMalloc)
+  // The most bytes_in_use has been since the program started or the last
+  // reset_peak_memory_stats(): what torch.cuda.max_memory_allocated reports for PyTorch.
+  size_t peak_bytes_in_use = 0;
 };
 
 // CPU blocks are 64-byte aligned. Sizes are rounded up to a multiple of 512 bytes so that
@@ -25,6 +28,10 @@ void* allocate(size_t bytes, Device device);
 void deallocate(void* ptr, size_t bytes, Device device);
 
 AllocatorStats allocator_stats(Device device);
+
+// Starts a new peak: peak_bytes_in_use becomes the current bytes_in_use (as PyTorch's
+// torch.cuda.reset_peak_memory_stats), so a benchmark can measure one phase on its own.
+void reset_peak_memory_stats(Device device);
 
 // Returns every cached block of the device to the system.
 void empty_cache(Device device);

@@ -8,7 +8,7 @@
 # network. Run it from the repository root:
 #   scripts/gpu_check.sh                  every stage (the sweep only with GPU_CHECK_SWEEP=1)
 #   scripts/gpu_check.sh tests bench      only these stages, in this order
-# Stages: tests memcheck racecheck bench sweep torch train
+# Stages: tests memcheck racecheck bench sweep torch step train
 # Environment:
 #   OUT               where the logs and CSV files go (default ./gpu_logs)
 #   CIFAR10_DIR       the dataset for the train stage (default: .device/cifar10, the slice
@@ -29,7 +29,7 @@ if [[ -z ${CIFAR10_DIR:-} ]]; then
 fi
 BUDGET=${GPU_CHECK_BUDGET:-450}
 CUDA_LIB=/usr/local/cuda/targets/x86_64-linux/lib
-ALL_STAGES=(tests memcheck racecheck bench sweep torch train)
+ALL_STAGES=(tests memcheck racecheck bench sweep torch step train)
 
 # The comment block above, without its "# ".
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
@@ -108,6 +108,7 @@ run_stage() {
 
 TESTS="$DEVICE_DIR/minidl_gpu_tests"
 BENCH="$DEVICE_DIR/bench_conv2d_cuda"
+STEP="$DEVICE_DIR/bench_train_step"
 TRAIN="$DEVICE_DIR/train_cifar10"
 
 # Catch2 v2's last line: "All tests passed (N assertions in M test cases)" or the failure counts.
@@ -181,6 +182,27 @@ stage_torch() {
   [[ -f $script ]] || { skip torch "torch_peer_bench.py not found"; return; }
   python3 -c 'import torch' 2>/dev/null || { skip torch "python3 cannot import torch"; return; }
   run_stage torch 150 python3 "$script" 128 512
+}
+
+# compare_pytorch.py's summary lines: minidl images/s over PyTorch fp32 NCHW's (TF32 off) per
+# batch, and both peaks of device memory, e.g. "fp32 ratio b128 0.22x, b512 0.22x; peak MiB
+# minidl/torch b128 900 / 3182, b512 ...".
+key_step() {
+  local ratios peaks
+  ratios=$(sed -n 's/^minidl \/ PyTorch fp32 NCHW (train): //p' "$1" | tail -n 1)
+  peaks=$(sed -n 's/^peak device MiB, minidl \/ PyTorch fp32 NCHW (train): //p' "$1" | tail -n 1)
+  [[ -z $ratios ]] || echo "fp32 ratio $ratios; peak MiB minidl/torch $peaks"
+}
+
+# minidl's training step against PyTorch's on this GPU, batch 128 and 512, three alternating
+# rounds: per round one minidl process and one PyTorch process (its three variants), so the
+# limit mostly pays for three PyTorch start-ups and cuDNN searches (not yet timed on a GPU).
+stage_step() {
+  local script=$DEVICE_DIR/compare_pytorch.py
+  [[ -f $script ]] || script=bench/compare_pytorch.py
+  [[ -x $STEP ]] || { skip step "$STEP not found (run scripts/gpu_pack.sh)"; return; }
+  python3 -c 'import torch' 2>/dev/null || { skip step "python3 cannot import torch"; return; }
+  run_stage step 150 python3 "$script" --device cuda --binary "$STEP" --batch 128,512 --rounds 3
 }
 
 # From "training ResNet (...) on N images, testing on M, ..." and the last epoch's line,

@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build-gpu}
 PACK=.device
 STRIP_ABOVE_MIB=56  # leaves room for the checkout (under 1 MiB) within the 64 MiB
-PROGRAMS=("tests/minidl_gpu_tests" "bench/bench_conv2d_cuda" "train_cifar10")
+PROGRAMS=("tests/minidl_gpu_tests" "bench/bench_conv2d_cuda" "bench/bench_train_step"
+  "train_cifar10")
 
 if ! git check-ignore -q "$PACK/"; then
   echo "error: $PACK/ is not git-ignored (.gitignore)" >&2
@@ -24,7 +25,8 @@ fi
 
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DMINIDL_CUDA=ON \
   -DCMAKE_CUDA_ARCHITECTURES=90 -DMINIDL_NATIVE=OFF -DCMAKE_CXX_FLAGS=-march=x86-64-v3
-cmake --build "$BUILD_DIR" -j "$(nproc)" --target minidl_gpu_tests bench_conv2d_cuda train_cifar10
+cmake --build "$BUILD_DIR" -j "$(nproc)" \
+  --target minidl_gpu_tests bench_conv2d_cuda bench_train_step train_cifar10
 
 rm -rf "$PACK"
 mkdir "$PACK"
@@ -37,7 +39,7 @@ read -r benchmark_name benchmark_path < <(ldd "$BUILD_DIR/bench/bench_conv2d_cud
   { echo "error: bench_conv2d_cuda does not load a libbenchmark.so" >&2; exit 1; }
 cp -L "$benchmark_path" "$PACK/$benchmark_name"
 
-cp scripts/gpu_check.sh "$PACK/"
+cp scripts/gpu_check.sh bench/compare_pytorch.py "$PACK/"
 if [[ -d ../shared/gpu ]]; then cp ../shared/gpu/torch_peer_bench.py "$PACK/"; fi
 git describe --always --dirty >"$PACK/COMMIT"
 

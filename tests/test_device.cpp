@@ -43,3 +43,22 @@ TEST_CASE("the CPU allocator reuses freed blocks of the same size", "[cpu][devic
   }
   CHECK(allocator_stats(Device::CPU).device_allocations == before);
 }
+
+TEST_CASE("the allocator's peak bytes in use is a high-water mark until reset_peak_memory_stats",
+          "[cpu][device]") {
+  reset_peak_memory_stats(Device::CPU);
+  const size_t base = allocator_stats(Device::CPU).bytes_in_use;
+  CHECK(allocator_stats(Device::CPU).peak_bytes_in_use == base);
+  size_t block = 0;
+  {
+    Tensor big = Tensor::empty({1000, 257});
+    block = allocator_stats(Device::CPU).bytes_in_use - base;
+    CHECK(block >= 1000 * 257 * sizeof(float));
+    CHECK(allocator_stats(Device::CPU).peak_bytes_in_use == base + block);
+  }
+  // Freed (and cached): no longer in use, but the peak remembers it.
+  CHECK(allocator_stats(Device::CPU).bytes_in_use == base);
+  CHECK(allocator_stats(Device::CPU).peak_bytes_in_use == base + block);
+  reset_peak_memory_stats(Device::CPU);
+  CHECK(allocator_stats(Device::CPU).peak_bytes_in_use == base);
+}
