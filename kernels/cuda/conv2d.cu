@@ -258,6 +258,26 @@ bool prefer_winograd(const Conv2dShape& s) {
 
 GemmTiling gemm_tiling(const Conv2dTiling& t) { return {t.tile_m, t.tile_n, t.slices}; }
 
+// The fields forward and backward-weight share: both read x through im2col.
+template <class Problem>
+void set_im2col_geometry(const Conv2dShape& s, const GemmShape& g, Problem& p) {
+  p.M = g.M;
+  p.N = g.N;
+  p.K = g.K;
+  p.in_h = s.in_h;
+  p.in_w = s.in_w;
+  p.in_plane = s.in_h * s.in_w;
+  p.in_image = s.in_channels * p.in_plane;
+  p.stride_h = s.stride_h;
+  p.stride_w = s.stride_w;
+  p.pad_h = s.pad_h;
+  p.pad_w = s.pad_w;
+  p.by_pixels = FastDivmod(s.out_h() * s.out_w());
+  p.by_out_w = FastDivmod(s.out_w());
+  p.by_kernel_area = FastDivmod(s.kernel_h * s.kernel_w);
+  p.by_kernel_w = FastDivmod(s.kernel_w);
+}
+
 }  // namespace
 
 Conv2dTiling conv2d_tiling(const Conv2dShape& s, Conv2dPass pass, Conv2dTiling requested) {
@@ -320,24 +340,10 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
   const GemmShape g = direct_gemm_shape(s, Conv2dPass::Forward);
   const int pixels = s.out_h() * s.out_w();
   ForwardGemm p;
+  set_im2col_geometry(s, g, p);
   p.x = x;
   p.w = w;
-  p.M = g.M;
-  p.N = g.N;
-  p.K = g.K;
-  p.in_h = s.in_h;
-  p.in_w = s.in_w;
-  p.in_plane = s.in_h * s.in_w;
-  p.in_image = s.in_channels * p.in_plane;
-  p.stride_h = s.stride_h;
-  p.stride_w = s.stride_w;
-  p.pad_h = s.pad_h;
-  p.pad_w = s.pad_w;
   p.pixels = pixels;
-  p.by_pixels = FastDivmod(pixels);
-  p.by_out_w = FastDivmod(s.out_w());
-  p.by_kernel_area = FastDivmod(s.kernel_h * s.kernel_w);
-  p.by_kernel_w = FastDivmod(s.kernel_w);
   p.c_row_stride = pixels;
   run_gemm("conv2d_forward", p, g, gemm_tiling(t), y, output_size(s, Conv2dPass::Forward),
            workspace, bias, pixels);
@@ -368,24 +374,10 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
   }
   const GemmShape g = direct_gemm_shape(s, Conv2dPass::BackwardWeight);
   BackwardWeightGemm p;
+  set_im2col_geometry(s, g, p);
   p.x = x;
   p.dy = dy;
-  p.M = g.M;
-  p.N = g.N;
-  p.K = g.K;
-  p.in_h = s.in_h;
-  p.in_w = s.in_w;
-  p.in_plane = s.in_h * s.in_w;
-  p.in_image = s.in_channels * p.in_plane;
-  p.stride_h = s.stride_h;
-  p.stride_w = s.stride_w;
-  p.pad_h = s.pad_h;
-  p.pad_w = s.pad_w;
   p.dy_image = s.out_channels * pixels;
-  p.by_pixels = FastDivmod(pixels);
-  p.by_out_w = FastDivmod(s.out_w());
-  p.by_kernel_area = FastDivmod(s.kernel_h * s.kernel_w);
-  p.by_kernel_w = FastDivmod(s.kernel_w);
   p.c_row_stride = g.N;
   run_gemm("conv2d_backward_weight", p, g, gemm_tiling(t), dw,
            output_size(s, Conv2dPass::BackwardWeight), workspace, nullptr, 1);
