@@ -48,6 +48,19 @@ Tensor global_avg_pool(const Tensor& x);  // [N, C, H, W] -> [N, C]
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                   const Tensor& running_mean, const Tensor& running_var, bool training,
                   float momentum = 0.1f, float eps = 1e-5f);
+// Fused forms of what follows batch norm in a ResNet block, one kernel instead of two or
+// three, with the same arguments and results as the composition they name:
+//   batch_norm_relu(x, ...)               == relu(batch_norm(x, ...))
+//   batch_norm_add_relu(x, residual, ...) == relu(batch_norm(x, ...) + residual)
+// residual has x's shape. They read and write fewer full-size tensors and keep one fewer for
+// the backward pass. Layers use them automatically (BatchNorm2d::forward_relu, Sequential).
+Tensor batch_norm_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                       const Tensor& running_mean, const Tensor& running_var, bool training,
+                       float momentum = 0.1f, float eps = 1e-5f);
+Tensor batch_norm_add_relu(const Tensor& x, const Tensor& residual, const Tensor& gamma,
+                           const Tensor& beta, const Tensor& running_mean,
+                           const Tensor& running_var, bool training, float momentum = 0.1f,
+                           float eps = 1e-5f);
 // training: zeroes each element with probability p and scales the rest by 1 / (1 - p);
 // eval (training false) or p == 0: returns x unchanged.
 Tensor dropout(const Tensor& x, float p, bool training, Generator& gen);

@@ -1,4 +1,5 @@
-// batch_norm and dropout: the two ops whose behaviour differs between training and eval.
+// batch_norm (alone or fused with the ReLU and residual add that follow it in a ResNet) and
+// dropout: the ops whose behaviour differs between training and eval.
 #include "core/autograd.h"
 #include "core/dispatch.h"
 #include "core/op_checks.h"
@@ -9,104 +10,164 @@
 namespace minidl::ops {
 
 namespace {
-void check_per_channel(const char* name, const Tensor& t, const Tensor& x) {
-  MINIDL_CHECK(t.defined() && t.dim() == 1 && t.size(0) == x.size(1), "batch_norm", name, " ",
+void check_per_channel(const char* op, const char* name, const Tensor& t, const Tensor& x) {
+  MINIDL_CHECK(t.defined() && t.dim() == 1 && t.size(0) == x.size(1), op, name, " ",
                t.shape_str(), " must be [", x.size(1), "] (one value per channel of input ",
                x.shape_str(), ")");
+}
+
+// Scratch memory for the training passes (none on the CPU; the CUDA ones keep per-chunk
+// partial sums there). Comes from the caching allocator, so it costs no cudaMalloc.
+Tensor batch_norm_workspace(const kernels::BatchNormShape& s, Device device) {
+  const int64_t floats = device == Device::CPU ? kernels::cpu::batch_norm_workspace(s)
+                                               : kernels::cuda::batch_norm_workspace(s);
+  return floats > 0 ? Tensor::empty({floats}, device) : Tensor();
+}
+float* data_or_null(const Tensor& t) { return t.defined() ? t.data() : nullptr; }
+
+// The one implementation of batch_norm, batch_norm_relu and batch_norm_add_relu:
+//   relu?(batch_norm(x) + residual?)
+Tensor batch_norm_fused(const char* op, const Tensor& x, const Tensor& residual, bool relu,
+                        const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                        const Tensor& running_var, bool training, float momentum, float eps) {
+  checks::nonempty(op, "input", x);
+  MINIDL_CHECK(x.dim() == 2 || x.dim() == 4, op,
+               "input must be [N, C] or [N, C, H, W], got shape ", x.shape_str());
+  MINIDL_CHECK(gamma.defined() == beta.defined(), op,
+               "gamma and beta must both be given or both be undefined");
+  MINIDL_CHECK(eps > 0.f && momentum >= 0.f && momentum <= 1.f, op,
+               "need eps > 0 and momentum in [0, 1], got eps ", eps, " momentum ", momentum);
+  const int64_t channels = x.size(1);
+  if (gamma.defined()) {
+    check_per_channel(op, "gamma", gamma, x);
+    check_per_channel(op, "beta", beta, x);
+  }
+  check_per_channel(op, "running_mean", running_mean, x);
+  check_per_channel(op, "running_var", running_var, x);
+  if (residual.defined()) {
+    MINIDL_CHECK(residual.shape() == x.shape(), op, "residual ", residual.shape_str(),
+                 " must have the input's shape ", x.shape_str());
+  }
+  checks::same_device(op, {x, residual, gamma, beta, running_mean, running_var});
+
+  kernels::BatchNormShape s;
+  s.batch = x.size(0);
+  s.channels = channels;
+  s.spatial = x.numel() / (s.batch * channels);
+  MINIDL_CHECK(!training || s.count() > 1, op, "training needs more than one value per "
+               "channel to estimate a variance, got input ", x.shape_str());
+  const bool affine = gamma.defined();
+  const Device device = x.device();
+
+  const bool fused = relu || residual.defined();
+  const bool recording = grad_enabled() && (x.requires_grad() || gamma.requires_grad() ||
+                                            beta.requires_grad() || residual.requires_grad());
+  if (!training && fused && recording) {
+    // Differentiating through eval-mode statistics is rare (fine-tuning with frozen batch
+    // norm); it takes the unfused composition rather than a fourth fused kernel.
+    Tensor out = batch_norm_fused(op, x, Tensor(), false, gamma, beta, running_mean,
+                                  running_var, false, momentum, eps);
+    if (residual.defined()) out = add(out, residual);
+    return relu ? ops::relu(out) : out;
+  }
+
+  const kernels::BatchNormEpilogue epilogue{residual.defined() ? residual.data() : nullptr, relu};
+  Tensor out = Tensor::empty(x.shape(), device);
+  std::vector<Tensor> inputs{x};
+  if (affine) inputs.insert(inputs.end(), {gamma, beta});
+  if (residual.defined()) inputs.push_back(residual);
+  const Tensor x_values = x.detach(), gamma_values = affine ? gamma.detach() : Tensor();
+
+  if (!training) {
+    MINIDL_DISPATCH(x, op,
+                    batch_norm_forward_eval(s, x.data(), data_or_null(gamma), data_or_null(beta),
+                                            epilogue, running_mean.data(), running_var.data(),
+                                            eps, out.data()));
+    // Here nothing is fused. The statistics are constants in eval mode; a node keeps a copy so
+    // later training steps that update the running buffers do not change its gradient (no copy
+    // when nothing is recorded, as in evaluation under NoGradGuard).
+    const Tensor mean_values = recording ? running_mean.clone() : Tensor();
+    const Tensor var_values = recording ? running_var.clone() : Tensor();
+    record(op, out, std::move(inputs),
+           [s, x_values, gamma_values, mean_values, var_values, eps, op](const Tensor& g) {
+             Tensor dx = Tensor::empty(x_values.shape(), g.device());
+             Tensor dgamma, dbeta;
+             if (gamma_values.defined()) {
+               dgamma = Tensor::empty({s.channels}, g.device());
+               dbeta = Tensor::empty({s.channels}, g.device());
+             }
+             MINIDL_DISPATCH(g, op,
+                             batch_norm_backward_eval(s, g.data(), x_values.data(),
+                                                      data_or_null(gamma_values),
+                                                      mean_values.data(), var_values.data(), eps,
+                                                      dx.data(), data_or_null(dgamma),
+                                                      data_or_null(dbeta)));
+             return gamma_values.defined() ? std::vector<Tensor>{dx, dgamma, dbeta}
+                                           : std::vector<Tensor>{dx};
+           });
+    return out;
+  }
+
+  Tensor save_mean = Tensor::empty({channels}, device), save_invstd = Tensor::empty({channels}, device);
+  const Tensor workspace = batch_norm_workspace(s, device);
+  MINIDL_DISPATCH(x, op,
+                  batch_norm_forward_train(s, x.data(), data_or_null(gamma), data_or_null(beta),
+                                           epilogue, eps, momentum, out.data(), save_mean.data(),
+                                           save_invstd.data(), running_mean.data(),
+                                           running_var.data(), data_or_null(workspace)));
+  // The backward needs x and, after a ReLU, the output (to know where the ReLU passed). The
+  // pre-ReLU values are never kept: that is one full-size tensor less than unfused.
+  const Tensor relu_output = relu ? out.detach() : Tensor();
+  const bool has_residual = residual.defined();
+  record(op, out, std::move(inputs),
+         [s, x_values, gamma_values, save_mean, save_invstd, relu_output, has_residual,
+          op](const Tensor& g) {
+           const Device dev = g.device();
+           std::vector<Tensor> grads{Tensor::empty(x_values.shape(), dev)};
+           Tensor dgamma, dbeta, dresidual;
+           if (gamma_values.defined()) {
+             dgamma = Tensor::empty({s.channels}, dev);
+             dbeta = Tensor::empty({s.channels}, dev);
+             grads.insert(grads.end(), {dgamma, dbeta});
+           }
+           if (has_residual) {
+             dresidual = Tensor::empty(x_values.shape(), dev);
+             grads.push_back(dresidual);
+           }
+           const Tensor scratch = batch_norm_workspace(s, dev);
+           MINIDL_DISPATCH(g, op,
+                           batch_norm_backward(s, g.data(), x_values.data(),
+                                               data_or_null(gamma_values), save_mean.data(),
+                                               save_invstd.data(), data_or_null(relu_output),
+                                               grads[0].data(), data_or_null(dresidual),
+                                               data_or_null(dgamma), data_or_null(dbeta),
+                                               data_or_null(scratch)));
+           return grads;
+         });
+  return out;
 }
 }  // namespace
 
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                   const Tensor& running_mean, const Tensor& running_var, bool training,
                   float momentum, float eps) {
-  checks::nonempty("batch_norm", "input", x);
-  MINIDL_CHECK(x.dim() == 2 || x.dim() == 4, "batch_norm",
-               "input must be [N, C] or [N, C, H, W], got shape ", x.shape_str());
-  MINIDL_CHECK(gamma.defined() == beta.defined(), "batch_norm",
-               "gamma and beta must both be given or both be undefined");
-  MINIDL_CHECK(eps > 0.f && momentum >= 0.f && momentum <= 1.f, "batch_norm",
-               "need eps > 0 and momentum in [0, 1], got eps ", eps, " momentum ", momentum);
-  const int64_t channels = x.size(1);
-  if (gamma.defined()) {
-    check_per_channel("gamma", gamma, x);
-    check_per_channel("beta", beta, x);
-  }
-  check_per_channel("running_mean", running_mean, x);
-  check_per_channel("running_var", running_var, x);
-  checks::same_device("batch_norm", {x, gamma, beta, running_mean, running_var});
+  return batch_norm_fused("batch_norm", x, Tensor(), false, gamma, beta, running_mean,
+                          running_var, training, momentum, eps);
+}
 
-  kernels::BatchNormShape s;
-  s.batch = x.size(0);
-  s.channels = channels;
-  s.spatial = x.numel() / (s.batch * channels);
-  MINIDL_CHECK(!training || s.count() > 1, "batch_norm", "training needs more than one value per "
-               "channel to estimate a variance, got input ", x.shape_str());
-  const bool affine = gamma.defined();
-  const float* g_ptr = affine ? gamma.data() : nullptr;
-  const float* b_ptr = affine ? beta.data() : nullptr;
+Tensor batch_norm_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                       const Tensor& running_mean, const Tensor& running_var, bool training,
+                       float momentum, float eps) {
+  return batch_norm_fused("batch_norm_relu", x, Tensor(), true, gamma, beta, running_mean,
+                          running_var, training, momentum, eps);
+}
 
-  Tensor out = Tensor::empty(x.shape(), x.device());
-  std::vector<Tensor> inputs{x};
-  if (affine) inputs.insert(inputs.end(), {gamma, beta});
-  const Tensor x_values = x.detach(), gamma_values = affine ? gamma.detach() : Tensor();
-  const Device device = x.device();
-
-  // The backward closures return the gradients in the order of `inputs`: x, then gamma and
-  // beta when affine.
-  struct Grads {
-    Tensor dx, dgamma, dbeta;
-    float* dgamma_data() const { return dgamma.defined() ? dgamma.data() : nullptr; }
-    float* dbeta_data() const { return dbeta.defined() ? dbeta.data() : nullptr; }
-    std::vector<Tensor> list() const {
-      return dgamma.defined() ? std::vector<Tensor>{dx, dgamma, dbeta} : std::vector<Tensor>{dx};
-    }
-  };
-  auto make_grads = [x_values, channels, affine, device] {
-    return Grads{Tensor::empty(x_values.shape(), device),
-                 affine ? Tensor::empty({channels}, device) : Tensor(),
-                 affine ? Tensor::empty({channels}, device) : Tensor()};
-  };
-
-  if (training) {
-    Tensor save_mean = Tensor::empty({channels}, device), save_invstd = Tensor::empty({channels}, device);
-    MINIDL_DISPATCH(x, "batch_norm",
-                    batch_norm_forward_train(s, x.data(), g_ptr, b_ptr, eps, momentum, out.data(),
-                                             save_mean.data(), save_invstd.data(),
-                                             running_mean.data(), running_var.data()));
-    record("batch_norm", out, std::move(inputs),
-           [s, x_values, gamma_values, save_mean, save_invstd, make_grads](const Tensor& g) {
-             const Grads grads = make_grads();
-             const float* gamma_data = gamma_values.defined() ? gamma_values.data() : nullptr;
-             MINIDL_DISPATCH(g, "batch_norm backward",
-                             batch_norm_backward(s, g.data(), x_values.data(), gamma_data,
-                                                 save_mean.data(), save_invstd.data(),
-                                                 grads.dx.data(), grads.dgamma_data(),
-                                                 grads.dbeta_data()));
-             return grads.list();
-           });
-  } else {
-    MINIDL_DISPATCH(x, "batch_norm (eval)",
-                    batch_norm_forward_eval(s, x.data(), g_ptr, b_ptr, running_mean.data(),
-                                            running_var.data(), eps, out.data()));
-    // The statistics are constants in eval mode; a node keeps a copy so later training steps
-    // that update the running buffers do not change its gradient (no copy when nothing is
-    // recorded, as in evaluation under NoGradGuard).
-    const bool recording = grad_enabled() && (x.requires_grad() || gamma.requires_grad() || beta.requires_grad());
-    const Tensor mean_values = recording ? running_mean.clone() : Tensor();
-    const Tensor var_values = recording ? running_var.clone() : Tensor();
-    record("batch_norm", out, std::move(inputs),
-           [s, x_values, gamma_values, mean_values, var_values, eps, make_grads](const Tensor& g) {
-             const Grads grads = make_grads();
-             const float* gamma_data = gamma_values.defined() ? gamma_values.data() : nullptr;
-             MINIDL_DISPATCH(g, "batch_norm backward (eval)",
-                             batch_norm_backward_eval(s, g.data(), x_values.data(), gamma_data,
-                                                      mean_values.data(), var_values.data(), eps,
-                                                      grads.dx.data(), grads.dgamma_data(),
-                                                      grads.dbeta_data()));
-             return grads.list();
-           });
-  }
-  return out;
+Tensor batch_norm_add_relu(const Tensor& x, const Tensor& residual, const Tensor& gamma,
+                           const Tensor& beta, const Tensor& running_mean,
+                           const Tensor& running_var, bool training, float momentum, float eps) {
+  checks::nonempty("batch_norm_add_relu", "residual", residual);
+  return batch_norm_fused("batch_norm_add_relu", x, residual, true, gamma, beta, running_mean,
+                          running_var, training, momentum, eps);
 }
 
 Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {

@@ -65,6 +65,15 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
                          eps_);
 }
 
+Tensor BatchNorm2d::forward_relu(const Tensor& x, const Tensor& residual) {
+  if (residual.defined()) {
+    return ops::batch_norm_add_relu(x, residual, weight, bias, running_mean, running_var,
+                                    is_training(), momentum_, eps_);
+  }
+  return ops::batch_norm_relu(x, weight, bias, running_mean, running_var, is_training(),
+                              momentum_, eps_);
+}
+
 std::string BatchNorm2d::describe() const {
   return "BatchNorm2d(" + std::to_string(channels_) + ")";
 }
@@ -109,8 +118,19 @@ Sequential& Sequential::add(std::shared_ptr<Module> module) {
 }
 
 Tensor Sequential::forward(const Tensor& x) {
+  const auto& modules = children();
   Tensor out = x;
-  for (const auto& [name, child] : children()) out = child->forward(out);
+  for (size_t i = 0; i < modules.size(); ++i) {
+    auto* batch_norm = dynamic_cast<BatchNorm2d*>(modules[i].second.get());
+    const bool relu_next = i + 1 < modules.size() &&
+                           dynamic_cast<ReLU*>(modules[i + 1].second.get()) != nullptr;
+    if (batch_norm && relu_next) {
+      out = batch_norm->forward_relu(out);
+      ++i;  // the ReLU is done
+    } else {
+      out = modules[i].second->forward(out);
+    }
+  }
   return out;
 }
 
@@ -132,10 +152,9 @@ BasicBlock::BasicBlock(int in_channels, int out_channels, int stride, Generator&
 }
 
 Tensor BasicBlock::forward(const Tensor& x) {
-  Tensor out = ops::relu(bn1_->forward(conv1_->forward(x)));
-  out = bn2_->forward(conv2_->forward(out));
+  const Tensor out = bn1_->forward_relu(conv1_->forward(x));
   const Tensor shortcut = shortcut_conv_ ? shortcut_bn_->forward(shortcut_conv_->forward(x)) : x;
-  return ops::relu(ops::add(out, shortcut));
+  return bn2_->forward_relu(conv2_->forward(out), shortcut);  // relu(bn2(conv2(out)) + shortcut)
 }
 
 std::string BasicBlock::describe() const {

@@ -89,6 +89,52 @@ TEST_CASE("cuda batch_norm training and eval match the CPU", "[gpu][batch_norm]"
   }
 }
 
+TEST_CASE("cuda batch_norm with many chunks per channel matches the CPU", "[gpu][batch_norm]") {
+  if (cudatest::skip_without_cuda()) return;
+  // A block covers 2048 values of a channel: 2907 values is one full and one partial chunk,
+  // 10240 exactly five, 76000 thirty-eight (more chunks than a warp has lanes, so the merge
+  // loops), with a mean far from zero (the chunk moments must merge stably).
+  const Shape shapes[] = {{9, 3, 17, 19}, {40, 2, 16, 16}, {2, 1, 200, 190}};
+  for (const Shape& shape : shapes) {
+    INFO("x " << shape_str(shape));
+    const int64_t c = shape[1];
+    compare_op({ops::add(randn(shape, 21, 2.f), Tensor::full(shape, 5.f)), randn({c}, 22),
+                randn({c}, 23)},
+               [c](const std::vector<Tensor>& t) {
+                 Tensor rm = Tensor::zeros({c}, t[0].device()), rv = Tensor::ones({c}, t[0].device());
+                 return ops::batch_norm(t[0], t[1], t[2], rm, rv, true);
+               },
+               kTol, {0, 1, 2});
+  }
+}
+
+TEST_CASE("cuda fused batch_norm_relu and batch_norm_add_relu match the CPU", "[gpu][batch_norm][fused]") {
+  if (cudatest::skip_without_cuda()) return;
+  const Shape shapes[] = {{2, 64, 8, 8}, {3, 5, 7, 5}, {6, 13}, {9, 3, 17, 19}};
+  for (const Shape& shape : shapes) {
+    const int64_t c = shape[1];
+    for (bool training : {true, false}) {
+      for (bool with_residual : {false, true}) {
+        INFO("x " << shape_str(shape) << (training ? " training" : " eval")
+                  << (with_residual ? " + residual" : ""));
+        compare_op({randn(shape, 24), randn({c}, 25), randn({c}, 26), randn(shape, 27)},
+                   [c, training, with_residual](const std::vector<Tensor>& t) {
+                     const Device device = t[0].device();
+                     Tensor rm = Tensor::full({c}, 0.1f, device), rv = Tensor::full({c}, 0.8f, device);
+                     return with_residual
+                                ? ops::batch_norm_add_relu(t[0], t[3], t[1], t[2], rm, rv, training)
+                                : ops::batch_norm_relu(t[0], t[1], t[2], rm, rv, training);
+                   },
+                   // Eval without gradients runs the fused eval kernel (with them, the
+                   // composition of the unfused ops, tested above).
+                   kTol, !training       ? std::vector<size_t>{}
+                         : with_residual ? std::vector<size_t>{0, 1, 2, 3}
+                                         : std::vector<size_t>{0, 1, 2});
+      }
+    }
+  }
+}
+
 TEST_CASE("cuda max avg and global pooling match the CPU", "[gpu][pooling]") {
   if (cudatest::skip_without_cuda()) return;
   struct PoolCase { Shape x; int kernel, stride, padding; };

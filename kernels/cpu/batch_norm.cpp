@@ -1,6 +1,7 @@
 // CPU batch norm: one channel per OpenMP iteration (channels are independent). Statistics are
 // accumulated in double in two passes (mean, then squared deviations), which is stable where
-// the one-pass E[x^2] - E[x]^2 formula cancels catastrophically.
+// the one-pass E[x^2] - E[x]^2 formula cancels catastrophically. The epilogue (residual add,
+// ReLU) is applied in the same loop that writes y, and its gradient in the loops that read dy.
 #include <cmath>
 
 #include "kernels/batch_norm.h"
@@ -8,32 +9,42 @@
 namespace minidl::kernels::cpu {
 
 namespace {
-template <typename PerValue>
-void for_channel(const BatchNormShape& s, int64_t c, const float* base, PerValue fn) {
+// Calls fn(i) for the flat index i of every value of channel c, plane by plane (each plane of
+// `spatial` values is contiguous, so the inner loop is a plain unit-stride loop).
+template <typename PerIndex>
+void for_channel(const BatchNormShape& s, int64_t c, PerIndex fn) {
   for (int64_t n = 0; n < s.batch; ++n) {
     const int64_t offset = (n * s.channels + c) * s.spatial;
-    for (int64_t i = 0; i < s.spatial; ++i) fn(offset + i, base[offset + i]);
+    for (int64_t i = offset; i < offset + s.spatial; ++i) fn(i);
   }
+}
+
+void apply(const BatchNormShape& s, int64_t c, const float* x, const BatchNormEpilogue& e,
+           float mean, float scale, float beta, float* y) {
+  for_channel(s, c, [&](int64_t i) {
+    y[i] = batch_norm_output(x[i], mean, scale, beta, e.residual ? e.residual[i] : 0.f, e.relu);
+  });
 }
 }  // namespace
 
+int64_t batch_norm_workspace(const BatchNormShape&) { return 0; }
+
 void batch_norm_forward_train(const BatchNormShape& s, const float* x, const float* gamma,
-                              const float* beta, float eps, float momentum, float* y,
-                              float* save_mean, float* save_invstd, float* running_mean,
-                              float* running_var) {
+                              const float* beta, const BatchNormEpilogue& epilogue, float eps,
+                              float momentum, float* y, float* save_mean, float* save_invstd,
+                              float* running_mean, float* running_var, float*) {
   const double count = static_cast<double>(s.count());
 #pragma omp parallel for
   for (int64_t c = 0; c < s.channels; ++c) {
     double total = 0.0;
-    for_channel(s, c, x, [&](int64_t, float v) { total += v; });
+    for_channel(s, c, [&](int64_t i) { total += x[i]; });
     const double mean = total / count;
     double squares = 0.0;
-    for_channel(s, c, x, [&](int64_t, float v) { squares += (v - mean) * (v - mean); });
+    for_channel(s, c, [&](int64_t i) { squares += (x[i] - mean) * (x[i] - mean); });
     const double var = squares / count;  // biased: what normalization uses
     const float invstd = static_cast<float>(1.0 / std::sqrt(var + eps));
-    const float g = gamma ? gamma[c] : 1.f, b = beta ? beta[c] : 0.f;
     const float m = static_cast<float>(mean);
-    for_channel(s, c, x, [&](int64_t i, float v) { y[i] = (v - m) * invstd * g + b; });
+    apply(s, c, x, epilogue, m, (gamma ? gamma[c] : 1.f) * invstd, beta ? beta[c] : 0.f, y);
     save_mean[c] = m;
     save_invstd[c] = invstd;
     if (running_mean && running_var) {
@@ -45,41 +56,46 @@ void batch_norm_forward_train(const BatchNormShape& s, const float* x, const flo
 }
 
 void batch_norm_forward_eval(const BatchNormShape& s, const float* x, const float* gamma,
-                             const float* beta, const float* running_mean,
-                             const float* running_var, float eps, float* y) {
+                             const float* beta, const BatchNormEpilogue& epilogue,
+                             const float* running_mean, const float* running_var, float eps,
+                             float* y) {
 #pragma omp parallel for
   for (int64_t c = 0; c < s.channels; ++c) {
     const float invstd = 1.f / std::sqrt(running_var[c] + eps);
-    const float g = gamma ? gamma[c] : 1.f, b = beta ? beta[c] : 0.f;
-    const float m = running_mean[c];
-    for_channel(s, c, x, [&](int64_t i, float v) { y[i] = (v - m) * invstd * g + b; });
+    apply(s, c, x, epilogue, running_mean[c], (gamma ? gamma[c] : 1.f) * invstd,
+          beta ? beta[c] : 0.f, y);
   }
 }
 
-// With xhat = (x - mean) * invstd and y = gamma * xhat + beta, per channel over its M values:
-//   dbeta = sum(dy),  dgamma = sum(dy * xhat)
-//   dx = gamma * invstd / M * (M * dy - dbeta - xhat * dgamma)
+// With xhat = (x - mean) * invstd, y = gamma * xhat + beta (+ residual, ReLU) and dz the
+// gradient that reaches the normalization (dy masked by the ReLU), per channel over its M
+// values:
+//   dbeta = sum(dz),  dgamma = sum(dz * xhat),  dresidual = dz
+//   dx = gamma * invstd / M * (M * dz - dbeta - xhat * dgamma)
 void batch_norm_backward(const BatchNormShape& s, const float* dy, const float* x,
                          const float* gamma, const float* save_mean, const float* save_invstd,
-                         float* dx, float* dgamma, float* dbeta) {
+                         const float* relu_output, float* dx, float* residual_grad,
+                         float* dgamma, float* dbeta, float*) {
   const double count = static_cast<double>(s.count());
 #pragma omp parallel for
   for (int64_t c = 0; c < s.channels; ++c) {
     const float m = save_mean[c], invstd = save_invstd[c];
-    double sum_dy = 0.0, sum_dy_xhat = 0.0;
-    for_channel(s, c, x, [&](int64_t i, float v) {
-      sum_dy += dy[i];
-      sum_dy_xhat += dy[i] * (v - m) * invstd;
+    double sum_dz = 0.0, sum_dz_xhat = 0.0;
+    for_channel(s, c, [&](int64_t i) {
+      const float dz = batch_norm_masked_grad(dy[i], relu_output, i);
+      sum_dz += dz;
+      sum_dz_xhat += dz * (x[i] - m) * invstd;
     });
-    const float g = gamma ? gamma[c] : 1.f;
-    const float k = static_cast<float>(g * invstd / count);
-    const float total_dy = static_cast<float>(sum_dy), total_dy_xhat = static_cast<float>(sum_dy_xhat);
-    for_channel(s, c, x, [&](int64_t i, float v) {
-      const float xhat = (v - m) * invstd;
-      dx[i] = k * (static_cast<float>(count) * dy[i] - total_dy - xhat * total_dy_xhat);
+    const float k = static_cast<float>((gamma ? gamma[c] : 1.f) * invstd / count);
+    const float total_dz = static_cast<float>(sum_dz), total_dz_xhat = static_cast<float>(sum_dz_xhat);
+    for_channel(s, c, [&](int64_t i) {
+      const float dz = batch_norm_masked_grad(dy[i], relu_output, i);
+      const float xhat = (x[i] - m) * invstd;
+      dx[i] = k * (static_cast<float>(count) * dz - total_dz - xhat * total_dz_xhat);
+      if (residual_grad) residual_grad[i] = dz;
     });
-    if (dgamma) dgamma[c] = static_cast<float>(sum_dy_xhat);
-    if (dbeta) dbeta[c] = static_cast<float>(sum_dy);
+    if (dgamma) dgamma[c] = total_dz_xhat;
+    if (dbeta) dbeta[c] = total_dz;
   }
 }
 
@@ -93,9 +109,9 @@ void batch_norm_backward_eval(const BatchNormShape& s, const float* dy, const fl
     const float m = running_mean[c];
     const float g = gamma ? gamma[c] : 1.f;
     double sum_dy = 0.0, sum_dy_xhat = 0.0;
-    for_channel(s, c, x, [&](int64_t i, float v) {
+    for_channel(s, c, [&](int64_t i) {
       sum_dy += dy[i];
-      sum_dy_xhat += dy[i] * (v - m) * invstd;
+      sum_dy_xhat += dy[i] * (x[i] - m) * invstd;
       dx[i] = dy[i] * g * invstd;
     });
     if (dgamma) dgamma[c] = static_cast<float>(sum_dy_xhat);

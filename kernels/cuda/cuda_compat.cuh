@@ -18,3 +18,12 @@
 // that kernels may read four floats at once (load4 in kernels/cuda/implicit_gemm.cuh).
 #define MINIDL_SHARED(type, name, count) __shared__ __align__(16) type name[count]
 #endif
+
+// `#pragma unroll` and __launch_bounds__ for nvcc; nothing for the emulator's host compiler.
+#ifdef MINIDL_CUDA_EMULATION
+#define MINIDL_LAUNCH_BOUNDS(threads)
+#define MINIDL_UNROLL
+#else
+#define MINIDL_LAUNCH_BOUNDS(threads) __launch_bounds__(threads)
+#define MINIDL_UNROLL _Pragma("unroll")
+#endif

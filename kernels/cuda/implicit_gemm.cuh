@@ -44,15 +44,9 @@
 
 #include "kernels/cuda/launch.cuh"
 
-// nvcc unrolls only the innermost loops by itself: without the pragma the step loop ran two
-// k at a time, recomputing shared-memory addresses, ~40% more instructions than FMAs.
-#ifdef MINIDL_CUDA_EMULATION
-#define MINIDL_LAUNCH_BOUNDS(threads)
-#define MINIDL_UNROLL
-#else
-#define MINIDL_LAUNCH_BOUNDS(threads) __launch_bounds__(threads)
-#define MINIDL_UNROLL _Pragma("unroll")
-#endif
+// MINIDL_UNROLL (kernels/cuda/cuda_compat.cuh): nvcc unrolls only the innermost loops by
+// itself; without it the step loop ran two k at a time, recomputing shared-memory addresses,
+// ~40% more instructions than FMAs.
 
 namespace minidl::kernels::cuda {
 
