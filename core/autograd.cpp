@@ -6,6 +6,7 @@
 
 #include "core/cuda_runtime.h"
 #include "core/error.h"
+#include "core/profiler.h"
 #include "core/ops.h"
 #include "kernels/elementwise.h"
 
@@ -16,6 +17,7 @@ thread_local bool g_grad_enabled = true;
 
 // dst += src, in place, on dst's device.
 void accumulate_into(const Tensor& dst, const Tensor& src) {
+  const profiler::Scope profile_scope("backward (gradient accumulation)", dst.device());
   if (dst.device() == Device::CPU) {
     kernels::cpu::axpy(dst.numel(), 1.f, src.data(), dst.data());
   } else {
@@ -102,6 +104,7 @@ void run_backward(const Tensor& root) {
 
   std::unordered_map<Node*, Tensor> grad_of_output{{root_node.get(), seed}};
   NoGradGuard no_grad;  // gradient computations are not themselves recorded
+  const profiler::BackwardPhase backward_phase;  // their kernels count as backward in profiles
   for (const std::shared_ptr<Node>& node : reverse_topological_order(root_node)) {
     MINIDL_CHECK(!node->released, "backward", "reached the already-released graph of op '",
                  node->op, "'; backward() runs once per forward pass");

@@ -96,6 +96,18 @@ Event create_event() {
   return event;
 }
 
+Event create_timing_event() {
+  cudaEvent_t event = nullptr;
+  CHECKED("cuda event", cudaEventCreate(&event));
+  return event;
+}
+
+float elapsed_ms(Event start, Event end) {
+  float ms = 0.f;
+  CHECKED("cuda event", cudaEventElapsedTime(&ms, cudaEvent_t(start), cudaEvent_t(end)));
+  return ms;
+}
+
 void destroy_event(Event event) { CHECKED("cuda event", cudaEventDestroy(cudaEvent_t(event))); }
 void record_event(Event event) { CHECKED("cuda event", cudaEventRecord(cudaEvent_t(event), 0)); }
 void wait_for_event(Event event) {

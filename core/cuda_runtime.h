@@ -32,6 +32,10 @@ Event create_event();
 void destroy_event(Event event);
 void record_event(Event event);       // marks this point of the stream
 void wait_for_event(Event event);     // blocks the host until the GPU has passed the mark
+// Events that also record the time (core/profiler.h): milliseconds from `start` to `end`,
+// both recorded and `end` waited for.
+Event create_timing_event();
+float elapsed_ms(Event start, Event end);
 
 // After launching the kernels of `op`: turns a launch error into a minidl::Error naming the op
 // (and, with MINIDL_CUDA_SYNC=1 in the environment, waits for the kernels so that faults

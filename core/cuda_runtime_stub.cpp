@@ -29,5 +29,7 @@ Event create_event() { unavailable("cuda event"); }
 void destroy_event(Event) { unavailable("cuda event"); }
 void record_event(Event) { unavailable("cuda event"); }
 void wait_for_event(Event) { unavailable("cuda event"); }
+Event create_timing_event() { unavailable("cuda event"); }
+float elapsed_ms(Event, Event) { unavailable("cuda event"); }
 
 }  // namespace minidl::cuda_runtime

@@ -3,14 +3,17 @@
 // and the device of a tensor picks the namespace:
 //   MINIDL_DISPATCH(x, "relu", relu_forward(n, x.data(), y.data()));
 // runs kernels::cpu::relu_forward(...) for a CPU tensor, or kernels::cuda::relu_forward(...)
-// followed by a launch check naming "relu" for a CUDA tensor.
+// followed by a launch check naming "relu" for a CUDA tensor. With profiling on
+// (core/profiler.h) the kernels' time is counted under op_name.
 #pragma once
 
 #include "core/cuda_runtime.h"
+#include "core/profiler.h"
 #include "core/tensor.h"
 
 #define MINIDL_DISPATCH(tensor, op_name, call)      \
   do {                                              \
+    const ::minidl::profiler::Scope profile_scope_(op_name, (tensor).device()); \
     if ((tensor).device() == ::minidl::Device::CPU) { \
       ::minidl::kernels::cpu::call;                 \
     } else {                                        \

@@ -5,5 +5,6 @@
 #include "core/device.h"
 #include "core/error.h"
 #include "core/ops.h"
+#include "core/profiler.h"
 #include "core/random.h"
 #include "core/tensor.h"

@@ -81,6 +81,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
                  bias.shape_str(), " must be [", s.out_channels, "]");
   }
   Tensor out = Tensor::empty({s.batch, s.out_channels, s.out_h(), s.out_w()}, x.device());
+  const profiler::Scope profile_forward("conv2d", x.device());
   if (x.device() == Device::CPU) {
     kernels::cpu::conv2d_forward(s, x.data(), weight.data(), bias.defined() ? bias.data() : nullptr,
                                  out.data());
@@ -104,6 +105,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
            std::vector<Tensor> grads(2);
            if (need_dx) {
              grads[0] = Tensor::empty(x_values.shape(), device);
+             const profiler::Scope profile_data("conv2d backward-data", device);
              if (device == Device::CPU) {
                kernels::cpu::conv2d_backward_data(s, g.data(), w_values.data(), grads[0].data());
              } else {
@@ -117,6 +119,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
            grads[1] = Tensor::empty(w_values.shape(), device);
            Tensor bias_grad = has_bias ? Tensor::empty({s.out_channels}, device) : Tensor();
            float* db = has_bias ? bias_grad.data() : nullptr;
+           const profiler::Scope profile_weight("conv2d backward-weight", device);
            if (device == Device::CPU) {
              kernels::cpu::conv2d_backward_weight(s, x_values.data(), g.data(), grads[1].data(), db);
            } else {

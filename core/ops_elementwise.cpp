@@ -97,6 +97,7 @@ Tensor relu(const Tensor& x) {
 Tensor sum(const Tensor& a) {
   checks::nonempty("sum", "a", a);
   Tensor out = Tensor::empty({}, a.device());
+  const profiler::Scope profile_scope("sum", a.device());
   if (a.device() == Device::CPU) {
     out.data()[0] = kernels::cpu::sum(a.numel(), a.data());
   } else {

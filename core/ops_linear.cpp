@@ -16,6 +16,7 @@ namespace {
 Tensor gemm(const char* op, bool trans_a, bool trans_b, const Tensor& a, const Tensor& b,
             int64_t m, int64_t n, int64_t k) {
   Tensor c = Tensor::empty({m, n}, a.device());
+  const profiler::Scope profile_scope(op, a.device());
   if (a.device() == Device::CPU) {
     kernels::cpu::gemm(trans_a, trans_b, int(m), int(n), int(k), 1.f, a.data(), b.data(), 0.f,
                        c.data());

@@ -139,6 +139,7 @@ int run(const TrainOptions& o) {
               (long long)model.parameter_count(), (long long)train_set.size(),
               (long long)test_set.size(), device_name(device), (long long)o.epochs,
               (long long)train_loader.batches_per_epoch());
+  if (o.profile_steps > 0) profiler::request(o.profile_steps);
   const auto run_start = Clock::now();
   for (int64_t epoch = first_epoch; epoch < o.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
@@ -150,6 +151,7 @@ int run(const TrainOptions& o) {
     double loss_mean = 0.0, accuracy = 0.0;
     int64_t seen = 0, batches = 0;
     while (train_loader.next(batch)) {
+      profiler::begin_step(device);
       const DeviceBatch on_device = uploader.upload(batch);
       const Tensor logits = model.forward(on_device.images);
       const Tensor loss = ops::softmax_cross_entropy(logits, on_device.labels, o.label_smoothing);
@@ -158,6 +160,7 @@ int run(const TrainOptions& o) {
       optimizer.step();
       scheduler.step();
       totals.add(loss, logits, on_device.labels);
+      profiler::end_step(device);
       seen += on_device.size();
       ++batches;
 
@@ -195,6 +198,7 @@ int run(const TrainOptions& o) {
             << seen / train_seconds << '\n';
     metrics.flush();
   }
+  profiler::print_if_pending();  // a run shorter than the profiled steps
   std::printf("done in %.1f min; best test accuracy %.2f%%; checkpoints and metrics.csv in %s\n",
               seconds_since(run_start) / 60.0, 100 * best_accuracy, o.out_dir.c_str());
   return 0;

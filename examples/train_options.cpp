@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "core/profiler.h"
+
 namespace minidl {
 
 namespace {
@@ -55,6 +57,8 @@ std::string train_usage(const char* program) {
     << "  --resume PATH           continue from a checkpoint (e.g. DIR/last.safetensors)\n"
     << "  --limit-train N         use only the first N training images\n"
     << "  --limit-test N          use only the first N test images\n"
+    << "  --profile N             after " << profiler::kWarmupSteps << " warm-up steps, time every op of N training\n"
+    << "                          steps and print the table (as MINIDL_PROFILE=1)\n"
     << "  --summary               print the model's layers, output shapes and parameters; exit\n"
     << "  --help                  this text\n";
   return u.str();
@@ -90,6 +94,7 @@ TrainOptions parse_train_options(int argc, char** argv) {
     else if (flag == "--resume") o.resume = value();
     else if (flag == "--limit-train") o.limit_train = parse_number<int64_t>(flag, value());
     else if (flag == "--limit-test") o.limit_test = parse_number<int64_t>(flag, value());
+    else if (flag == "--profile") o.profile_steps = parse_number<int>(flag, value());
     else throw UsageError("unknown option '" + flag + "'");
   }
   require(o.epochs >= 1, "--epochs", o.epochs, "must be at least 1");
@@ -113,6 +118,8 @@ TrainOptions parse_train_options(int argc, char** argv) {
           "must be positive");
   require(o.limit_test != 0 && o.limit_test >= -1, "--limit-test", o.limit_test,
           "must be positive");
+  require(o.profile_steps >= 0 && o.profile_steps <= 1000000, "--profile", o.profile_steps,
+          "must be in [0, 1000000]");
   return o;
 }
 

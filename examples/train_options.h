@@ -26,6 +26,7 @@ struct TrainOptions {
   std::string out_dir = "runs/cifar10";
   std::string resume;
   int64_t limit_train = -1, limit_test = -1;
+  int profile_steps = 0;  // --profile N: per-op table of N steps (core/profiler.h); 0 off
   bool summary = false, help = false;
 };
 

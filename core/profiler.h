@@ -1,0 +1,86 @@
+// Where a training step's time goes, op by op: the numbers a student reads to see what a
+// framework spends its time on, and the ones to read before deciding what to fuse.
+//
+//   MINIDL_PROFILE=1 build/train_cifar10 ...        (or train_cifar10 --profile 50)
+//
+// With MINIDL_PROFILE=1 in the environment, a program that marks its training steps
+// (begin_step / end_step: train_cifar10 and bench_train_step do) lets kWarmupSteps steps pass
+// (allocator and cuBLAS warm-up), then times every op of the next MINIDL_PROFILE_STEPS steps
+// (default 50), prints the table to stderr and stops profiling. Rows are (op, phase): the
+// phase is "backward" for the kernels that autograd's backward pass launches and "forward"
+// otherwise (the optimizer's update counts as forward).
+//
+// How it measures. Every kernel call goes through MINIDL_DISPATCH (core/dispatch.h), which
+// opens a Scope; the few ops that call their kernels directly open one themselves. On the CPU
+// a Scope reads the host clock before and after. On CUDA the kernels run asynchronously, so a
+// Scope records a timing event into the stream before and after its launches instead, and the
+// pairs are read back in batches of 16384 (one wait for the GPU per batch), never
+// once per op: profiling does not add the host synchronisations it is meant to find. A step
+// is timed the same way, from begin_step to end_step; what no op accounts for (the GPU idle
+// between launches, host work) is its own row.
+//
+// Profiling costs little while off: a Scope checks one flag. Like the rest of the library, it
+// expects ops to be called from one thread.
+#pragma once
+
+#include <string>
+
+#include "core/device.h"
+
+namespace minidl::profiler {
+
+constexpr int kWarmupSteps = 5;
+
+// Reads MINIDL_PROFILE and MINIDL_PROFILE_STEPS (once; later calls do nothing). begin_step
+// calls it, so programs need not.
+void configure_from_environment();
+// Starts over: profiles `steps` steps after kWarmupSteps more, as MINIDL_PROFILE=1
+// MINIDL_PROFILE_STEPS=steps would (0 turns profiling off).
+void request(int steps);
+
+// True while ops are being timed: inside a step, after the warm-up, before the last step.
+bool active();
+
+// Marks one training step on `device`. end_step prints the table after the last profiled
+// step.
+void begin_step(Device device);
+void end_step(Device device);
+
+// Times what runs while it lives, under `name` (a string literal: only the pointer is kept
+// until the table is made). Nested scopes add nothing: the outermost one counts.
+class Scope {
+ public:
+  Scope(const char* name, Device device) {
+    if (active()) open(name, device);
+  }
+  ~Scope() {
+    if (open_) close();
+  }
+  Scope(const Scope&) = delete;
+  Scope& operator=(const Scope&) = delete;
+
+ private:
+  void open(const char* name, Device device);
+  void close();
+  bool open_ = false;
+};
+
+// Set by autograd's backward pass for its duration: scopes opened meanwhile count as backward.
+class BackwardPhase {
+ public:
+  BackwardPhase();
+  ~BackwardPhase();
+  BackwardPhase(const BackwardPhase&) = delete;
+  BackwardPhase& operator=(const BackwardPhase&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// The table of what has been profiled so far (waits for pending CUDA timings); empty if
+// nothing was. end_step prints it by itself; a program that may stop before the last
+// profiled step calls print_if_pending() at the end.
+std::string report();
+void print_if_pending();
+
+}  // namespace minidl::profiler
