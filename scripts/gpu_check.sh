@@ -8,7 +8,7 @@
 # network. Run it from the repository root:
 #   scripts/gpu_check.sh                  every stage (the sweep only with GPU_CHECK_SWEEP=1)
 #   scripts/gpu_check.sh tests bench      only these stages, in this order
-# Stages: tests memcheck racecheck bench sweep torch step train
+# Stages: tests memcheck racecheck bench sweep torch step profile train
 # Environment:
 #   OUT               where the logs and CSV files go (default ./gpu_logs)
 #   CIFAR10_DIR       the dataset for the train stage (default: .device/cifar10, the slice
@@ -18,6 +18,7 @@
 #   MEMCHECK_ALL=1    memcheck every test case (default: all but the full ResNet step)
 #   STEPS_ONLY=1      torch stage: only PyTorch's training steps, not its per-layer timings
 #   DEVICE_DIR        the packed executables (default .device)
+#   TRAIN_EPOCHS      train stage: epochs to run (default 2; 40 is the full recipe)
 # Exit status: 0 when no stage failed or timed out (skipped stages do not count).
 set -uo pipefail  # no -e: a failing stage is recorded and the next one still runs
 
@@ -29,7 +30,7 @@ if [[ -z ${CIFAR10_DIR:-} ]]; then
 fi
 BUDGET=${GPU_CHECK_BUDGET:-450}
 CUDA_LIB=/usr/local/cuda/targets/x86_64-linux/lib
-ALL_STAGES=(tests memcheck racecheck bench sweep torch step train)
+ALL_STAGES=(tests memcheck racecheck bench sweep torch step profile train)
 
 # The comment block above, without its "# ".
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
@@ -205,6 +206,24 @@ stage_step() {
   run_stage step 150 python3 "$script" --device cuda --binary "$STEP" --batch 128,512 --rounds 3
 }
 
+# Per batch size, the profiled milliseconds per step, e.g. "b128 3.10 ms, b512 10.2 ms".
+key_profile() {
+  awk '/^bench_train_step batch / { batch = $3 }
+       /^minidl profile: / { steps = steps sep "b" batch " " $11 " ms"; sep = ", " }
+       END { if (steps) print "profiled step " steps }' "$1"
+}
+
+# Where the training step's time goes (core/profiler.h): bench_train_step's step under
+# MINIDL_PROFILE, 20 profiled steps per batch size; one process each, since the profiler
+# prints once per process. The tables are in profile.log.
+stage_profile() {
+  [[ -x $STEP ]] || { skip profile "$STEP not found (run scripts/gpu_pack.sh)"; return; }
+  run_stage profile 120 bash -c 'for batch in 128 512; do
+      echo "bench_train_step batch $batch"
+      MINIDL_PROFILE=1 MINIDL_PROFILE_STEPS=20 "$0" --device cuda --batch "$batch" --steps 30 || exit
+    done' "$STEP"
+}
+
 # From "training ResNet (...) on N images, testing on M, ..." and the last epoch's line,
 # "epoch 2/2  lr ...  test loss L acc A%  S s (R images/s)".
 key_train() {
@@ -216,17 +235,18 @@ key_train() {
   [[ -z $epoch ]] || echo "$epoch ($sizes)"
 }
 
-# Two epochs on the real data: all of it when the five training files are there, else the
-# 10,000 images of data_batch_1.bin (the dataset travels to the GPU machine in pieces), tested
-# on whatever test_batch.bin holds (gpu_pack.sh's slice: the first 5,000 images). The
-# checkpoints (about 40 MB each) go to a scratch folder, not to $OUT: the log has the numbers.
+# TRAIN_EPOCHS epochs (default 2; 40 is `make train`'s full recipe) on the real data: all of
+# it when the five training files are there, else the 10,000 images of data_batch_1.bin (the
+# dataset travels to the GPU machine in pieces), tested on whatever test_batch.bin holds
+# (gpu_pack.sh's slice: the first 5,000 images). The checkpoints (about 40 MB each) go to a
+# scratch folder, not to $OUT: the log has the numbers.
 stage_train() {
   [[ -f $CIFAR10_DIR/test_batch.bin && -f $CIFAR10_DIR/data_batch_1.bin ]] ||
     { skip train "no CIFAR-10 in $CIFAR10_DIR (set CIFAR10_DIR)"; return; }
-  local limit=()
+  local limit=() epochs=${TRAIN_EPOCHS:-2}
   [[ -f $CIFAR10_DIR/data_batch_5.bin ]] || limit=(--limit-train 10000)
-  run_stage train 150 "$TRAIN" --device cuda --epochs 2 --data "$CIFAR10_DIR" \
-    --out "${TMPDIR:-/tmp}/minidl_gpu_check_train" "${limit[@]}"
+  run_stage train $((120 + 10 * epochs)) "$TRAIN" --device cuda --epochs "$epochs" \
+    --data "$CIFAR10_DIR" --out "${TMPDIR:-/tmp}/minidl_gpu_check_train" "${limit[@]}"
 }
 
 # ---- main ----------------------------------------------------------------------------------
