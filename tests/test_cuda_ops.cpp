@@ -105,6 +105,14 @@ TEST_CASE("cuda batch_norm with many chunks per channel matches the CPU", "[gpu]
                  return ops::batch_norm(t[0], t[1], t[2], rm, rv, true);
                },
                kTol, {0, 1, 2});
+    // Block 0 of each channel updates the running statistics from the merged moments.
+    Tensor rm_cpu = Tensor::zeros({c}), rv_cpu = Tensor::ones({c});
+    Tensor rm_gpu = Tensor::zeros({c}, Device::CUDA), rv_gpu = Tensor::ones({c}, Device::CUDA);
+    const Tensor x = ops::add(randn(shape, 28, 3.f), Tensor::full(shape, -4.f));
+    ops::batch_norm(x, Tensor(), Tensor(), rm_cpu, rv_cpu, true);
+    ops::batch_norm(x.to(Device::CUDA), Tensor(), Tensor(), rm_gpu, rv_gpu, true);
+    cudatest::require_close(rm_gpu, rm_cpu, kTol, "running mean");
+    cudatest::require_close(rv_gpu, rv_cpu, kTol, "running variance");
   }
 }
 
