@@ -81,14 +81,28 @@ void SGD::step() {
   for (ParamGroup& group : groups_) {
     const kernels::SgdHyper hyper{group.lr, options_.momentum, group.weight_decay,
                                   options_.nesterov};
+    // The group's tensors with a gradient, per device (one of them in `sample`), each list
+    // updated in one call.
+    struct DeviceList {
+      Tensor sample;
+      std::vector<kernels::SgdTensor> tensors;
+    } on_cpu, on_cuda;
     for (Tensor& p : group.params) {
       const Tensor grad = p.grad();
       const Tensor* buf_tensor = momentum_ ? &(*momentum_)[flat] : nullptr;
       ++flat;
       if (!grad.defined()) continue;
       if (buf_tensor) check_state_device("SGD::step", *buf_tensor, p);
-      float* buf = buf_tensor ? buf_tensor->data() : nullptr;
-      MINIDL_DISPATCH(p, "SGD::step", sgd_update(p.numel(), hyper, p.data(), grad.data(), buf));
+      const kernels::SgdTensor t{p.numel(), p.data(), grad.data(),
+                                 buf_tensor ? buf_tensor->data() : nullptr};
+      DeviceList& list = p.device() == Device::CPU ? on_cpu : on_cuda;
+      list.sample = p;
+      list.tensors.push_back(t);
+    }
+    for (const DeviceList* list : {&on_cpu, &on_cuda}) {
+      if (list->tensors.empty()) continue;
+      const int count = static_cast<int>(list->tensors.size());
+      MINIDL_DISPATCH(list->sample, "SGD::step", sgd_update(hyper, list->tensors.data(), count));
     }
   }
   ++steps_;

@@ -35,6 +35,40 @@ TEST_CASE("cuda SGD Adam and AdamW updates match the CPU", "[gpu][optim]") {
   }
 }
 
+TEST_CASE("cuda SGD updates many tensors of awkward sizes in batched launches", "[gpu][optim]") {
+  if (cudatest::skip_without_cuda()) return;
+  // 35 tensors: more than one launch holds (32), and sizes around the 4096-float chunk of a
+  // block (one element, a chunk minus one, exactly one, one more, several and a partial one).
+  const int64_t sizes[] = {1, 4095, 4096, 4097, 10000, 3, 12289};
+  for (float momentum : {0.9f, 0.f}) {
+    INFO("momentum " << momentum);
+    Generator gen(33);
+    std::vector<Tensor> cpu_params, gpu_params, grads;
+    for (int k = 0; k < 35; ++k) {
+      const Tensor start = Tensor::normal({sizes[k % 7]}, 0.f, 1.f, gen);
+      cpu_params.push_back(start.clone().set_requires_grad());
+      gpu_params.push_back(start.to(Device::CUDA).set_requires_grad());
+      grads.push_back(Tensor::normal({sizes[k % 7]}, 0.f, 1.f, gen));
+    }
+    const SgdOptions options{0.1f, momentum, 5e-4f, momentum > 0.f};
+    SGD cpu(cpu_params, options), gpu(gpu_params, options);
+    for (int step = 0; step < 2; ++step) {
+      cpu.zero_grad();
+      gpu.zero_grad();
+      for (size_t k = 0; k < grads.size(); ++k) {
+        ops::sum(ops::mul(cpu_params[k], grads[k])).backward();
+        ops::sum(ops::mul(gpu_params[k], grads[k].to(Device::CUDA))).backward();
+      }
+      cpu.step();
+      gpu.step();
+    }
+    for (size_t k = 0; k < grads.size(); ++k) {
+      INFO("tensor " << k << " of " << cpu_params[k].numel() << " floats");
+      require_close(gpu_params[k], cpu_params[k], 1e-6, "parameters after 2 steps");
+    }
+  }
+}
+
 TEST_CASE("one training step of the reference ResNet on CUDA matches the CPU step", "[gpu][model]") {
   if (cudatest::skip_without_cuda()) return;
   manual_seed(41);

@@ -4,18 +4,11 @@
 
 namespace minidl::kernels::cpu {
 
-void sgd_update(int64_t n, const SgdHyper& h, float* param, const float* grad,
-                float* momentum_buf) {
-#pragma omp parallel for simd if (n > (1 << 16))
-  for (int64_t i = 0; i < n; ++i) {
-    const float d = grad[i] + h.weight_decay * param[i];
-    if (h.momentum == 0.f) {
-      param[i] -= h.lr * d;
-      continue;
-    }
-    const float buf = h.momentum * momentum_buf[i] + d;
-    momentum_buf[i] = buf;
-    param[i] -= h.lr * (h.nesterov ? d + h.momentum * buf : buf);
+void sgd_update(const SgdHyper& h, const SgdTensor* tensors, int count) {
+  for (int k = 0; k < count; ++k) {
+    const SgdTensor t = tensors[k];
+#pragma omp parallel for simd if (t.n > (1 << 16))
+    for (int64_t i = 0; i < t.n; ++i) sgd_update_element(h, t, i);
   }
 }
 

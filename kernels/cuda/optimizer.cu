@@ -1,9 +1,12 @@
-// CUDA parameter updates (SGD with momentum / Nesterov, Adam / AdamW), one launch per
-// parameter tensor of n floats, with exactly the formulas of kernels/cpu/optimizer.cpp.
+// CUDA parameter updates (SGD with momentum / Nesterov, Adam / AdamW), with exactly the
+// formulas of kernels/cpu/optimizer.cpp.
 //
-// Decomposition. Elementwise: a 1-D grid of 256-thread blocks walks the n parameters with a
-// grid-stride loop (thread t of the grid updates t, t + G, t + 2G, ...), as in elementwise.cu.
-// Every parameter is independent, so there is no communication between threads.
+// Decomposition. Adam: one launch per parameter tensor, a 1-D grid of 256-thread blocks
+// walking its n floats with a grid-stride loop (thread t of the grid updates t, t + G, ...),
+// as in elementwise.cu. SGD: one launch for up to kMaxTensors tensors. Each tensor is cut into
+// chunks of kChunk floats, a block per chunk; the kernel argument carries the tensors'
+// pointers and, per tensor, the index of its first block, so block b finds its tensor by a
+// short scan. Every parameter is independent: no communication between threads.
 //
 // Memory access. Consecutive threads touch consecutive floats of every array, so each warp
 // access is one coalesced 128-byte transaction. The work is a handful of flops per element:
@@ -23,21 +26,23 @@ namespace minidl::kernels::cuda {
 namespace {
 
 
-// d = g + wd * p;  buf = momentum * buf + d;  p -= lr * (nesterov ? d + momentum * buf : buf).
-// With momentum == 0 the buffer is not used (and may be null): p -= lr * d.
-__global__ void sgd_kernel(int64_t n, float lr, float momentum, float weight_decay,
-                           bool nesterov, float* param, const float* grad, float* momentum_buf) {
-  for (int64_t i = first_index(); i < n; i += grid_stride()) {
-    const float p = param[i];
-    const float d = grad[i] + weight_decay * p;
-    if (momentum == 0.f) {
-      param[i] = p - lr * d;
-      continue;
-    }
-    const float buf = momentum * momentum_buf[i] + d;
-    momentum_buf[i] = buf;
-    param[i] = p - lr * (nesterov ? d + momentum * buf : buf);
-  }
+constexpr int kMaxTensors = 32;
+constexpr int64_t kChunk = 16 * kBlockSize;  // floats per block: 16 per thread
+
+// What one SGD launch updates (passed by value as the kernel argument: about 1.2 KB).
+struct SgdBatch {
+  SgdTensor tensors[kMaxTensors];
+  int first_block[kMaxTensors + 1];  // tensor k owns blocks first_block[k] .. first_block[k+1)
+  int count;
+};
+
+__global__ void sgd_kernel(SgdHyper h, SgdBatch batch) {
+  int k = 0;
+  while (int(blockIdx.x) >= batch.first_block[k + 1]) ++k;
+  const SgdTensor& t = batch.tensors[k];
+  const int64_t begin = int64_t(blockIdx.x - batch.first_block[k]) * kChunk;
+  const int64_t end = begin + kChunk < t.n ? begin + kChunk : t.n;
+  for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) sgd_update_element(h, t, i);
 }
 
 // m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
@@ -64,10 +69,18 @@ __global__ void adam_kernel(int64_t n, float lr, float beta1, float beta2, float
 
 }  // namespace
 
-void sgd_update(int64_t n, const SgdHyper& h, float* param, const float* grad,
-                float* momentum_buf) {
-  launch("sgd_update", sgd_kernel, grid_for(n), kBlockSize, n, h.lr, h.momentum, h.weight_decay,
-         h.nesterov, param, grad, momentum_buf);
+void sgd_update(const SgdHyper& h, const SgdTensor* tensors, int count) {
+  for (int first = 0; first < count; first += kMaxTensors) {
+    SgdBatch batch{};
+    batch.count = count - first < kMaxTensors ? count - first : kMaxTensors;
+    for (int k = 0; k < batch.count; ++k) {
+      batch.tensors[k] = tensors[first + k];
+      const int64_t chunks = (batch.tensors[k].n + kChunk - 1) / kChunk;
+      batch.first_block[k + 1] = batch.first_block[k] + static_cast<int>(chunks);
+    }
+    const int blocks = batch.first_block[batch.count];
+    if (blocks > 0) launch("sgd_update", sgd_kernel, dim3(blocks), kBlockSize, h, batch);
+  }
 }
 
 void adam_update(int64_t n, const AdamHyper& h, float* param, const float* grad, float* m,
