@@ -1,6 +1,10 @@
 // CPU convolution at the reference ResNet's shapes (DESIGN.md section 2), batch 128:
-// forward, backward-data and backward-weight, each reported in GFLOP/s (2 * multiply-adds).
+// forward, backward-data and backward-weight, each algorithm that supports the shape
+// (im2col + GEMM always; Winograd for the stride-1 3x3 layers), reported in GFLOP/s of the
+// direct convolution (2 * its multiply-adds: Winograd does fewer, so its "effective" rate can
+// pass the machine's peak).
 //   build/bench/bench_conv2d_cpu --benchmark_filter=stem
+//   build/bench/bench_conv2d_cpu --benchmark_filter='block1_.*(im2col|winograd)$' 
 // Runs on the kernels directly (no Tensor, no autograd), as a reader of kernels/ would.
 #include <benchmark/benchmark.h>
 
@@ -13,6 +17,7 @@
 namespace {
 
 using minidl::kernels::Conv2dShape;
+using minidl::kernels::cpu::Conv2dAlgorithm;
 
 struct Layer {
   const char* name;
@@ -58,7 +63,7 @@ std::vector<float> random_vector(size_t n, unsigned seed) {
 
 enum class Pass { Forward, BackwardData, BackwardWeight };
 
-void run(benchmark::State& state, Layer layer, Pass pass) {
+void run(benchmark::State& state, Layer layer, Pass pass, Conv2dAlgorithm algorithm) {
   const Conv2dShape s = shape_of(layer);
   const size_t x_size = size_t(s.batch) * s.in_channels * s.in_h * s.in_w;
   const size_t w_size = size_t(s.out_channels) * s.in_channels * s.kernel_h * s.kernel_w;
@@ -68,13 +73,15 @@ void run(benchmark::State& state, Layer layer, Pass pass) {
   for (auto _ : state) {
     switch (pass) {
       case Pass::Forward:
-        minidl::kernels::cpu::conv2d_forward(s, x.data(), w.data(), bias.data(), y.data());
+        minidl::kernels::cpu::conv2d_forward(s, x.data(), w.data(), bias.data(), y.data(),
+                                             algorithm);
         break;
       case Pass::BackwardData:
-        minidl::kernels::cpu::conv2d_backward_data(s, y.data(), w.data(), x.data());
+        minidl::kernels::cpu::conv2d_backward_data(s, y.data(), w.data(), x.data(), algorithm);
         break;
       case Pass::BackwardWeight:
-        minidl::kernels::cpu::conv2d_backward_weight(s, x.data(), y.data(), w.data(), bias.data());
+        minidl::kernels::cpu::conv2d_backward_weight(s, x.data(), y.data(), w.data(), bias.data(),
+                                                     algorithm);
         break;
     }
     benchmark::ClobberMemory();
@@ -87,12 +94,20 @@ const int kRegistered = [] {
   const std::pair<Pass, const char*> passes[] = {{Pass::Forward, "forward"},
                                                  {Pass::BackwardData, "backward_data"},
                                                  {Pass::BackwardWeight, "backward_weight"}};
+  const std::pair<Conv2dAlgorithm, const char*> algorithms[] = {
+      {Conv2dAlgorithm::Im2colGemm, "im2col"}, {Conv2dAlgorithm::Winograd, "winograd"}};
   for (const Layer& layer : kLayers) {
     for (const auto& [pass, pass_name] : passes) {
-      const std::string name = std::string("conv2d_cpu/") + layer.name + "/" + pass_name;
-      benchmark::RegisterBenchmark(name.c_str(), run, layer, pass)
-          ->Unit(benchmark::kMillisecond)
-          ->UseRealTime();
+      for (const auto& [algorithm, algorithm_name] : algorithms) {
+        const bool supported = algorithm != Conv2dAlgorithm::Winograd ||
+                               minidl::kernels::cpu::conv2d_winograd_supports(shape_of(layer));
+        if (!supported) continue;
+        const std::string name = std::string("conv2d_cpu/") + layer.name + "/" + pass_name + "/" +
+                                 algorithm_name;
+        benchmark::RegisterBenchmark(name.c_str(), run, layer, pass, algorithm)
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+      }
     }
   }
   return 0;

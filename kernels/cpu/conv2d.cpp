@@ -19,9 +19,12 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "kernels/conv2d.h"
+#include "kernels/cpu/conv2d_winograd.h"
 #include "kernels/gemm.h"
 
 namespace minidl::kernels::cpu {
@@ -135,10 +138,50 @@ void nchw_to_matrix(const float* y, int K, int P, int first, int nb, float* mat)
   }
 }
 
+// dbias[k] = the sum of dy over images and pixels (double accumulation).
+void bias_gradient(const Conv2dShape& s, const float* dy, float* dbias) {
+  const int P = s.out_h() * s.out_w();
+#pragma omp parallel for
+  for (int k = 0; k < s.out_channels; ++k) {
+    double total = 0.0;
+    for (int n = 0; n < s.batch; ++n) {
+      const float* plane = dy + (int64_t(n) * s.out_channels + k) * P;
+      for (int p = 0; p < P; ++p) total += plane[p];
+    }
+    dbias[k] = static_cast<float>(total);
+  }
+}
+
 }  // namespace
 
+bool conv2d_winograd_supports(const Conv2dShape& s) {
+  return s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1 &&
+         s.pad_h <= 2 && s.pad_w <= 2 && s.out_h() > 0 && s.out_w() > 0;
+}
+
+// The rule: Winograd for every 3x3 stride-1 kernel it supports with at least
+// kWinogradMinChannels input and output channels; im2col + GEMM for the rest.
+Conv2dAlgorithm conv2d_algorithm(const Conv2dShape& s, Conv2dAlgorithm requested) {
+  constexpr int kWinogradMinChannels = 16;
+  if (requested == Conv2dAlgorithm::Winograd && !conv2d_winograd_supports(s)) {
+    throw std::invalid_argument(
+        "conv2d: Winograd needs a 3x3 kernel, stride 1 and padding <= 2; got " +
+        std::to_string(s.kernel_h) + "x" + std::to_string(s.kernel_w) + " stride " +
+        std::to_string(s.stride_h) + "x" + std::to_string(s.stride_w) + " padding " +
+        std::to_string(s.pad_h) + "x" + std::to_string(s.pad_w));
+  }
+  if (requested != Conv2dAlgorithm::Auto) return requested;
+  const bool winograd = conv2d_winograd_supports(s) && s.in_channels >= kWinogradMinChannels &&
+                        s.out_channels >= kWinogradMinChannels;
+  return winograd ? Conv2dAlgorithm::Winograd : Conv2dAlgorithm::Im2colGemm;
+}
+
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
-                    float* y) {
+                    float* y, Conv2dAlgorithm algorithm) {
+  if (conv2d_algorithm(s, algorithm) == Conv2dAlgorithm::Winograd) {
+    winograd_forward(s, x, w, bias, y);
+    return;
+  }
   const int P = s.out_h() * s.out_w();
   const int CRS = s.in_channels * s.kernel_h * s.kernel_w;
   for_each_chunk(s, [&](int first, int nb, int) {
@@ -150,7 +193,12 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
   });
 }
 
-void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
+void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
+                          Conv2dAlgorithm algorithm) {
+  if (conv2d_algorithm(s, algorithm) == Conv2dAlgorithm::Winograd) {
+    winograd_backward_data(s, dy, w, dx);
+    return;
+  }
   const int P = s.out_h() * s.out_w();
   const int CRS = s.in_channels * s.kernel_h * s.kernel_w;
   for_each_chunk(s, [&](int first, int nb, int) {
@@ -163,7 +211,12 @@ void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
 }
 
 void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
-                            float* dbias) {
+                            float* dbias, Conv2dAlgorithm algorithm) {
+  if (dbias) bias_gradient(s, dy, dbias);
+  if (conv2d_algorithm(s, algorithm) == Conv2dAlgorithm::Winograd) {
+    winograd_backward_weight(s, x, dy, dw);
+    return;
+  }
   const int P = s.out_h() * s.out_w();
   const int CRS = s.in_channels * s.kernel_h * s.kernel_w;
   const int64_t w_size = int64_t(s.out_channels) * CRS;
@@ -187,17 +240,6 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
     float total = 0.f;
     for (int t = 0; t < threads; ++t) total += started[t] ? partial[t * w_size + i] : 0.f;
     dw[i] = total;
-  }
-  if (dbias) {
-#pragma omp parallel for
-    for (int k = 0; k < s.out_channels; ++k) {
-      double total = 0.0;
-      for (int n = 0; n < s.batch; ++n) {
-        const float* plane = dy + (int64_t(n) * s.out_channels + k) * P;
-        for (int p = 0; p < P; ++p) total += plane[p];
-      }
-      dbias[k] = static_cast<float>(total);
-    }
   }
 }
 

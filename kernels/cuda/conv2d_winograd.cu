@@ -19,19 +19,28 @@
 //   backward-weight  dw[k][c] = sum over images and tiles of a 3x3 correlation of the 4x4 x
 //                    tile with the 2x2 dy tile: F(3x3, 2x2), the same idea with the roles of
 //                    filter and output swapped; the GEMMs reduce over the tiles.
-// The constant matrices (B, G, A) hold only 0, +-1 and +-1/2, so every transform is exact in
-// floating point up to the rounding of a few additions.
+// The transforms are shared with the CPU version (kernels/winograd_transforms.h).
 #include "kernels/cuda/conv2d_winograd.cuh"
 
 #include "kernels/cuda/fast_divmod.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/reduce.cuh"
+#include "kernels/winograd_transforms.h"
 
 namespace minidl::kernels::cuda {
 
 namespace {
 
-constexpr int kTile = 4, kTransformed = kTile * kTile;  // 16 GEMMs per pass
+// The transforms themselves (B, G, A and their F(3, 2) twins): kernels/winograd_transforms.h.
+using winograd::Filter1d;
+using winograd::Input1d;
+using winograd::kTile;
+using winograd::kTransformed;
+using winograd::Output1d;
+using winograd::transform_2d;
+using winograd::WgradDy1d;
+using winograd::WgradInput1d;
+using winograd::WgradOutput1d;
 
 // One stride-1 3x3 correlation as Winograd sees it: `in` channels of in_h x in_w (zero outside,
 // offset by the padding) to `out` channels of out_h x out_w, cut into 2x2 output tiles.
@@ -67,68 +76,6 @@ __device__ inline void read_input_tile(const float* plane, const Geometry& g, in
       d[a][b] = inside ? plane[h * g.in_w + w] : 0.f;
     }
   }
-}
-
-// ---- the 1-D transforms; a 2-D transform applies one to the columns, then to the rows --------
-
-struct Input1d {  // B^T d for F(2, 3): the input tile
-  __device__ void operator()(const float d[4], float out[4]) const {
-    out[0] = d[0] - d[2];
-    out[1] = d[1] + d[2];
-    out[2] = d[2] - d[1];
-    out[3] = d[1] - d[3];
-  }
-};
-struct Filter1d {  // G g for F(2, 3): the filter
-  __device__ void operator()(const float g[3], float out[4]) const {
-    out[0] = g[0];
-    out[1] = 0.5f * (g[0] + g[1] + g[2]);
-    out[2] = 0.5f * (g[0] - g[1] + g[2]);
-    out[3] = g[2];
-  }
-};
-struct Output1d {  // A^T m for F(2, 3): back to two outputs
-  __device__ void operator()(const float m[4], float out[2]) const {
-    out[0] = m[0] + m[1] + m[2];
-    out[1] = m[1] - m[2] - m[3];
-  }
-};
-// Backward-weight is F(3, 2): the dy tile is a 2-tap "filter", the 3 outputs are dw.
-struct WgradInput1d {  // B^T d for F(3, 2)
-  __device__ void operator()(const float d[4], float out[4]) const {
-    out[0] = d[0] - d[2];
-    out[1] = d[1] + d[2];
-    out[2] = d[2] - d[1];
-    out[3] = d[3] - d[1];
-  }
-};
-struct WgradDy1d {  // G g for F(3, 2)
-  __device__ void operator()(const float g[2], float out[4]) const {
-    out[0] = g[0];
-    out[1] = 0.5f * (g[0] + g[1]);
-    out[2] = 0.5f * (g[0] - g[1]);
-    out[3] = g[1];
-  }
-};
-struct WgradOutput1d {  // A^T m for F(3, 2)
-  __device__ void operator()(const float m[4], float out[3]) const {
-    out[0] = m[0] + m[1] + m[2];
-    out[1] = m[1] - m[2];
-    out[2] = m[1] + m[2] + m[3];
-  }
-};
-
-// out = T in T^T for a 1-D transform T of In -> Out points: columns first, then rows.
-template <int In, int Out, class Transform1d>
-__device__ inline void transform_2d(const float in[In][In], float out[Out][Out], Transform1d t) {
-  float columns[Out][In];  // columns[o][j] = (T in)[o][j]
-  for (int j = 0; j < In; ++j) {
-    float column[In], result[Out];
-    for (int i = 0; i < In; ++i) column[i] = in[i][j];
-    t(column, result);
-    for (int o = 0; o < Out; ++o) columns[o][j] = result[o];
-  }
-  for (int o = 0; o < Out; ++o) t(columns[o], out[o]);
 }
 
 // ---- transform kernels (one thread per tile or per filter; grid-stride loops) ----------------

@@ -1,0 +1,84 @@
+// The transforms of Winograd F(2x2, 3x3) and, for backward-weight, F(3x3, 2x2): one
+// definition, used by the CPU (kernels/cpu/conv2d_winograd.cpp) and the CUDA
+// (kernels/cuda/conv2d_winograd.cu) convolutions. Lavin and Gray, "Fast Algorithms for
+// Convolutional Neural Networks", 2016.
+//
+// A 2x2 block of outputs of a 3x3 filter g over the 4x4 input tile d it depends on is
+//     Y = A^T [ (G g G^T) * (B^T d B) ] A        (* element by element, all 4x4)
+// so after transforming both operands the convolution is 16 multiplications instead of 36,
+// and summed over input channels each of the 16 elements is an ordinary matrix product.
+// Backward-weight swaps the roles: the 3x3 weight gradient is "the output" of a 2-tap filter
+// (the 2x2 dy tile) over the 4x4 x tile, F(3, 2) in each dimension.
+// Every matrix holds only 0, +-1 and +-1/2, so each transform is exact up to the rounding of a
+// few additions. A 2-D transform applies the 1-D one to the columns, then to the rows.
+#pragma once
+
+#include "kernels/host_device.h"
+
+namespace minidl::kernels::winograd {
+
+constexpr int kTile = 4;                      // transformed tiles are 4x4
+constexpr int kTransformed = kTile * kTile;   // 16 products (GEMMs) per pass
+
+struct Input1d {  // B^T d for F(2, 3): the input tile
+  MINIDL_HOST_DEVICE void operator()(const float d[4], float out[4]) const {
+    out[0] = d[0] - d[2];
+    out[1] = d[1] + d[2];
+    out[2] = d[2] - d[1];
+    out[3] = d[1] - d[3];
+  }
+};
+struct Filter1d {  // G g for F(2, 3): the filter
+  MINIDL_HOST_DEVICE void operator()(const float g[3], float out[4]) const {
+    out[0] = g[0];
+    out[1] = 0.5f * (g[0] + g[1] + g[2]);
+    out[2] = 0.5f * (g[0] - g[1] + g[2]);
+    out[3] = g[2];
+  }
+};
+struct Output1d {  // A^T m for F(2, 3): back to two outputs
+  MINIDL_HOST_DEVICE void operator()(const float m[4], float out[2]) const {
+    out[0] = m[0] + m[1] + m[2];
+    out[1] = m[1] - m[2] - m[3];
+  }
+};
+// Backward-weight is F(3, 2): the dy tile is a 2-tap "filter", the 3 outputs are dw.
+struct WgradInput1d {  // B^T d for F(3, 2)
+  MINIDL_HOST_DEVICE void operator()(const float d[4], float out[4]) const {
+    out[0] = d[0] - d[2];
+    out[1] = d[1] + d[2];
+    out[2] = d[2] - d[1];
+    out[3] = d[3] - d[1];
+  }
+};
+struct WgradDy1d {  // G g for F(3, 2)
+  MINIDL_HOST_DEVICE void operator()(const float g[2], float out[4]) const {
+    out[0] = g[0];
+    out[1] = 0.5f * (g[0] + g[1]);
+    out[2] = 0.5f * (g[0] - g[1]);
+    out[3] = g[1];
+  }
+};
+struct WgradOutput1d {  // A^T m for F(3, 2)
+  MINIDL_HOST_DEVICE void operator()(const float m[4], float out[3]) const {
+    out[0] = m[0] + m[1] + m[2];
+    out[1] = m[1] - m[2];
+    out[2] = m[1] + m[2] + m[3];
+  }
+};
+
+// out = T in T^T for a 1-D transform T of In -> Out points: columns first, then rows.
+template <int In, int Out, class Transform1d>
+MINIDL_HOST_DEVICE inline void transform_2d(const float in[In][In], float out[Out][Out],
+                                            Transform1d t) {
+  float columns[Out][In];  // columns[o][j] = (T in)[o][j]
+  for (int j = 0; j < In; ++j) {
+    float column[In], result[Out];
+    for (int i = 0; i < In; ++i) column[i] = in[i][j];
+    t(column, result);
+    for (int o = 0; o < Out; ++o) columns[o][j] = result[o];
+  }
+  for (int o = 0; o < Out; ++o) t(columns[o], out[o]);
+}
+
+}  // namespace minidl::kernels::winograd

@@ -1,0 +1,98 @@
+// Proves each CPU convolution algorithm right on its own, at the kernel level (kernels/conv2d.h,
+// no autograd): im2col + GEMM on every case, Winograd F(2x2, 3x3) on every case it supports,
+// forward, backward-data and backward-weight (+ bias) against the double reference. Winograd's
+// shapes cover paddings 0, 1 and 2, odd and non-square images (partial tiles), a 1x1 image,
+// channel counts that are not multiples of anything, and enough tiles for several cache blocks
+// (a partial last one). Error bound: norm-wise relative error at most 1e-4 for both algorithms
+// (float32 accumulation; Winograd's transforms add a few roundings: the largest seen on these
+// cases is printed by a failing check and stays near 1e-6).
+#include <stdexcept>
+
+#include "kernels/conv2d.h"
+#include "op_check.h"
+
+using minidl::kernels::Conv2dShape;
+using minidl::kernels::cpu::Conv2dAlgorithm;
+using testutil::kTol;
+using testutil::Vec;
+namespace cpu = minidl::kernels::cpu;
+
+namespace {
+
+struct Case {
+  const char* what;
+  ref::ConvShape s;  // N, C, H, W, K, R, S, stride, pad
+};
+
+const Case kCases[] = {
+    {"3x3 pad 1, 64 channels", {2, 64, 8, 8, 64, 3, 3, 1, 1}},
+    {"3x3 pad 0, odd 7x9 image", {2, 5, 7, 9, 6, 3, 3, 1, 0}},
+    {"3x3 pad 2, non-square 5x4", {1, 3, 5, 4, 7, 3, 3, 1, 2}},
+    {"3x3 pad 1 over a 1x1 image", {3, 13, 1, 1, 5, 3, 3, 1, 1}},
+    {"3x3 pad 1, 2x2 image, 70 channels", {2, 70, 2, 2, 33, 3, 3, 1, 1}},
+    {"3x3 pad 1, 130 channels, 9 images: two cache blocks", {9, 130, 16, 16, 130, 3, 3, 1, 1}},
+    {"3x3 stride 2 (im2col only)", {2, 16, 9, 9, 32, 3, 3, 2, 1}},
+    {"1x1 stride 1 (im2col only)", {3, 8, 5, 6, 4, 1, 1, 1, 0}},
+    {"7x7 stride 2 stem (im2col only)", {2, 3, 16, 16, 8, 7, 7, 2, 3}},
+};
+
+Conv2dShape kernel_shape(const ref::ConvShape& r) {
+  Conv2dShape s;
+  s.batch = int(r.N);
+  s.in_channels = int(r.C);
+  s.in_h = int(r.H);
+  s.in_w = int(r.W);
+  s.out_channels = int(r.K);
+  s.kernel_h = int(r.R);
+  s.kernel_w = int(r.S);
+  s.stride_h = s.stride_w = int(r.stride);
+  s.pad_h = s.pad_w = int(r.pad);
+  return s;
+}
+
+std::vector<float> to_float(const Vec& v) { return std::vector<float>(v.begin(), v.end()); }
+Vec to_vec(const std::vector<float>& v) { return Vec(v.begin(), v.end()); }
+
+}  // namespace
+
+TEST_CASE("every CPU conv2d algorithm matches the reference in all three passes",
+          "[cpu][conv][algorithms]") {
+  std::mt19937 rng(311);
+  for (const Case& c : kCases) {
+    const Conv2dShape s = kernel_shape(c.s);
+    const Vec x = testutil::random_vec(ref::numel(c.s.x_shape()), rng);
+    const Vec w = testutil::random_vec(ref::numel(c.s.w_shape()), rng);
+    const Vec b = testutil::random_vec(c.s.K, rng);
+    const Vec dy = testutil::random_vec(ref::numel(c.s.y_shape()), rng);
+    const Vec y_ref = ref::conv2d(x, w, b, c.s);
+    const ref::ConvGrads g_ref = ref::conv2d_backward(x, w, true, dy, c.s);
+    for (Conv2dAlgorithm algorithm : {Conv2dAlgorithm::Im2colGemm, Conv2dAlgorithm::Winograd}) {
+      if (algorithm == Conv2dAlgorithm::Winograd && !cpu::conv2d_winograd_supports(s)) continue;
+      INFO(c.what << (algorithm == Conv2dAlgorithm::Winograd ? ", Winograd" : ", im2col + GEMM"));
+      const std::vector<float> xf = to_float(x), wf = to_float(w), bf = to_float(b),
+                               dyf = to_float(dy);
+      // Outputs start as NaN: an element the kernel forgets to write fails the check.
+      std::vector<float> y(y_ref.size(), NAN), dx(x.size(), NAN), dw(w.size(), NAN),
+          db(b.size(), NAN);
+      cpu::conv2d_forward(s, xf.data(), wf.data(), bf.data(), y.data(), algorithm);
+      cpu::conv2d_backward_data(s, dyf.data(), wf.data(), dx.data(), algorithm);
+      cpu::conv2d_backward_weight(s, xf.data(), dyf.data(), dw.data(), db.data(), algorithm);
+      CHECK_REL(to_vec(y), y_ref, kTol);
+      CHECK_REL(to_vec(dx), g_ref.dx, kTol);
+      CHECK_REL(to_vec(dw), g_ref.dw, kTol);
+      CHECK_REL(to_vec(db), g_ref.db, kTol);
+    }
+  }
+}
+
+TEST_CASE("the CPU conv2d rule picks Winograd for the model's stride-1 3x3 layers only",
+          "[cpu][conv][algorithms]") {
+  const Conv2dShape block = kernel_shape({128, 64, 16, 16, 64, 3, 3, 1, 1});
+  const Conv2dShape downsample = kernel_shape({128, 64, 16, 16, 128, 3, 3, 2, 1});
+  const Conv2dShape projection = kernel_shape({128, 64, 16, 16, 128, 1, 1, 2, 0});
+  CHECK(cpu::conv2d_algorithm(block) == Conv2dAlgorithm::Winograd);
+  CHECK(cpu::conv2d_algorithm(downsample) == Conv2dAlgorithm::Im2colGemm);
+  CHECK(cpu::conv2d_algorithm(projection) == Conv2dAlgorithm::Im2colGemm);
+  CHECK_THROWS_AS(cpu::conv2d_algorithm(downsample, Conv2dAlgorithm::Winograd),
+                  std::invalid_argument);
+}
