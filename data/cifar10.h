@@ -14,6 +14,8 @@ struct Cifar10 {
   static constexpr int kChannels = 3, kHeight = 32, kWidth = 32, kClasses = 10;
   static constexpr int kImageBytes = kChannels * kHeight * kWidth;  // 3072
   static constexpr int kRecordBytes = 1 + kImageBytes;             // 3073
+  static constexpr int64_t kFileRecords = 10000;                    // every file of the dataset
+  static constexpr int64_t kFileBytes = kFileRecords * kRecordBytes;  // 30,730,000
 
   std::vector<uint8_t> pixels;  // size() * 3072 bytes, each image CHW as in the files
   std::vector<int> labels;
@@ -25,9 +27,18 @@ struct Cifar10 {
 enum class Split { Train, Test };
 
 // Reads the split from `dir`, at most `limit` images (all when limit < 0), in file order.
-// Every problem is a minidl::Error naming the file: a missing directory or file, a size that
-// is not a multiple of 3073 bytes (truncated download), a label byte above 9 (with its offset).
-Cifar10 load_cifar10(const std::string& dir, Split split, int64_t limit = -1);
+// Strict: every file must be exactly `file_records` records (10,000: 30,730,000 bytes), so a
+// truncated download or an unrelated file is refused before anything is allocated. The one
+// exception is a limit: a shorter file (of whole records) is accepted when it still holds
+// every image the limit needs from it, and the files after it are then not opened; a longer
+// file is never accepted. Only the images that will be used are allocated and read.
+// Every problem is a minidl::Error naming the file or directory and what would work: a missing
+// directory, a regular file given as the directory, a missing file, a directory or other
+// non-file where a file is expected, an unreadable file (with the system's reason), a wrong
+// size, a label byte above 9 (with its offset).
+// `file_records` exists for tests, which write small files in the same layout.
+Cifar10 load_cifar10(const std::string& dir, Split split, int64_t limit = -1,
+                     int64_t file_records = Cifar10::kFileRecords);
 
 // Per-channel mean and standard deviation of the pixels scaled to [0, 1].
 struct ChannelStats {

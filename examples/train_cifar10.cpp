@@ -7,16 +7,16 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include "core/minidl.h"
 #include "data/batch_upload.h"
 #include "data/cifar10.h"
 #include "data/loader.h"
+#include "data/run_files.h"
 #include "examples/train_options.h"
 #include "examples/progress.h"
 #include "layers/summary.h"
@@ -35,8 +35,8 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::shared_ptr<Schedule> make_schedule(const TrainOptions& o, int64_t steps_per_epoch) {
-  const int64_t total = o.epochs * steps_per_epoch;
+// `total`: the run's steps, from total_train_steps (checked there to be enough for the schedule).
+std::shared_ptr<Schedule> make_schedule(const TrainOptions& o, int64_t total) {
   if (o.schedule == "onecycle") return one_cycle(total, o.warmup_fraction, 25.0, 1e4);
   if (o.schedule == "step") {
     // x0.1 at 50% and 75% of training, the classic ResNet recipe.
@@ -97,6 +97,14 @@ int run(const TrainOptions& o) {
     return 0;
   }
 
+  // The output folder and the checkpoint to resume are checked before the data is loaded,
+  // so a mistake there costs seconds, not an epoch.
+  const RunFolder out{o.out_dir};
+  prepare_output_folder(out.dir, o.resume.empty() ? (o.overwrite ? ExistingRun::Overwrite
+                                                                 : ExistingRun::Refuse)
+                                                  : ExistingRun::Resume);
+  if (!o.resume.empty()) check_resume_file(o.resume);
+
   const Cifar10 train_set = load_cifar10(o.data_dir, Split::Train, o.limit_train);
   const Cifar10 test_set = load_cifar10(o.data_dir, Split::Test, o.limit_test);
   LoaderOptions train_options;
@@ -113,26 +121,39 @@ int run(const TrainOptions& o) {
   BatchUploader uploader(device, config.num_classes);
   SGD optimizer(decay_groups(model, o.lr, o.weight_decay),
                 SgdOptions{o.lr, o.momentum, o.weight_decay, o.nesterov});
-  LRScheduler scheduler(optimizer, make_schedule(o, train_loader.batches_per_epoch()));
+  LRScheduler scheduler(optimizer, make_schedule(o, total_train_steps(o, train_set.size())));
 
-  std::filesystem::create_directories(o.out_dir);
-  const std::string last_path = o.out_dir + "/last.safetensors";
-  const std::string best_path = o.out_dir + "/best.safetensors";
-  const std::string metrics_path = o.out_dir + "/metrics.csv";
   int64_t first_epoch = 0;
   double best_accuracy = 0.0;
   if (!o.resume.empty()) {
     const CheckpointState state = load_checkpoint(o.resume, model, &optimizer, &scheduler);
     first_epoch = state.epoch;
-    if (state.extra.count("best_test_acc")) best_accuracy = std::stod(state.extra.at("best_test_acc"));
+    if (state.extra.count("best_test_acc")) {
+      best_accuracy = parse_best_accuracy(o.resume, state.extra.at("best_test_acc"));
+    }
+    if (first_epoch < 0 || first_epoch > o.epochs) {
+      std::fprintf(stderr, "error: --epochs %lld, but %s has already completed %lld epochs: "
+                   "pass --epochs above %lld to train more (nothing was changed in %s)\n",
+                   (long long)o.epochs, o.resume.c_str(), (long long)first_epoch,
+                   (long long)first_epoch, out.dir.c_str());
+      return 1;
+    }
     std::printf("resumed from %s after epoch %lld (best test accuracy so far %.2f%%)\n",
                 o.resume.c_str(), (long long)first_epoch, 100 * best_accuracy);
+    // Rows the checkpoint does not know about are dropped: the epochs are trained again.
+    const MetricsRepair repair = reconcile_metrics(out.metrics(), first_epoch);
+    if (!repair.describe().empty()) {
+      std::printf("%s: %s\n", out.metrics().c_str(), repair.describe().c_str());
+    }
+    if (first_epoch == o.epochs) {
+      std::printf("nothing to train: %s already completed all %lld epochs of --epochs %lld "
+                  "(raise --epochs to train further)\n",
+                  o.resume.c_str(), (long long)first_epoch, (long long)o.epochs);
+      return 0;
+    }
   }
-  const bool fresh_metrics = o.resume.empty() || !std::filesystem::exists(metrics_path);
-  std::ofstream metrics(metrics_path, fresh_metrics ? std::ios::trunc : std::ios::app);
-  if (fresh_metrics) {
-    metrics << "epoch,lr,train_loss,train_acc,test_loss,test_acc,seconds,images_per_sec\n";
-  }
+  if (o.overwrite) remove_run_files(out.dir);  // only now that everything else checked out
+  MetricsLog metrics(out.metrics());  // a new file gets its header here, on disk
 
   std::printf("training ResNet (%lld parameters) on %lld images, testing on %lld, device %s, "
               "%lld epochs of %lld batches\n",
@@ -185,22 +206,24 @@ int run(const TrainOptions& o) {
                 seen / train_seconds);
     std::fflush(stdout);
 
+    // The metrics row before the checkpoints: a run killed in between has a row the
+    // checkpoint does not know about, which reconcile_metrics drops on --resume and the
+    // resumed run writes again. (The other order would lose the row.)
+    std::ostringstream row;
+    row << epoch + 1 << ',' << epoch_lr << ',' << loss_mean << ',' << accuracy << ','
+        << test.loss << ',' << test.accuracy << ',' << seconds << ',' << seen / train_seconds;
+    metrics.append(row.str());
+
     best_accuracy = std::max(best_accuracy, test.accuracy);
     CheckpointState state;
     state.epoch = epoch + 1;
     state.extra["best_test_acc"] = std::to_string(best_accuracy);
-    // The checkpoints before the metrics row: a run killed in between and resumed may lack
-    // this epoch's row but never writes it twice.
-    if (test.accuracy >= best_accuracy) save_checkpoint(best_path, model, &optimizer, &scheduler, state);
-    save_checkpoint(last_path, model, &optimizer, &scheduler, state);
-    metrics << epoch + 1 << ',' << epoch_lr << ',' << loss_mean << ',' << accuracy
-            << ',' << test.loss << ',' << test.accuracy << ',' << seconds << ','
-            << seen / train_seconds << '\n';
-    metrics.flush();
+    if (test.accuracy >= best_accuracy) save_checkpoint(out.best(), model, &optimizer, &scheduler, state);
+    save_checkpoint(out.last(), model, &optimizer, &scheduler, state);
   }
   profiler::print_if_pending();  // a run shorter than the profiled steps
   std::printf("done in %.1f min; best test accuracy %.2f%%; checkpoints and metrics.csv in %s\n",
-              seconds_since(run_start) / 60.0, 100 * best_accuracy, o.out_dir.c_str());
+              seconds_since(run_start) / 60.0, 100 * best_accuracy, out.dir.c_str());
   return 0;
 }
 
@@ -220,6 +243,9 @@ int main(int argc, char** argv) {
   }
   try {
     return run(options);
+  } catch (const UsageError& e) {  // a flag that only the data shows wrong (total_train_steps)
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -1,6 +1,9 @@
 #include "examples/train_options.h"
 
+#include <charconv>
+#include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <sstream>
 
 #include "core/profiler.h"
@@ -9,13 +12,45 @@ namespace minidl {
 
 namespace {
 
-template <typename T>
-T parse_number(const std::string& flag, const std::string& text) {
+// A real number; "nan", "inf" and out-of-range values are refused here so that the range
+// checks below only ever compare finite numbers.
+float parse_real(const std::string& flag, const std::string& text) {
   std::istringstream in(text);
-  T value{};
+  float value = 0.f;
   in >> value;
-  if (in.fail() || !in.eof()) throw UsageError(flag + " expects a number, got '" + text + "'");
+  if (in.fail() || !in.eof() || !std::isfinite(value)) {
+    throw UsageError(flag + " expects a number, got '" + text + "'");
+  }
   return value;
+}
+
+// A whole number in [low, high]. from_chars refuses a sign on unsigned types, so "--seed -1"
+// is an error instead of wrapping around to 2^64 - 1, and it reports overflow instead of
+// saturating, so "--epochs 9223372036854775808" is an error too.
+template <typename T>
+T parse_whole(const std::string& flag, const std::string& text, T low, T high) {
+  T value{};
+  const char* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data(), end, value);
+  const bool number = !text.empty() && stop == end;
+  if (error == std::errc::invalid_argument || (error == std::errc() && !number)) {
+    std::ostringstream message;
+    message << flag << " expects a whole number from " << low << " to " << high << ", got '"
+            << text << "'";
+    throw UsageError(message.str());
+  }
+  if (error == std::errc::result_out_of_range || value < low || value > high) {
+    std::ostringstream message;
+    message << flag << " " << text << ": must be in [" << low << ", " << high << "]";
+    throw UsageError(message.str());
+  }
+  return value;
+}
+
+// A path that must not be empty ("--out ''" would otherwise surface as "Invalid argument []").
+std::string parse_path(const std::string& flag, const std::string& text, const char* example) {
+  if (text.empty()) throw UsageError(flag + " needs a path, got an empty one (e.g. " + flag + " " + example + ")");
+  return text;
 }
 
 template <typename T>
@@ -35,7 +70,7 @@ std::string train_usage(const char* program) {
   u << "usage: " << program << " [options]\n"
     << "Trains the reference ResNet on CIFAR-10 (binary version) and reports test accuracy.\n\n"
     << "  --data DIR              dataset directory (default $CIFAR10_DIR, else data/cifar10)\n"
-    << "  --epochs N              epochs to train (default " << d.epochs << ")\n"
+    << "  --epochs N              epochs to train, 1.." << kMaxEpochs << " (default " << d.epochs << ")\n"
     << "  --batch-size N          images per step (default " << d.batch_size << ")\n"
     << "  --lr X                  peak learning rate (default " << d.lr << ")\n"
     << "  --momentum X            SGD momentum (default " << d.momentum << ")\n"
@@ -54,9 +89,12 @@ std::string train_usage(const char* program) {
     << ")\n"
     << "  --out DIR               metrics.csv, last and best checkpoints (default " << d.out_dir
     << ")\n"
-    << "  --resume PATH           continue from a checkpoint (e.g. DIR/last.safetensors)\n"
-    << "  --limit-train N         use only the first N training images\n"
-    << "  --limit-test N          use only the first N test images\n"
+    << "  --resume PATH           continue from a checkpoint (e.g. DIR/last.safetensors); the\n"
+    << "                          rows of metrics.csv after its epoch are dropped and retrained\n"
+    << "  --overwrite             replace a run already in --out (without it, or --resume, a\n"
+    << "                          folder that holds a run is refused)\n"
+    << "  --limit-train N         use only the first N training images (1.." << kTrainImages << ")\n"
+    << "  --limit-test N          use only the first N test images (1.." << kTestImages << ")\n"
     << "  --profile N             after " << profiler::kWarmupSteps << " warm-up steps, time every op of N training\n"
     << "                          steps and print the table (as MINIDL_PROFILE=1)\n"
     << "  --summary               print the model's layers, output shapes and parameters; exit\n"
@@ -77,28 +115,33 @@ TrainOptions parse_train_options(int argc, char** argv) {
     if (flag == "--help" || flag == "-h") o.help = true;
     else if (flag == "--summary") o.summary = true;
     else if (flag == "--no-nesterov") o.nesterov = false;
-    else if (flag == "--data") o.data_dir = value();
-    else if (flag == "--epochs") o.epochs = parse_number<int64_t>(flag, value());
-    else if (flag == "--batch-size") o.batch_size = parse_number<int>(flag, value());
-    else if (flag == "--lr") o.lr = parse_number<float>(flag, value());
-    else if (flag == "--momentum") o.momentum = parse_number<float>(flag, value());
-    else if (flag == "--weight-decay") o.weight_decay = parse_number<float>(flag, value());
+    else if (flag == "--overwrite") o.overwrite = true;
+    else if (flag == "--data") o.data_dir = parse_path(flag, value(), "data/cifar10");
+    else if (flag == "--epochs") o.epochs = parse_whole<int64_t>(flag, value(), 1, kMaxEpochs);
+    else if (flag == "--batch-size") o.batch_size = int(parse_whole<int64_t>(flag, value(), 2, kMaxBatchSize));
+    else if (flag == "--lr") o.lr = parse_real(flag, value());
+    else if (flag == "--momentum") o.momentum = parse_real(flag, value());
+    else if (flag == "--weight-decay") o.weight_decay = parse_real(flag, value());
     else if (flag == "--schedule") o.schedule = value();
-    else if (flag == "--warmup") o.warmup_fraction = parse_number<float>(flag, value());
-    else if (flag == "--label-smoothing") o.label_smoothing = parse_number<float>(flag, value());
-    else if (flag == "--cutout") o.cutout = parse_number<int>(flag, value());
-    else if (flag == "--dropout") o.dropout = parse_number<float>(flag, value());
+    else if (flag == "--warmup") o.warmup_fraction = parse_real(flag, value());
+    else if (flag == "--label-smoothing") o.label_smoothing = parse_real(flag, value());
+    else if (flag == "--cutout") o.cutout = int(parse_whole<int64_t>(flag, value(), 0, 32));
+    else if (flag == "--dropout") o.dropout = parse_real(flag, value());
     else if (flag == "--device") o.device = value();
-    else if (flag == "--seed") o.seed = parse_number<uint64_t>(flag, value());
-    else if (flag == "--out") o.out_dir = value();
-    else if (flag == "--resume") o.resume = value();
-    else if (flag == "--limit-train") o.limit_train = parse_number<int64_t>(flag, value());
-    else if (flag == "--limit-test") o.limit_test = parse_number<int64_t>(flag, value());
-    else if (flag == "--profile") o.profile_steps = parse_number<int>(flag, value());
+    else if (flag == "--seed") {
+      o.seed = parse_whole<uint64_t>(flag, value(), 0, std::numeric_limits<uint64_t>::max());
+    }
+    else if (flag == "--out") o.out_dir = parse_path(flag, value(), "runs/cifar10");
+    else if (flag == "--resume") o.resume = parse_path(flag, value(), "runs/cifar10/last.safetensors");
+    else if (flag == "--limit-train") o.limit_train = parse_whole<int64_t>(flag, value(), 1, kTrainImages);
+    else if (flag == "--limit-test") o.limit_test = parse_whole<int64_t>(flag, value(), 1, kTestImages);
+    else if (flag == "--profile") o.profile_steps = int(parse_whole<int64_t>(flag, value(), 0, 1000000));
     else throw UsageError("unknown option '" + flag + "'");
   }
-  require(o.epochs >= 1, "--epochs", o.epochs, "must be at least 1");
-  require(o.batch_size >= 2, "--batch-size", o.batch_size, "must be at least 2 (batch norm)");
+  if (!o.resume.empty() && o.overwrite) {
+    throw UsageError("--resume and --overwrite contradict each other: --resume continues the run "
+                     "in --out, --overwrite replaces it; pass one");
+  }
   require(o.lr > 0.f, "--lr", o.lr, "must be positive");
   require(o.momentum >= 0.f && o.momentum < 1.f, "--momentum", o.momentum, "must be in [0, 1)");
   require(o.nesterov == false || o.momentum > 0.f, "--momentum", o.momentum,
@@ -110,17 +153,37 @@ TrainOptions parse_train_options(int argc, char** argv) {
           "must be in (0, 1)");
   require(o.label_smoothing >= 0.f && o.label_smoothing < 1.f, "--label-smoothing",
           o.label_smoothing, "must be in [0, 1)");
-  require(o.cutout >= 0 && o.cutout <= 32, "--cutout", o.cutout, "must be in [0, 32]");
   require(o.dropout >= 0.f && o.dropout < 1.f, "--dropout", o.dropout, "must be in [0, 1)");
   require(o.device == "auto" || o.device == "cpu" || o.device == "cuda", "--device", o.device,
           "must be auto, cpu or cuda");
-  require(o.limit_train != 0 && o.limit_train >= -1, "--limit-train", o.limit_train,
-          "must be positive");
-  require(o.limit_test != 0 && o.limit_test >= -1, "--limit-test", o.limit_test,
-          "must be positive");
-  require(o.profile_steps >= 0 && o.profile_steps <= 1000000, "--profile", o.profile_steps,
-          "must be in [0, 1000000]");
   return o;
+}
+
+int64_t total_train_steps(const TrainOptions& o, int64_t train_images) {
+  const int64_t per_epoch = (train_images + o.batch_size - 1) / o.batch_size;
+  const int64_t needed = o.schedule == "onecycle" ? 3 : o.schedule == "cosine" ? 2 : 1;
+  std::ostringstream what;  // how the total came about, for the messages
+  what << "--batch-size " << o.batch_size << " with " << train_images << " training images gives "
+       << per_epoch << (per_epoch == 1 ? " step" : " steps") << " per epoch";
+  // epochs <= kMaxEpochs and per_epoch <= kTrainImages keep this far from overflow, but the
+  // bounds may change: check the product rather than trust them.
+  if (per_epoch > std::numeric_limits<int64_t>::max() / o.epochs) {
+    throw UsageError(what.str() + "; with --epochs " + std::to_string(o.epochs) +
+                     " the number of steps overflows: lower --epochs");
+  }
+  const int64_t total = o.epochs * per_epoch;
+  if (total < needed) {
+    if (o.epochs > 1) what << ", " << total << " in total over --epochs " << o.epochs;
+    what << "; " << o.schedule << " needs at least " << needed << " steps in total: lower "
+         << "--batch-size or raise --epochs";
+    // More training images help only when the full set would give enough steps.
+    const int64_t full_steps = (kTrainImages + o.batch_size - 1) / o.batch_size * o.epochs;
+    if (o.limit_train > 0 && o.limit_train < kTrainImages && full_steps >= needed) {
+      what << " or --limit-train";
+    }
+    throw UsageError(what.str());
+  }
+  return total;
 }
 
 }  // namespace minidl

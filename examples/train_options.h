@@ -24,7 +24,8 @@ struct TrainOptions {
   std::string device = "auto";
   uint64_t seed = 1;
   std::string out_dir = "runs/cifar10";
-  std::string resume;
+  std::string resume;   // --resume PATH: continue that checkpoint's run in out_dir
+  bool overwrite = false;  // --overwrite: replace a run already in out_dir
   int64_t limit_train = -1, limit_test = -1;
   int profile_steps = 0;  // --profile N: per-op table of N steps (core/profiler.h); 0 off
   bool summary = false, help = false;
@@ -36,8 +37,18 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Bounds of the numeric flags, in the usage text and the messages.
+constexpr int64_t kMaxEpochs = 1000000;
+constexpr int64_t kMaxBatchSize = 1000000000;
+constexpr int64_t kTrainImages = 50000, kTestImages = 10000;  // CIFAR-10's splits
+
 TrainOptions parse_train_options(int argc, char** argv);
 std::string train_usage(const char* program);
+
+// The optimizer steps of the whole run (epochs x steps per epoch) for `train_images` loaded
+// images, checked against what the learning-rate schedule needs (onecycle at least 3 steps,
+// cosine at least 2). Throws UsageError naming --batch-size, --epochs and --limit-train.
+int64_t total_train_steps(const TrainOptions& options, int64_t train_images);
 
 
 }  // namespace minidl

@@ -1,5 +1,5 @@
-// The CIFAR-10 reader (on small files written here in the same format, including truncated
-// and corrupt ones), the transforms (pixels move where expected) and the DataLoader
+// The CIFAR-10 reader (on small files written here in the same format, read with
+// file_records set to their size; including truncated and corrupt ones), the transforms (pixels move where expected) and the DataLoader
 // (every sample once per epoch, reproducible for a seed).
 #include <catch2/catch.hpp>
 
@@ -43,15 +43,15 @@ fs::path make_dataset(const std::string& name, int per_file) {
 
 TEST_CASE("load_cifar10 reads labels and CHW pixels in file order", "[cpu][data]") {
   const fs::path dir = make_dataset("read", 4);
-  const Cifar10 train = load_cifar10(dir.string(), Split::Train);
+  const Cifar10 train = load_cifar10(dir.string(), Split::Train, -1, 4);
   REQUIRE(train.size() == 20);
   CHECK(train.labels[0] == 1);   // file 1, record 0
   CHECK(train.labels[5] == 3);   // file 2, record 1
   CHECK(train.image(5)[10] == record(2, 1)[11]);
-  const Cifar10 test = load_cifar10(dir.string(), Split::Test);
+  const Cifar10 test = load_cifar10(dir.string(), Split::Test, -1, 4);
   REQUIRE(test.size() == 4);
   CHECK(test.labels[3] == (6 + 3) % 10);
-  CHECK(load_cifar10(dir.string(), Split::Train, 6).size() == 6);  // --limit-train
+  CHECK(load_cifar10(dir.string(), Split::Train, 6, 4).size() == 6);  // --limit-train
 }
 
 TEST_CASE("load_cifar10 rejects missing, truncated and corrupt files by name", "[cpu][data]") {
@@ -59,11 +59,11 @@ TEST_CASE("load_cifar10 rejects missing, truncated and corrupt files by name", "
                       Catch::Contains("data directory '/nonexistent/cifar' does not exist"));
   const fs::path dir = make_dataset("corrupt", 3);
   fs::remove(dir / "data_batch_4.bin");
-  REQUIRE_THROWS_WITH(load_cifar10(dir.string(), Split::Train),
+  REQUIRE_THROWS_WITH(load_cifar10(dir.string(), Split::Train, -1, 3),
                       Catch::Contains("missing file") && Catch::Contains("data_batch_4.bin"));
 
   fs::resize_file(dir / "test_batch.bin", 3 * 3073 - 100);  // a truncated download
-  REQUIRE_THROWS_WITH(load_cifar10(dir.string(), Split::Test),
+  REQUIRE_THROWS_WITH(load_cifar10(dir.string(), Split::Test, -1, 3),
                       Catch::Contains("test_batch.bin") && Catch::Contains("9119 bytes") &&
                           Catch::Contains("3073"));
 
@@ -73,7 +73,7 @@ TEST_CASE("load_cifar10 rejects missing, truncated and corrupt files by name", "
     f.seekp(2 * 3073);
     f.put(char(12));
   }
-  REQUIRE_THROWS_WITH(load_cifar10(bad.string(), Split::Train),
+  REQUIRE_THROWS_WITH(load_cifar10(bad.string(), Split::Train, -1, 3),
                       Catch::Contains("data_batch_1.bin") && Catch::Contains("label byte 12") &&
                           Catch::Contains("offset 6146"));
 }
@@ -125,7 +125,7 @@ TEST_CASE("channel_stats of the training data", "[cpu][data]") {
 
 TEST_CASE("DataLoader visits every sample once per epoch, in a seeded order", "[cpu][data]") {
   const fs::path dir = make_dataset("loader", 7);
-  const Cifar10 data = load_cifar10(dir.string(), Split::Train);  // 35 images
+  const Cifar10 data = load_cifar10(dir.string(), Split::Train, -1, 7);  // 35 images
   LoaderOptions options;
   options.batch_size = 8;
   options.augment = true;
@@ -163,7 +163,7 @@ TEST_CASE("DataLoader visits every sample once per epoch, in a seeded order", "[
 
 TEST_CASE("DataLoader without shuffling keeps file order and can restart an epoch", "[cpu][data]") {
   const fs::path dir = make_dataset("ordered", 2);
-  const Cifar10 data = load_cifar10(dir.string(), Split::Train);
+  const Cifar10 data = load_cifar10(dir.string(), Split::Train, -1, 2);
   LoaderOptions options;
   options.batch_size = 4;
   options.shuffle = false;

@@ -1,0 +1,93 @@
+// The files a training run keeps in its output folder (--out): metrics.csv, one row per
+// completed epoch, and the checkpoints last.safetensors and best.safetensors. The rules here
+// make sure nothing is lost and nothing is counted twice:
+//   - a run never starts in a folder that already holds a run unless it was asked to resume it
+//     or to overwrite it, and the folder is proved writable before any data is loaded;
+//   - every metrics row is written whole in one call, checked, and forced to disk;
+//   - the training loop writes an epoch's metrics row before its checkpoint, so after a kill
+//     metrics.csv holds at most a few rows the checkpoint does not know about, never fewer;
+//     reconcile_metrics() drops those when the run is resumed, and the resumed run writes them
+//     again. So any kill followed by a resume leaves exactly one row per completed epoch.
+// Every problem is a minidl::Error whose message names the flag or file and what would work.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace minidl {
+
+constexpr const char* kMetricsHeader =
+    "epoch,lr,train_loss,train_acc,test_loss,test_acc,seconds,images_per_sec";
+
+// The paths of a run's files inside its output folder.
+struct RunFolder {
+  std::string dir;
+  std::string metrics() const { return dir + "/metrics.csv"; }
+  std::string last() const { return dir + "/last.safetensors"; }
+  std::string best() const { return dir + "/best.safetensors"; }
+};
+
+// What the user asked to happen when --out already holds a run.
+enum class ExistingRun {
+  Refuse,     // neither flag: stop, saying which flag would continue or replace it
+  Resume,     // --resume: keep it, metrics.csv is reconciled with the checkpoint
+  Overwrite,  // --overwrite: replace it (remove_run_files, once everything else is checked)
+};
+
+// Checks --out before any data is loaded: creates it when missing, refuses a file in its place,
+// refuses a folder holding a run unless `existing` allows it, refuses a metrics.csv or
+// checkpoint name taken by a folder, and proves the folder writable by creating a file in it.
+void prepare_output_folder(const std::string& dir, ExistingRun existing);
+
+// For --overwrite: removes the previous run's metrics.csv and checkpoints.
+void remove_run_files(const std::string& dir);
+
+// Checks the --resume path before the model is built: present, a regular file, not empty,
+// readable. (Its contents are checked by load_checkpoint.)
+void check_resume_file(const std::string& path);
+
+// The checkpoint's "best_test_acc" as a number in [0, 1]; anything else names the file.
+double parse_best_accuracy(const std::string& checkpoint, const std::string& text);
+
+// What reconcile_metrics found and did.
+struct MetricsRepair {
+  bool created = false;          // there was no metrics.csv: a header-only one was written
+  bool header_restored = false;  // the header line was missing
+  int64_t rows_kept = 0;
+  int64_t rows_after_checkpoint = 0;  // rows for epochs the checkpoint has not completed
+  int64_t duplicate_rows = 0;         // a second row for an epoch already present
+  int64_t broken_lines = 0;           // a line cut short by a kill, or not a metrics row
+  std::vector<int64_t> missing_epochs;  // completed epochs that have no row (cannot be rebuilt)
+
+  bool changed() const {
+    return created || header_restored || rows_after_checkpoint || duplicate_rows || broken_lines;
+  }
+  std::string describe() const;  // one line for the user, empty when nothing was wrong
+};
+
+// Brings metrics.csv in line with a checkpoint of `completed_epochs` epochs: the header first,
+// then one row per epoch 1..completed_epochs in order; rows after the checkpoint, duplicates
+// and broken lines are dropped. The file is rewritten atomically (temporary file, fsync,
+// rename), so a kill during the repair leaves either the old or the repaired file.
+MetricsRepair reconcile_metrics(const std::string& path, int64_t completed_epochs);
+
+// An append-only metrics.csv. Opening creates it with its header when it is missing or empty.
+// append() writes the row in one write() call, checks that every byte went out and fsyncs,
+// so a row is either on disk whole or (killed mid-write) a broken last line that
+// reconcile_metrics drops.
+class MetricsLog {
+ public:
+  explicit MetricsLog(const std::string& path);
+  ~MetricsLog();
+  MetricsLog(const MetricsLog&) = delete;
+  MetricsLog& operator=(const MetricsLog&) = delete;
+
+  void append(const std::string& row);  // without the trailing newline
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+}  // namespace minidl

@@ -1,0 +1,464 @@
+// Issue #11 (reliability) for train_cifar10 and the CIFAR-10 reader: every bad input named in
+// docs/robustness.md gets its own message, checked here word for word where the words matter.
+//   - strict dataset files (data/cifar10.cpp): exact sizes, limits, wrong kinds of paths;
+//   - the flags (examples/train_options.cpp): bounds, signs, empty paths, too few steps;
+//   - the output folder and metrics.csv (data/run_files.cpp): no run overwritten by accident,
+//     writability proved up front, metrics reconciled with the checkpoint on --resume.
+// The program-level cases (a real run killed with kill -9 and resumed) are in
+// train_safety_test.sh. Permission cases run as user "nobody" in a child process when the tests
+// run as root, since root reads and writes through any permission bits.
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include "core/error.h"
+#include "data/cifar10.h"
+#include "data/run_files.h"
+#include "examples/train_options.h"
+
+using namespace minidl;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("minidl_safety_" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// `count` CIFAR-10 records: label (first + r) % 10, pixels a pattern of the record number.
+void write_records(const fs::path& path, int64_t count, int first = 0) {
+  std::ofstream out(path, std::ios::binary);
+  std::string record(Cifar10::kRecordBytes, '\0');
+  for (int64_t r = 0; r < count; ++r) {
+    record[0] = char((first + r) % 10);
+    for (int i = 0; i < Cifar10::kImageBytes; ++i) record[1 + i] = char((r * 7 + i) % 256);
+    out.write(record.data(), record.size());
+  }
+}
+
+// A dataset folder of five training files and a test file, `per_file` records each.
+fs::path make_dataset(const std::string& name, int64_t per_file) {
+  const fs::path dir = fresh_dir(name);
+  for (int f = 1; f <= 5; ++f) write_records(dir / ("data_batch_" + std::to_string(f) + ".bin"), per_file, f);
+  write_records(dir / "test_batch.bin", per_file);
+  return dir;
+}
+
+// The message of the exception `f` throws, or "(no error)".
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// error_of(f) for an ordinary user: permission bits do not stop root, so as root `f` runs in a
+// child process that first becomes "nobody" (uid and gid 65534), and its message comes back
+// through a pipe.
+std::string error_as_unprivileged(const std::function<void()>& f) {
+  if (::geteuid() != 0) return error_of(f);
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(pipe_fds[0]);
+    std::string message = (::setgid(65534) == 0 && ::setuid(65534) == 0)
+                              ? error_of(f) : "(could not become nobody)";
+    const ssize_t written = ::write(pipe_fds[1], message.data(), message.size());
+    ::_exit(written == ssize_t(message.size()) ? 0 : 1);
+  }
+  ::close(pipe_fds[1]);
+  std::string message;
+  char buffer[512];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;) message.append(buffer, n);
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return message;
+}
+
+// Lets "nobody" reach `path` (the temporary folders are created 0755 already, the files not).
+void open_up(const fs::path& path) { fs::permissions(path, fs::perms::all, fs::perm_options::add); }
+
+TrainOptions parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "train_cifar10");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  return parse_train_options(int(argv.size()), argv.data());
+}
+
+std::string usage_error(const std::vector<std::string>& args) {
+  try {
+    parse(args);
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+// ---- strict dataset files --------------------------------------------------------------------
+
+TEST_CASE("load_cifar10 takes a complete 30730000-byte file and allocates only what a limit uses",
+          "[cpu][data][safety]") {
+  const fs::path dir = fresh_dir("full_file");
+  // A file of the real size, sparse (all zero bytes: label 0, black images), so it costs no disk.
+  { std::ofstream touch(dir / "test_batch.bin"); }
+  fs::resize_file(dir / "test_batch.bin", Cifar10::kFileBytes);
+  REQUIRE(Cifar10::kFileBytes == 30730000);
+  const Cifar10 five = load_cifar10(dir.string(), Split::Test, 5);
+  CHECK(five.size() == 5);
+  CHECK(five.pixels.capacity() == 5 * 3072);  // not the whole file
+  CHECK(five.labels.capacity() == 5);
+  const Cifar10 all = load_cifar10(dir.string(), Split::Test);
+  CHECK(all.size() == 10000);
+}
+
+TEST_CASE("load_cifar10 refuses a file of the wrong size even when it is a multiple of 3073",
+          "[cpu][data][safety]") {
+  const fs::path dir = fresh_dir("wrong_size");
+  // 1.2 GB of whole records, sparse: the hostile case of a huge file that divides evenly.
+  { std::ofstream touch(dir / "test_batch.bin"); }
+  const int64_t huge = int64_t(Cifar10::kRecordBytes) * 400000;
+  fs::resize_file(dir / "test_batch.bin", huge);
+  const std::string expected = "has " + std::to_string(huge) + " bytes but a CIFAR-10 binary "
+                               "file has exactly 30730000 (10000 records of 3073 bytes)";
+  CHECK_THAT(error_of([&] { load_cifar10(dir.string(), Split::Test); }), Catch::Contains(expected));
+  // A limit does not make a longer file acceptable.
+  CHECK_THAT(error_of([&] { load_cifar10(dir.string(), Split::Test, 10); }), Catch::Contains(expected));
+
+  // A short file without a limit: refused, saying that a limit would accept it.
+  write_records(dir / "test_batch.bin", 3);
+  CHECK_THAT(error_of([&] { load_cifar10(dir.string(), Split::Test); }),
+             Catch::Contains("test_batch.bin has 9219 bytes but a CIFAR-10 binary file has exactly "
+                             "30730000") &&
+                 Catch::Contains("a shorter file is accepted only with a limit"));
+}
+
+TEST_CASE("load_cifar10 accepts a shorter file only when it holds what the limit needs",
+          "[cpu][data][safety]") {
+  const fs::path dir = fresh_dir("short_files");
+  write_records(dir / "data_batch_1.bin", 7);
+  // Only data_batch_1.bin exists: a limit it satisfies never opens the other files.
+  const Cifar10 six = load_cifar10(dir.string(), Split::Train, 6);
+  CHECK(six.size() == 6);
+  CHECK(six.labels[5] == 5);
+  CHECK(six.pixels.capacity() == 6 * 3072);
+  CHECK(load_cifar10(dir.string(), Split::Train, 7).size() == 7);
+  // One image more than the short file holds: the message says how many it has and needs.
+  CHECK_THAT(error_of([&] { load_cifar10(dir.string(), Split::Train, 8); }),
+             Catch::Contains("data_batch_1.bin holds 7 images (21511 bytes), fewer than the 8 "
+                             "the limit still needs from it; a complete file holds 10000"));
+  // Torn records are never accepted, limit or not.
+  fs::resize_file(dir / "data_batch_1.bin", 7 * 3073 - 1);
+  CHECK_THAT(error_of([&] { load_cifar10(dir.string(), Split::Train, 2); }),
+             Catch::Contains("has 21510 bytes but a CIFAR-10 binary file has exactly 30730000"));
+}
+
+TEST_CASE("load_cifar10 reads across files of the expected size, stopping at the limit",
+          "[cpu][data][safety]") {
+  const fs::path dir = make_dataset("across_files", 4);  // "complete" files of 4 records
+  CHECK(load_cifar10(dir.string(), Split::Train, -1, 4).size() == 20);
+  const Cifar10 ten = load_cifar10(dir.string(), Split::Train, 10, 4);
+  REQUIRE(ten.size() == 10);
+  CHECK(ten.labels[9] == (3 + 1) % 10);  // file 3, record 1
+  CHECK(ten.pixels.capacity() == 10 * 3072);
+  // A file that is needed but missing, after complete ones.
+  fs::remove(dir / "data_batch_3.bin");
+  CHECK_THAT(error_of([&] { load_cifar10(dir.string(), Split::Train, 10, 4); }),
+             Catch::Contains("missing file") && Catch::Contains("data_batch_3.bin"));
+  CHECK(load_cifar10(dir.string(), Split::Train, 8, 4).size() == 8);  // not needed: not opened
+}
+
+TEST_CASE("load_cifar10 names a directory where a file is expected", "[cpu][data][safety]") {
+  const fs::path dir = fresh_dir("dir_as_file");
+  fs::create_directories(dir / "data_batch_1.bin");
+  CHECK_THAT(error_of([&] { load_cifar10(dir.string(), Split::Train, 5); }),
+             Catch::Contains("data_batch_1.bin is a directory, not a file") &&
+                 Catch::Contains("unpacked one level too deep"));
+}
+
+TEST_CASE("load_cifar10 names a file where the data directory is expected", "[cpu][data][safety]") {
+  const fs::path dir = fresh_dir("file_as_dir");
+  write_records(dir / "test_batch.bin", 3);
+  const std::string file = (dir / "test_batch.bin").string();
+  CHECK(error_of([&] { load_cifar10(file, Split::Test); }) ==
+        "cifar10: data directory '" + file + "' is a file, not a directory: point CIFAR10_DIR or "
+        "--data at the folder that holds it (the binary version: data_batch_1..5.bin and "
+        "test_batch.bin, 10000 records of 3073 bytes each)");
+  CHECK_THAT(error_of([&] { load_cifar10((dir / "nowhere").string(), Split::Test); }),
+             Catch::Contains("does not exist"));
+  CHECK_THAT(error_of([&] { load_cifar10("", Split::Test); }),
+             Catch::Contains("the data directory name is empty"));
+}
+
+TEST_CASE("load_cifar10 names unreadable files and other non-files", "[cpu][data][safety]") {
+  const fs::path dir = fresh_dir("unreadable");
+  write_records(dir / "test_batch.bin", 3);
+  fs::permissions(dir / "test_batch.bin", fs::perms::none);
+  CHECK_THAT(error_as_unprivileged([&] { load_cifar10(dir.string(), Split::Test, 3); }),
+             Catch::Contains("cannot read " + (dir / "test_batch.bin").string() +
+                             ": Permission denied (check its permissions)"));
+  // A folder the user may not enter: the files in it cannot even be looked at.
+  const fs::path locked = fresh_dir("locked");
+  write_records(locked / "test_batch.bin", 3);
+  fs::permissions(locked, fs::perms::owner_all);
+  CHECK_THAT(error_as_unprivileged([&] { load_cifar10(locked.string(), Split::Test, 3); }),
+             Catch::Contains("cannot access " + (locked / "test_batch.bin").string() +
+                             ": Permission denied"));
+
+  const fs::path fifo_dir = fresh_dir("fifo");
+  REQUIRE(::mkfifo((fifo_dir / "test_batch.bin").c_str(), 0644) == 0);
+  CHECK_THAT(error_of([&] { load_cifar10(fifo_dir.string(), Split::Test, 3); }),
+             Catch::Contains("test_batch.bin is not a regular file"));
+}
+
+// ---- the flags ---------------------------------------------------------------------------------
+
+TEST_CASE("train_cifar10 flags refuse negative seeds and out-of-range or overflowing numbers",
+          "[cpu][options][safety]") {
+  CHECK(usage_error({"--seed", "-1"}) ==
+        "--seed expects a whole number from 0 to 18446744073709551615, got '-1'");
+  CHECK(parse({"--seed", "18446744073709551615"}).seed == 18446744073709551615ULL);
+  CHECK(usage_error({"--seed", "18446744073709551616"}) ==
+        "--seed 18446744073709551616: must be in [0, 18446744073709551615]");
+  CHECK(usage_error({"--epochs", "9223372036854775807"}) ==
+        "--epochs 9223372036854775807: must be in [1, 1000000]");
+  CHECK(usage_error({"--epochs", "99999999999999999999"}) ==
+        "--epochs 99999999999999999999: must be in [1, 1000000]");
+  CHECK(usage_error({"--epochs", "0"}) == "--epochs 0: must be in [1, 1000000]");
+  CHECK(usage_error({"--epochs", "3x"}) == "--epochs expects a whole number from 1 to 1000000, got '3x'");
+  CHECK(usage_error({"--batch-size", "1"}) == "--batch-size 1: must be in [2, 1000000000]");
+  CHECK(usage_error({"--batch-size", "4294967296"}) == "--batch-size 4294967296: must be in [2, 1000000000]");
+  CHECK(usage_error({"--limit-train", "60000"}) == "--limit-train 60000: must be in [1, 50000]");
+  CHECK(usage_error({"--limit-test", "-5"}) == "--limit-test -5: must be in [1, 10000]");
+  CHECK(usage_error({"--lr", "nan"}) == "--lr expects a number, got 'nan'");
+  CHECK(usage_error({"--cutout", "33"}) == "--cutout 33: must be in [0, 32]");
+}
+
+TEST_CASE("train_cifar10 flags refuse empty paths and --resume with --overwrite",
+          "[cpu][options][safety]") {
+  CHECK(usage_error({"--out", ""}) == "--out needs a path, got an empty one (e.g. --out runs/cifar10)");
+  CHECK(usage_error({"--resume", ""}) ==
+        "--resume needs a path, got an empty one (e.g. --resume runs/cifar10/last.safetensors)");
+  CHECK(usage_error({"--data", ""}) == "--data needs a path, got an empty one (e.g. --data data/cifar10)");
+  CHECK_THAT(usage_error({"--resume", "a.safetensors", "--overwrite"}),
+             Catch::StartsWith("--resume and --overwrite contradict each other"));
+  CHECK(parse({"--overwrite"}).overwrite);
+}
+
+TEST_CASE("train_cifar10 says which flag to change when the schedule gets too few steps",
+          "[cpu][options][safety]") {
+  TrainOptions o = parse({"--batch-size", "100000000", "--epochs", "1", "--limit-train", "256"});
+  CHECK(error_of([&] { total_train_steps(o, 256); }) ==
+        "--batch-size 100000000 with 256 training images gives 1 step per epoch; onecycle needs "
+        "at least 3 steps in total: lower --batch-size or raise --epochs");
+  o = parse({"--batch-size", "128", "--epochs", "1", "--limit-train", "256"});
+  CHECK(error_of([&] { total_train_steps(o, 256); }) ==
+        "--batch-size 128 with 256 training images gives 2 steps per epoch; onecycle needs at "
+        "least 3 steps in total: lower --batch-size or raise --epochs or --limit-train");
+  o = parse({"--batch-size", "256", "--epochs", "2", "--schedule", "onecycle"});
+  CHECK(error_of([&] { total_train_steps(o, 256); }) ==
+        "--batch-size 256 with 256 training images gives 1 step per epoch, 2 in total over "
+        "--epochs 2; onecycle needs at least 3 steps in total: lower --batch-size or raise --epochs");
+  o = parse({"--batch-size", "256", "--epochs", "1", "--schedule", "cosine"});
+  CHECK(error_of([&] { total_train_steps(o, 200); }) ==
+        "--batch-size 256 with 200 training images gives 1 step per epoch; cosine needs at "
+        "least 2 steps in total: lower --batch-size or raise --epochs");
+  o = parse({"--batch-size", "256", "--epochs", "1", "--schedule", "step"});
+  CHECK(total_train_steps(o, 200) == 1);
+  o = parse({"--batch-size", "2", "--epochs", "1000000"});
+  CHECK(total_train_steps(o, 50000) == 25000000000LL);  // the largest run: no overflow
+}
+
+// ---- the output folder -------------------------------------------------------------------------
+
+TEST_CASE("prepare_output_folder refuses a folder that holds a run unless resuming or overwriting",
+          "[cpu][run_files][safety]") {
+  const fs::path dir = fresh_dir("holds_run");
+  const std::string out = dir.string();
+  prepare_output_folder(out, ExistingRun::Refuse);  // empty: fine
+  write_text(dir / "metrics.csv", std::string(kMetricsHeader) + "\n1,0.1,2,0.1,2,0.1,1,1\n");
+  write_text(dir / "last.safetensors", "checkpoint bytes");
+  CHECK(error_of([&] { prepare_output_folder(out, ExistingRun::Refuse); }) ==
+        "--out '" + out + "' already holds a run (metrics.csv, last.safetensors); pass --resume " +
+            out + "/last.safetensors to continue it, --overwrite to replace it, or choose another --out");
+  CHECK(read_text(dir / "last.safetensors") == "checkpoint bytes");  // untouched
+  prepare_output_folder(out, ExistingRun::Resume);
+  prepare_output_folder(out, ExistingRun::Overwrite);
+  CHECK(fs::exists(dir / "metrics.csv"));  // removed only once everything else checked out
+  remove_run_files(out);
+  CHECK_FALSE(fs::exists(dir / "metrics.csv"));
+  CHECK_FALSE(fs::exists(dir / "last.safetensors"));
+  prepare_output_folder(out, ExistingRun::Refuse);
+
+  // metrics.csv alone (a run killed before its first checkpoint) is a run too.
+  write_text(dir / "metrics.csv", std::string(kMetricsHeader) + "\n");
+  CHECK_THAT(error_of([&] { prepare_output_folder(out, ExistingRun::Refuse); }),
+             Catch::Contains("already holds a run (metrics.csv); pass --overwrite to replace it"));
+}
+
+TEST_CASE("prepare_output_folder refuses run files that are folders, a file as --out and an empty --out",
+          "[cpu][run_files][safety]") {
+  const fs::path dir = fresh_dir("metrics_dir");
+  fs::create_directories(dir / "metrics.csv");
+  for (ExistingRun mode : {ExistingRun::Refuse, ExistingRun::Resume, ExistingRun::Overwrite}) {
+    CHECK(error_of([&] { prepare_output_folder(dir.string(), mode); }) ==
+          "--out '" + dir.string() + "': " + dir.string() + "/metrics.csv is a directory, so the "
+          "run could not write it; remove or rename it, or choose another --out");
+  }
+  fs::remove(dir / "metrics.csv");
+  fs::create_directories(dir / "best.safetensors");
+  CHECK_THAT(error_of([&] { prepare_output_folder(dir.string(), ExistingRun::Resume); }),
+             Catch::Contains("best.safetensors is a directory"));
+
+  write_text(dir / "plain_file", "x");
+  const std::string file = (dir / "plain_file").string();
+  CHECK(error_of([&] { prepare_output_folder(file, ExistingRun::Refuse); }) ==
+        "--out '" + file + "' is a file, not a folder; choose a folder for metrics.csv and the "
+        "checkpoints (it is created when missing)");
+  CHECK_THAT(error_of([&] { prepare_output_folder(file + "/sub", ExistingRun::Refuse); }),
+             Catch::StartsWith("--out '" + file + "/sub' cannot be created: Not a directory"));
+  CHECK_THAT(error_of([&] { prepare_output_folder("", ExistingRun::Refuse); }),
+             Catch::StartsWith("--out is empty"));
+}
+
+TEST_CASE("prepare_output_folder proves the folder writable before training", "[cpu][run_files][safety]") {
+  const fs::path dir = fresh_dir("read_only");
+  fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                           fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+  CHECK(error_as_unprivileged([&] { prepare_output_folder(dir.string(), ExistingRun::Refuse); }) ==
+        "--out '" + dir.string() + "' is not writable (cannot create a file in it: Permission "
+        "denied); choose another --out or fix the folder's permissions");
+  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add);
+  prepare_output_folder(dir.string(), ExistingRun::Refuse);
+  CHECK(fs::is_empty(dir));  // the probe file is gone
+}
+
+// ---- --resume ----------------------------------------------------------------------------------
+
+TEST_CASE("check_resume_file names an empty, missing, folder, empty-file and unreadable --resume",
+          "[cpu][run_files][safety]") {
+  const fs::path dir = fresh_dir("resume_paths");
+  CHECK_THAT(error_of([&] { check_resume_file(""); }), Catch::StartsWith("--resume needs a checkpoint file"));
+  const std::string missing = (dir / "nope.safetensors").string();
+  CHECK(error_of([&] { check_resume_file(missing); }) ==
+        "--resume '" + missing + "' does not exist; give a checkpoint file such as "
+        "runs/cifar10/last.safetensors, or leave --resume out to start a new run");
+  CHECK(error_of([&] { check_resume_file(dir.string()); }) ==
+        "--resume '" + dir.string() + "' is a directory; give the checkpoint file (a .safetensors file)");
+  write_text(dir / "last.safetensors", "x");
+  CHECK(error_of([&] { check_resume_file(dir.string()); }) ==
+        "--resume '" + dir.string() + "' is a directory; give the checkpoint file, e.g. --resume " +
+            (dir / "last.safetensors").string());
+  write_text(dir / "empty.safetensors", "");
+  CHECK_THAT(error_of([&] { check_resume_file((dir / "empty.safetensors").string()); }),
+             Catch::Contains("is empty (0 bytes), not a checkpoint"));
+  fs::permissions(dir / "last.safetensors", fs::perms::none);
+  CHECK_THAT(error_as_unprivileged([&] { check_resume_file((dir / "last.safetensors").string()); }),
+             Catch::Contains("cannot be read: Permission denied"));
+}
+
+TEST_CASE("parse_best_accuracy names a checkpoint whose best_test_acc is not an accuracy",
+          "[cpu][run_files][safety]") {
+  CHECK(parse_best_accuracy("c.safetensors", "0.912300") == Approx(0.9123));
+  for (const std::string bad : {"abc", "", "1.5", "-0.1", "nan", "0.9x"}) {
+    CHECK(error_of([&] { parse_best_accuracy("c.safetensors", bad); }) ==
+          "checkpoint c.safetensors: metadata best_test_acc = '" + bad + "' is not an accuracy "
+          "between 0 and 1 (was the file edited, or written by another program?)");
+  }
+}
+
+// ---- metrics.csv -------------------------------------------------------------------------------
+
+namespace {
+std::string row(int epoch) { return std::to_string(epoch) + ",0.1,2.3,0.1,2.2,0.12,1.5,100"; }
+std::string header() { return std::string(kMetricsHeader) + "\n"; }
+}  // namespace
+
+TEST_CASE("reconcile_metrics drops rows after the checkpoint and duplicates", "[cpu][run_files][safety]") {
+  const fs::path path = fresh_dir("reconcile_rows") / "metrics.csv";
+  // An older checkpoint (epoch 2) resumed into a folder with rows up to 4, one of them twice.
+  write_text(path, header() + row(1) + "\n" + row(2) + "\n" + row(3) + "\n" + row(2) + "\n" + row(4) + "\n");
+  const MetricsRepair repair = reconcile_metrics(path.string(), 2);
+  CHECK(read_text(path) == header() + row(1) + "\n" + row(2) + "\n");
+  CHECK(repair.rows_kept == 2);
+  CHECK(repair.rows_after_checkpoint == 2);
+  CHECK(repair.duplicate_rows == 1);
+  CHECK(repair.describe() ==
+        "dropped 2 row(s) after the checkpoint's epoch (they are trained again); dropped 1 duplicate row(s)");
+  // Nothing wrong: nothing rewritten, nothing to say.
+  const auto stamp = fs::last_write_time(path);
+  const MetricsRepair again = reconcile_metrics(path.string(), 2);
+  CHECK_FALSE(again.changed());
+  CHECK(again.describe().empty());
+  CHECK(fs::last_write_time(path) == stamp);
+}
+
+TEST_CASE("reconcile_metrics restores a missing header and drops a line cut short by a kill",
+          "[cpu][run_files][safety]") {
+  const fs::path path = fresh_dir("reconcile_header") / "metrics.csv";
+  write_text(path, row(1) + "\n" + row(2) + "\n3,0.1,2.");  // no header, a torn last row
+  const MetricsRepair repair = reconcile_metrics(path.string(), 3);
+  CHECK(read_text(path) == header() + row(1) + "\n" + row(2) + "\n");
+  CHECK(repair.header_restored);
+  CHECK(repair.broken_lines == 1);
+  CHECK(repair.missing_epochs == std::vector<int64_t>{3});
+  CHECK_THAT(repair.describe(), Catch::Contains("restored the missing header") &&
+                                    Catch::Contains("no row for completed epoch(s) 3"));
+  // A whole-looking row without its newline is torn too: its last number may be cut short.
+  write_text(path, header() + row(1) + "\n" + row(2));
+  CHECK(reconcile_metrics(path.string(), 2).broken_lines == 1);
+  CHECK(read_text(path) == header() + row(1) + "\n");
+  // An empty file (killed before the header reached the disk) and a missing one.
+  write_text(path, "");
+  CHECK(reconcile_metrics(path.string(), 0).header_restored);
+  CHECK(read_text(path) == header());
+  fs::remove(path);
+  CHECK(reconcile_metrics(path.string(), 0).created);
+  CHECK(read_text(path) == header());
+  CHECK_FALSE(fs::exists(path.string() + ".tmp"));
+}
+
+TEST_CASE("MetricsLog writes the header at once and checks every row it writes", "[cpu][run_files][safety]") {
+  const fs::path path = fresh_dir("metrics_log") / "metrics.csv";
+  {
+    MetricsLog log(path.string());
+    CHECK(read_text(path) == header());  // before any epoch finishes
+    log.append(row(1));
+    CHECK(read_text(path) == header() + row(1) + "\n");
+  }
+  MetricsLog reopened(path.string());  // appends, no second header
+  reopened.append(row(2));
+  CHECK(read_text(path) == header() + row(1) + "\n" + row(2) + "\n");
+  // A device that refuses every write: the failure is an error, not a silently missing row.
+  if (fs::exists("/dev/full")) {
+    CHECK(error_of([] { MetricsLog full("/dev/full"); }) ==
+          "writing a row to /dev/full failed: No space left on device (disk full?)");
+  }
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# train_cifar10 as a program, on a tiny generated dataset (issue #11, "nothing lost"):
+#   1. the refusals that need a real run: a new run into a folder holding one, --resume '',
+#      --epochs below the checkpoint's, a resume of a finished run, a folder named metrics.csv,
+#      --resume on a folder, --data on a file, a batch size that leaves too few steps;
+#   2. kill -9 at random moments (at least 10 kills), each followed by --resume (or --overwrite
+#      when no checkpoint was written yet), must end with exactly one metrics row per epoch and
+#      the same metrics as an uninterrupted run (all but the timing columns).
+# usage: train_safety_test.sh path/to/train_cifar10      (registered with CTest)
+set -euo pipefail
+
+bin=$(realpath "$1")
+work=$(mktemp -d "${TMPDIR:-/tmp}/minidl_train_safety.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# CIFAR-10 records (a label byte, then 3072 pixel bytes): 16 training and 8 test images.
+mkdir data
+write_records() {  # file count
+  for ((i = 0; i < $2; i++)); do
+    printf "\\$(printf '%03o' $((i % 10)))"
+    head -c 3072 /dev/urandom
+  done > "$1"
+}
+write_records data/data_batch_1.bin 16
+write_records data/test_batch.bin 8
+
+# 4 epochs of 2 steps: about 1 s per epoch on 2 cores.
+epochs=4
+common=(--data data --limit-train 16 --limit-test 8 --batch-size 8 --epochs "$epochs" --device cpu --seed 3)
+run() { "$bin" "${common[@]}" "$@"; }
+
+# expect STATUS TEXT command...: the command exits with STATUS and its output contains TEXT.
+expect() {
+  local status=$1 text=$2 got=0
+  shift 2
+  "$@" > out.log 2>&1 || got=$?
+  [[ $got == "$status" ]] || { cat out.log >&2; fail "'$*' exited $got, expected $status"; }
+  grep -qF -- "$text" out.log || { cat out.log >&2; fail "'$*' did not say: $text"; }
+}
+
+# The columns that must not depend on interruptions: epoch, lr, losses and accuracies.
+metrics() { cut -d, -f1-6 "$1/metrics.csv"; }
+
+start=$SECONDS
+start_ms=$(date +%s%3N)
+run --out ref > ref.log 2>&1 || { cat ref.log >&2; fail "the uninterrupted run failed"; }
+reference_ms=$(($(date +%s%3N) - start_ms))
+[[ $(metrics ref | wc -l) == $((epochs + 1)) ]] || fail "the uninterrupted run has no row per epoch"
+echo "uninterrupted run: $reference_ms ms"
+
+# ---- 1. refusals ------------------------------------------------------------------------------
+cp -r ref snapshot
+unchanged() { diff -r ref snapshot > /dev/null || fail "$1 changed the run's files"; }
+
+expect 1 "already holds a run (metrics.csv, last.safetensors, best.safetensors); pass --resume ref/last.safetensors to continue it, --overwrite to replace it" \
+  run --out ref
+unchanged "a new run into a folder holding one"
+expect 2 "--resume needs a path, got an empty one" run --out ref --resume ''
+expect 1 "error: --epochs 2, but ref/last.safetensors has already completed $epochs epochs: pass --epochs above $epochs to train more" \
+  run --out ref --resume ref/last.safetensors --epochs 2
+unchanged "--epochs below the checkpoint's"
+expect 0 "nothing to train: ref/last.safetensors already completed all $epochs epochs" \
+  run --out ref --resume ref/last.safetensors
+grep -qF "checkpoints and metrics.csv in" out.log && fail "a run that trained nothing said it wrote checkpoints"
+unchanged "resuming a finished run"
+expect 1 "is a directory; give the checkpoint file, e.g. --resume ref/last.safetensors" \
+  run --out ref --resume ref
+mkdir -p blocked/metrics.csv
+expect 1 "blocked/metrics.csv is a directory, so the run could not write it" run --out blocked
+expect 1 "data directory 'data/test_batch.bin' is a file, not a directory" \
+  run --out elsewhere --data data/test_batch.bin
+expect 1 "data/data_batch_1.bin holds 16 images (49168 bytes), fewer than the 17" \
+  run --out elsewhere --limit-train 17
+expect 2 "--batch-size 100000000 with 16 training images gives 1 step per epoch; onecycle needs at least 3 steps in total: lower --batch-size or raise --epochs" \
+  run --out elsewhere --batch-size 100000000 --epochs 1
+[[ ! -e elsewhere/metrics.csv ]] || fail "a refused run left a metrics.csv"
+echo "refusals: ok"
+
+# ---- 2. kill -9 at random moments, then resume --------------------------------------------------
+# Each attempt is killed after a random delay of up to the uninterrupted run's duration, so kills
+# land in start-up, training, evaluation and the writes of rows and checkpoints. A run that
+# finishes before its kill ends a trial, which is then checked; after the 10th kill the attempts
+# are left to finish.
+kills=0 trials=0 resumes=0 overwrites=0
+while ((kills < 10)); do
+  trials=$((trials + 1))
+  rm -rf killed
+  while true; do
+    if [[ -f killed/last.safetensors ]]; then how=(--resume killed/last.safetensors) resumes=$((resumes + 1))
+    elif [[ -e killed/metrics.csv ]]; then how=(--overwrite) overwrites=$((overwrites + 1))  # no checkpoint yet
+    else how=(); fi
+    # The program itself in the background, not a function: kill -9 must hit train_cifar10,
+    # not a subshell that would leave it running beside the next attempt.
+    "$bin" "${common[@]}" --out killed "${how[@]}" > attempt.log 2>&1 &
+    pid=$!
+    if ((kills < 10)); then
+      delay_ms=$(( (RANDOM * 32768 + RANDOM) % reference_ms ))
+      sleep "$((delay_ms / 1000)).$(printf '%03d' $((delay_ms % 1000)))"
+      kill -9 "$pid" 2> /dev/null || true
+    fi
+    status=0
+    wait "$pid" 2> /dev/null || status=$?
+    if ((status == 137)); then
+      kills=$((kills + 1))
+      continue
+    fi
+    ((status == 0)) || { cat attempt.log >&2; fail "a resumed run exited $status"; }
+    break
+  done
+  # One row per epoch, in order, with the values of the uninterrupted run.
+  diff <(metrics ref) <(metrics killed) > /dev/null || {
+    diff <(metrics ref) <(metrics killed) >&2; fail "trial $trials: metrics.csv differs from the uninterrupted run's"; }
+done
+echo "kill -9: $kills kills over $trials trial(s) ($resumes resumes, $overwrites restarts with --overwrite), every trial ended with one row per epoch and the uninterrupted run's metrics ($((SECONDS - start)) s in all)"
