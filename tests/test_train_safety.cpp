@@ -180,7 +180,7 @@ TEST_CASE("load_cifar10 accepts a shorter file only when it holds what the limit
              Catch::Contains("has 21510 bytes but a CIFAR-10 binary file has exactly 30730000"));
 }
 
-TEST_CASE("load_cifar10 reads across files of the expected size, stopping at the limit",
+TEST_CASE("load_cifar10 reads across files of the expected size and stops at the limit",
           "[cpu][data][safety]") {
   const fs::path dir = make_dataset("across_files", 4);  // "complete" files of 4 records
   CHECK(load_cifar10(dir.string(), Split::Train, -1, 4).size() == 20);
@@ -323,7 +323,7 @@ TEST_CASE("prepare_output_folder refuses a folder that holds a run unless resumi
              Catch::Contains("already holds a run (metrics.csv); pass --overwrite to replace it"));
 }
 
-TEST_CASE("prepare_output_folder refuses run files that are folders, a file as --out and an empty --out",
+TEST_CASE("prepare_output_folder refuses run files that are folders and a file or empty name as --out",
           "[cpu][run_files][safety]") {
   const fs::path dir = fresh_dir("metrics_dir");
   fs::create_directories(dir / "metrics.csv");
@@ -362,7 +362,7 @@ TEST_CASE("prepare_output_folder proves the folder writable before training", "[
 
 // ---- --resume ----------------------------------------------------------------------------------
 
-TEST_CASE("check_resume_file names an empty, missing, folder, empty-file and unreadable --resume",
+TEST_CASE("check_resume_file gives each bad --resume path its own message",
           "[cpu][run_files][safety]") {
   const fs::path dir = fresh_dir("resume_paths");
   CHECK_THAT(error_of([&] { check_resume_file(""); }), Catch::StartsWith("--resume needs a checkpoint file"));
@@ -382,6 +382,9 @@ TEST_CASE("check_resume_file names an empty, missing, folder, empty-file and unr
   fs::permissions(dir / "last.safetensors", fs::perms::none);
   CHECK_THAT(error_as_unprivileged([&] { check_resume_file((dir / "last.safetensors").string()); }),
              Catch::Contains("cannot be read: Permission denied"));
+  REQUIRE(::mkfifo((dir / "pipe.safetensors").c_str(), 0644) == 0);
+  CHECK_THAT(error_of([&] { check_resume_file((dir / "pipe.safetensors").string()); }),
+             Catch::Contains("is not a regular file; give a .safetensors checkpoint"));
 }
 
 TEST_CASE("parse_best_accuracy names a checkpoint whose best_test_acc is not an accuracy",
