@@ -101,9 +101,6 @@ std::string error_as_unprivileged(const std::function<void()>& f) {
   return message;
 }
 
-// Lets "nobody" reach `path` (the temporary folders are created 0755 already, the files not).
-void open_up(const fs::path& path) { fs::permissions(path, fs::perms::all, fs::perm_options::add); }
-
 TrainOptions parse(std::vector<std::string> args) {
   args.insert(args.begin(), "train_cifar10");
   std::vector<char*> argv;
@@ -227,10 +224,11 @@ TEST_CASE("load_cifar10 names unreadable files and other non-files", "[cpu][data
   // A folder the user may not enter: the files in it cannot even be looked at.
   const fs::path locked = fresh_dir("locked");
   write_records(locked / "test_batch.bin", 3);
-  fs::permissions(locked, fs::perms::owner_all);
+  fs::permissions(locked, fs::perms::none);
   CHECK_THAT(error_as_unprivileged([&] { load_cifar10(locked.string(), Split::Test, 3); }),
              Catch::Contains("cannot access " + (locked / "test_batch.bin").string() +
                              ": Permission denied"));
+  fs::permissions(locked, fs::perms::owner_all);  // so that the next run can remove it
 
   const fs::path fifo_dir = fresh_dir("fifo");
   REQUIRE(::mkfifo((fifo_dir / "test_batch.bin").c_str(), 0644) == 0);
