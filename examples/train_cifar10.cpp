@@ -131,7 +131,13 @@ int run(const TrainOptions& o) {
     if (state.extra.count("best_test_acc")) {
       best_accuracy = parse_best_accuracy(o.resume, state.extra.at("best_test_acc"));
     }
-    if (first_epoch < 0 || first_epoch > o.epochs) {
+    if (first_epoch < 0) {
+      std::fprintf(stderr, "error: %s records epoch %lld, not a count of epochs: a damaged or "
+                   "edited checkpoint; resume from the folder's other one\n", o.resume.c_str(),
+                   (long long)first_epoch);
+      return 1;
+    }
+    if (first_epoch > o.epochs) {
       std::fprintf(stderr, "error: --epochs %lld, but %s has already completed %lld epochs: "
                    "pass --epochs above %lld to train more (nothing was changed in %s)\n",
                    (long long)o.epochs, o.resume.c_str(), (long long)first_epoch,
