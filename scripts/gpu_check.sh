@@ -246,7 +246,7 @@ stage_train() {
   local limit=() epochs=${TRAIN_EPOCHS:-2}
   [[ -f $CIFAR10_DIR/data_batch_5.bin ]] || limit=(--limit-train 10000)
   run_stage train $((120 + 10 * epochs)) "$TRAIN" --device cuda --epochs "$epochs" \
-    --data "$CIFAR10_DIR" --out "${TMPDIR:-/tmp}/minidl_gpu_check_train" "${limit[@]}"
+    --data "$CIFAR10_DIR" --out "${TMPDIR:-/tmp}/minidl_gpu_check_train" --overwrite "${limit[@]}"
 }
 
 # ---- main ----------------------------------------------------------------------------------
