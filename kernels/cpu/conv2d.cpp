@@ -1,4 +1,6 @@
-// CPU convolution as im2col + GEMM.
+// CPU convolution as im2col + GEMM (and, for 1x1 stride-1 kernels over large enough planes,
+// one GEMM per image straight between the tensors: direct_1x1). Stride-1 3x3 layers go to
+// Winograd (conv2d_winograd.cpp) by the rule in conv2d_algorithm below.
 //
 // im2col unrolls, for a chunk of `nb` images, every receptive field into one column of a
 // matrix `cols` of shape [C*R*S, nb*P] (P = out_h*out_w output pixels per image):
@@ -152,6 +154,16 @@ void bias_gradient(const Conv2dShape& s, const float* dy, float* dbias) {
   }
 }
 
+// 1x1 kernels with stride 1 and no padding over planes of at least kDirectMinPixels: an
+// image's input planes already are the [C, P] matrix im2col would build (and its output
+// planes the [K, P] result), so each image is one GEMM straight between the tensors, with no
+// copies. Smaller planes keep the chunked path: a GEMM with N = 4 runs far below peak.
+bool direct_1x1(const Conv2dShape& s) {
+  constexpr int kDirectMinPixels = 64;
+  return s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
+         s.pad_h == 0 && s.pad_w == 0 && s.out_h() * s.out_w() >= kDirectMinPixels;
+}
+
 }  // namespace
 
 bool conv2d_winograd_supports(const Conv2dShape& s) {
@@ -184,6 +196,18 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
   }
   const int P = s.out_h() * s.out_w();
   const int CRS = s.in_channels * s.kernel_h * s.kernel_w;
+  if (direct_1x1(s)) {
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < s.batch; ++n) {
+      float* y_n = y + int64_t(n) * s.out_channels * P;
+      gemm(false, false, s.out_channels, P, s.in_channels, 1.f, w,
+           x + int64_t(n) * s.in_channels * P, 0.f, y_n);
+      for (int k = 0; k < s.out_channels && bias; ++k) {
+        for (int p = 0; p < P; ++p) y_n[int64_t(k) * P + p] += bias[k];
+      }
+    }
+    return;
+  }
   for_each_chunk(s, [&](int first, int nb, int) {
     float* cols = scratch(0, size_t(CRS) * nb * P).data();
     float* out = scratch(1, size_t(s.out_channels) * nb * P).data();
@@ -201,6 +225,14 @@ void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
   }
   const int P = s.out_h() * s.out_w();
   const int CRS = s.in_channels * s.kernel_h * s.kernel_w;
+  if (direct_1x1(s)) {
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < s.batch; ++n) {
+      gemm(true, false, s.in_channels, P, s.out_channels, 1.f, w,
+           dy + int64_t(n) * s.out_channels * P, 0.f, dx + int64_t(n) * s.in_channels * P);
+    }
+    return;
+  }
   for_each_chunk(s, [&](int first, int nb, int) {
     float* dcols = scratch(0, size_t(CRS) * nb * P).data();
     float* dy_mat = scratch(1, size_t(s.out_channels) * nb * P).data();
@@ -227,6 +259,15 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
   float* partial = partials.data();  // the worker threads must not name the thread_local
   std::vector<char> started(threads, 0);
   for_each_chunk(s, [&](int first, int nb, int thread) {
+    if (direct_1x1(s)) {  // dW += dY_n X_n^T, image by image, straight from the tensors
+      for (int n = first; n < first + nb; ++n) {
+        gemm(false, true, s.out_channels, s.in_channels, P, 1.f,
+             dy + int64_t(n) * s.out_channels * P, x + int64_t(n) * s.in_channels * P,
+             started[thread] ? 1.f : 0.f, partial + thread * w_size);
+        started[thread] = 1;
+      }
+      return;
+    }
     float* cols = scratch(0, size_t(CRS) * nb * P).data();
     float* dy_mat = scratch(1, size_t(s.out_channels) * nb * P).data();
     im2col(s, x, first, nb, cols);
