@@ -117,44 +117,62 @@ void transform_filters(const float* w, int out_channels, int in_channels, bool r
   }
 }
 
-// v[e][c][j] = (B^T d B)[e] for the 4x4 tile d of every input plane of the block's images
-// (images first .. first + images), j the tile's number within the block. Tile (ty, tx)
-// reads rows 2 ty - pad .. + 3 and columns 2 tx - pad .. + 3. The 1-D transform runs first
-// down the columns of a whole row of tiles at once (contiguous, vectorizable), then along
-// each tile's row. Call inside a parallel region.
-template <class Transform1d>
-void transform_inputs(const Correlation& g, const float* in, int first, int images,
-                      Transform1d transform, FramedPlane& frame, float* v) {
-  const int tiles_w = g.tiles_w(), frame_cols = 2 * tiles_w + 2;
+// Where a transform reads its tiles: `channels` planes of h x w per image, tile (ty, tx)
+// starting at row 2 ty - pad_h and column 2 tx - pad_w (zero outside the plane).
+struct TileSource {
+  const float* planes;
+  int channels, h, w, pad_h, pad_w;
+};
+
+// out[e][c][j] = (T d T^T)[e] for the In x In tile d of every plane c of the block's images
+// (images first .. first + images), j the tile's number within the block, T the 1-D transform
+// (In -> 4 points). The 1-D transform runs first down the columns of a whole row of tiles at
+// once (contiguous, vectorizable), then along each tile's row; a tile's 16 values go to 16
+// rows where neighbouring tiles are neighbours. Call inside a parallel region.
+template <int In, class Transform1d>
+void transform_tiles(const Correlation& g, const TileSource& src, int first, int images,
+                     Transform1d transform, FramedPlane& frame, float* out) {
+  const int tiles_w = g.tiles_w(), frame_rows = 2 * g.tiles_h() + In - 2;
+  const int frame_cols = 2 * tiles_w + In - 2;
   const int64_t block_tiles = int64_t(images) * g.tiles_per_image();
   std::vector<float> columns(4 * size_t(frame_cols));  // the column transform of one tile row
 #pragma omp for schedule(static)
-  for (int64_t task = 0; task < int64_t(images) * g.in_channels; ++task) {
-    const int image = static_cast<int>(task / g.in_channels), c = static_cast<int>(task % g.in_channels);
-    frame.fill(in + (int64_t(first + image) * g.in_channels + c) * g.in_h * g.in_w, g.in_h,
-               g.in_w, 2 * g.tiles_h() + 2, frame_cols, g.pad_h, g.pad_w);
+  for (int64_t task = 0; task < int64_t(images) * src.channels; ++task) {
+    const int image = static_cast<int>(task / src.channels), c = static_cast<int>(task % src.channels);
+    frame.fill(src.planes + (int64_t(first + image) * src.channels + c) * src.h * src.w, src.h,
+               src.w, frame_rows, frame_cols, src.pad_h, src.pad_w);
     for (int ty = 0; ty < g.tiles_h(); ++ty) {
-      const float* rows[4] = {frame.row(2 * ty), frame.row(2 * ty + 1), frame.row(2 * ty + 2),
-                              frame.row(2 * ty + 3)};
+      const float* tile_rows[In];
+      for (int a = 0; a < In; ++a) tile_rows[a] = frame.row(2 * ty + a);
       for (int x = 0; x < frame_cols; ++x) {
-        const float d[4] = {rows[0][x], rows[1][x], rows[2][x], rows[3][x]};
-        float t[4];
+        float d[In], t[4];
+        for (int a = 0; a < In; ++a) d[a] = tile_rows[a][x];
         transform(d, t);
         for (int i = 0; i < 4; ++i) columns[i * frame_cols + x] = t[i];
       }
       const int64_t j0 = int64_t(image) * g.tiles_per_image() + int64_t(ty) * tiles_w;
       for (int i = 0; i < 4; ++i) {
         const float* t_row = columns.data() + i * frame_cols;
-        float* out[4];
-        for (int k = 0; k < 4; ++k) out[k] = v + (int64_t(4 * i + k) * g.in_channels + c) * block_tiles + j0;
+        float* rows[4];
+        for (int k = 0; k < 4; ++k) rows[k] = out + (int64_t(4 * i + k) * src.channels + c) * block_tiles + j0;
         for (int tx = 0; tx < tiles_w; ++tx) {
           float t[4];
           transform(t_row + 2 * tx, t);
-          for (int k = 0; k < 4; ++k) out[k][tx] = t[k];
+          for (int k = 0; k < 4; ++k) rows[k][tx] = t[k];
         }
       }
     }
   }
+}
+
+// The 4x4 input tiles of a correlation (forward, backward-data, and x in backward-weight).
+TileSource input_tiles(const Correlation& g, const float* in) {
+  return {in, g.in_channels, g.in_h, g.in_w, g.pad_h, g.pad_w};
+}
+
+// Backward-weight's 2x2 dy tiles: the outputs of the forward pass, zero past the edge.
+TileSource dy_tiles(const Correlation& g, const float* dy) {
+  return {dy, g.out_channels, g.out_h, g.out_w, 0, 0};
 }
 
 // out[image][o][2ty + a][2tx + b] = (A^T m A)[a][b] + bias[o], from m[e][o][j]. Like the
@@ -221,7 +239,7 @@ void correlate(const Correlation& g, const float* in, const float* u, const floa
     for (int first = 0; first < g.batch; first += block) {
       const int images = std::min(block, g.batch - first);
       const int count = images * g.tiles_per_image();
-      transform_inputs(g, in, first, images, winograd::Input1d{}, frame, v);
+      transform_tiles<4>(g, input_tiles(g, in), first, images, winograd::Input1d{}, frame, v);
       // m[e] = u[e] v[e]: [out x in] x [in x count], one GEMM per element e (the implicit
       // barrier of each `omp for` separates the phases).
 #pragma omp for schedule(static)
@@ -230,33 +248,6 @@ void correlate(const Correlation& g, const float* in, const float* u, const floa
              v + int64_t(e) * g.in_channels * count, 0.f, m + int64_t(e) * g.out_channels * count);
       }
       write_outputs(g, m, first, images, bias, out);
-    }
-  }
-}
-
-// Backward-weight: dyt[e][k][j] = (G dy G^T)[e] for the 2x2 dy tile of every dy plane of the
-// block's images (zero past the edge). Call inside a parallel region.
-void transform_dy(const Correlation& g, const float* dy, int first, int images, FramedPlane& frame,
-                  float* dyt) {
-  const int tiles_w = g.tiles_w();
-  const int64_t block_tiles = int64_t(images) * g.tiles_per_image();
-#pragma omp for schedule(static)
-  for (int64_t task = 0; task < int64_t(images) * g.out_channels; ++task) {
-    const int image = static_cast<int>(task / g.out_channels), k = static_cast<int>(task % g.out_channels);
-    frame.fill(dy + (int64_t(first + image) * g.out_channels + k) * g.out_h * g.out_w, g.out_h,
-               g.out_w, 2 * g.tiles_h(), 2 * tiles_w, 0, 0);
-    for (int ty = 0; ty < g.tiles_h(); ++ty) {
-      const float* rows[2] = {frame.row(2 * ty), frame.row(2 * ty + 1)};
-      const int64_t j0 = int64_t(image) * g.tiles_per_image() + int64_t(ty) * tiles_w;
-      float* out[kTransformed];
-      for (int e = 0; e < kTransformed; ++e) out[e] = dyt + (int64_t(e) * g.out_channels + k) * block_tiles + j0;
-      for (int tx = 0; tx < tiles_w; ++tx) {
-        const float tile[2][2] = {{rows[0][2 * tx], rows[0][2 * tx + 1]},
-                                  {rows[1][2 * tx], rows[1][2 * tx + 1]}};
-        float t[4][4];
-        transform_2d<2, 4>(tile, t, winograd::WgradDy1d{});
-        for (int e = 0; e < kTransformed; ++e) out[e][tx] = t[e / 4][e % 4];
-      }
     }
   }
 }
@@ -290,8 +281,8 @@ void winograd_backward_weight(const Conv2dShape& s, const float* x, const float*
     for (int first = 0; first < g.batch; first += block) {
       const int images = std::min(block, g.batch - first);
       const int count = images * g.tiles_per_image();
-      transform_inputs(g, x, first, images, winograd::WgradInput1d{}, frame, xt);
-      transform_dy(g, dy, first, images, frame, dyt);
+      transform_tiles<4>(g, input_tiles(g, x), first, images, winograd::WgradInput1d{}, frame, xt);
+      transform_tiles<2>(g, dy_tiles(g, dy), first, images, winograd::WgradDy1d{}, frame, dyt);
       // du[e] (+)= dyt[e] xt[e]^T: [K x count] x [count x C]; element e always on the same
       // thread (static schedule), so the sum over blocks has a fixed order.
 #pragma omp for schedule(static)
