@@ -11,6 +11,7 @@
 
 #include <cstdint>
 
+#include "kernels/elementwise.h"
 #include "kernels/host_device.h"
 
 namespace minidl::kernels {
@@ -35,14 +36,14 @@ struct BatchNormEpilogue {
 MINIDL_HOST_DEVICE inline float batch_norm_output(float x, float mean, float scale, float beta,
                                                   float residual, bool relu) {
   const float v = (x - mean) * scale + beta + residual;
-  return relu ? (v > 0.f ? v : 0.f) : v;
+  return relu ? relu_value(v) : v;
 }
 
-// The gradient that reaches the normalization: dy where the ReLU passed its input (y > 0),
-// else 0; without a ReLU, dy. This is also the residual's gradient.
+// The gradient that reaches the normalization: relu_grad(y, dy) after a ReLU; without one,
+// dy. This is also the residual's gradient.
 MINIDL_HOST_DEVICE inline float batch_norm_masked_grad(float dy, const float* relu_output,
                                                        int64_t i) {
-  return relu_output && !(relu_output[i] > 0.f) ? 0.f : dy;
+  return relu_output ? relu_grad(relu_output[i], dy) : dy;
 }
 
 namespace cpu {

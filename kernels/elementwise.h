@@ -4,7 +4,15 @@
 
 #include <cstdint>
 
+#include "kernels/host_device.h"
+
 namespace minidl::kernels {
+
+// ReLU and its gradient, as PyTorch defines them for NaN: a NaN input stays NaN (x > 0 ? x : 0
+// would turn it into 0 and hide it from the loss), and the gradient is blocked only where the
+// output is <= 0. Shared by the ReLU kernels and the fused batch norm.
+MINIDL_HOST_DEVICE inline float relu_value(float x) { return x <= 0.f ? 0.f : x; }
+MINIDL_HOST_DEVICE inline float relu_grad(float y, float dy) { return y <= 0.f ? 0.f : dy; }
 
 namespace cpu {
 void fill(int64_t n, float value, float* out);
@@ -21,8 +29,8 @@ void channel_sum(int64_t outer, int64_t channels, int64_t inner, const float* gr
                  float* bias_grad);
 float sum(int64_t n, const float* a);  // accumulated in double
 void broadcast(int64_t n, const float* scalar, float* out);  // out[i] = scalar[0]
-void relu_forward(int64_t n, const float* x, float* y);
-// dx = dy where the forward output y > 0, else 0 (y rather than x so x can be freed).
+void relu_forward(int64_t n, const float* x, float* y);      // y = relu_value(x)
+// dx = relu_grad(y, dy) from the forward output y (rather than x, so x can be freed).
 void relu_backward(int64_t n, const float* y, const float* dy, float* dx);
 }  // namespace cpu
 

@@ -15,9 +15,14 @@ struct Pool2dShape {
   int64_t planes() const { return int64_t(batch) * channels; }
 };
 
+// Whether input v replaces the window's best so far in max pooling. As PyTorch: a larger value,
+// or a NaN (so a NaN anywhere in the window makes the output NaN; the last NaN wins). Ties keep
+// the first in row order.
+MINIDL_HOST_DEVICE inline bool max_pool_replaces(float v, float best) { return v > best || v != v; }
+
 namespace cpu {
 // Also records, per output, the flat index (within its input plane) of the winning input so
-// that backward routes the gradient without recomputing the max. Ties: the first in row order.
+// that backward routes the gradient without recomputing the max (max_pool_replaces).
 void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, int32_t* argmax);
 void max_pool2d_backward(const Pool2dShape& s, const float* dy, const int32_t* argmax,
                          float* dx);

@@ -75,12 +75,12 @@ void broadcast(int64_t n, const float* scalar, float* out) { fill(n, scalar[0], 
 
 void relu_forward(int64_t n, const float* x, float* y) {
 #pragma omp parallel for simd if (n > kParallelThreshold)
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.f ? x[i] : 0.f;
+  for (int64_t i = 0; i < n; ++i) y[i] = relu_value(x[i]);
 }
 
 void relu_backward(int64_t n, const float* y, const float* dy, float* dx) {
 #pragma omp parallel for simd if (n > kParallelThreshold)
-  for (int64_t i = 0; i < n; ++i) dx[i] = y[i] > 0.f ? dy[i] : 0.f;
+  for (int64_t i = 0; i < n; ++i) dx[i] = relu_grad(y[i], dy[i]);
 }
 
 }  // namespace minidl::kernels::cpu

@@ -23,7 +23,7 @@ void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, int32_t*
             const int iw = ow * s.stride - s.pad + q;
             if (iw < 0 || iw >= s.in_w) continue;
             const float v = in[ih * s.in_w + iw];
-            if (best_index < 0 || v > best) {
+            if (best_index < 0 || max_pool_replaces(v, best)) {
               best = v;
               best_index = ih * s.in_w + iw;
             }

@@ -66,11 +66,11 @@ __global__ void axpy_kernel(int64_t n, float alpha, const float* x, float* y) {
 }
 
 __global__ void relu_forward_kernel(int64_t n, const float* x, float* y) {
-  for (int64_t i = first_index(); i < n; i += grid_stride()) y[i] = x[i] > 0.f ? x[i] : 0.f;
+  for (int64_t i = first_index(); i < n; i += grid_stride()) y[i] = relu_value(x[i]);
 }
 
 __global__ void relu_backward_kernel(int64_t n, const float* y, const float* dy, float* dx) {
-  for (int64_t i = first_index(); i < n; i += grid_stride()) dx[i] = y[i] > 0.f ? dy[i] : 0.f;
+  for (int64_t i = first_index(); i < n; i += grid_stride()) dx[i] = relu_grad(y[i], dy[i]);
 }
 
 }  // namespace

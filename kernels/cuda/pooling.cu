@@ -65,7 +65,7 @@ __global__ void max_pool2d_forward_kernel(Pool2dShape s, int out_h, int out_w, c
         const int iw = ow * s.stride - s.pad + q;
         if (iw < 0 || iw >= s.in_w) continue;
         const float v = in[ih * s.in_w + iw];
-        if (best_index < 0 || v > best) {  // strict >: ties keep the first in row order
+        if (best_index < 0 || max_pool_replaces(v, best)) {  // ties keep the first
           best = v;
           best_index = ih * s.in_w + iw;
         }
