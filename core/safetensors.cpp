@@ -3,15 +3,17 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cerrno>
 #include <charconv>
 #include <climits>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
 
@@ -69,7 +71,15 @@ class HeaderParser {
           c = static_cast<char>(code);
           pos_ += 4;
         } else {
-          c = e == 'n' ? '\n' : e == 't' ? '\t' : e;
+          switch (e) {
+            case '"': case '\\': case '/': c = e; break;
+            case 'n': c = '\n'; break;
+            case 't': c = '\t'; break;
+            case 'r': c = '\r'; break;
+            case 'b': c = '\b'; break;
+            case 'f': c = '\f'; break;
+            default: --pos_, fail(std::string("unknown escape '\\") + e + "'");
+          }
         }
       }
       out += c;
@@ -130,10 +140,11 @@ bool write_all(int fd, const void* data, size_t size) {
   return true;
 }
 
-struct Entry {
-  std::string name, dtype;
-  Shape shape;
-  int64_t begin = -1, end = -1;
+// A header entry as parsed, before its checks.
+struct ParsedEntry {
+  TensorEntry entry;
+  std::string dtype;
+  bool has_dtype = false, has_shape = false, has_offsets = false;
 };
 
 }  // namespace
@@ -184,6 +195,15 @@ void save_safetensors(const std::string& path,
   for (const auto& [name, tensor] : tensors) {
     if (!ok) break;
     const std::vector<float> values = tensor.to_vector();  // x86 is little-endian already
+    // Nothing non-finite is ever saved: a diverged run must not overwrite a good checkpoint.
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (std::isfinite(values[i])) continue;
+      ::close(fd);
+      ::unlink(temporary.c_str());
+      detail::fail("save_safetensors", "tensor '", name, "' of shape ", tensor.shape_str(),
+                   " holds ", values[i], " at element ", i, "; nothing was saved (", path,
+                   " was left unchanged): the run has diverged or the tensor was never written");
+    }
     ok = write_all(fd, values.data(), values.size() * 4);
   }
   ok = ok && ::fsync(fd) == 0;
@@ -207,86 +227,204 @@ void save_safetensors(const std::string& path,
   }
 }
 
-TensorFile load_safetensors(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  MINIDL_CHECK(in.good(), "load_safetensors", "cannot open ", path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string bytes = buffer.str();
-  MINIDL_CHECK(bytes.size() >= 8, "load_safetensors", path, " is ", bytes.size(),
-               " bytes long, too short for a safetensors file");
-  uint64_t header_length = 0;
-  for (int i = 0; i < 8; ++i) header_length |= uint64_t(static_cast<unsigned char>(bytes[i])) << (8 * i);
-  MINIDL_CHECK(header_length <= bytes.size() - 8, "load_safetensors", path, ": header length ",
-               header_length, " exceeds the file size ", bytes.size(), " (truncated file?)");
-  const std::string header = bytes.substr(8, header_length);
-  const size_t data_start = 8 + header_length, data_size = bytes.size() - data_start;
 
+// ---- reading -----------------------------------------------------------------------------------
+
+SafetensorsReader::SafetensorsReader(const std::string& path) : path_(path) {
+  const char* op = "load_safetensors";
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
+  fd_ = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  MINIDL_CHECK(fd_ >= 0, op, "cannot open ", path, ": ", std::strerror(errno));
+  try {
+    struct stat info {};
+    MINIDL_CHECK(::fstat(fd_, &info) == 0, op, "cannot stat ", path, ": ", std::strerror(errno));
+    MINIDL_CHECK(!S_ISDIR(info.st_mode), op, path, " is a directory, not a safetensors file");
+    MINIDL_CHECK(S_ISREG(info.st_mode), op, path, " is not a regular file");
+    file_size_ = uint64_t(info.st_size);
+    MINIDL_CHECK(file_size_ >= 8, op, path, " is ", file_size_,
+                 " bytes long, too short for a safetensors file");
+    unsigned char length_bytes[8];
+    read_bytes(0, length_bytes, 8, "the header length");
+    uint64_t header_length = 0;
+    for (int i = 0; i < 8; ++i) header_length |= uint64_t(length_bytes[i]) << (8 * i);
+    MINIDL_CHECK(header_length <= file_size_ - 8, op, path, ": header length ", header_length,
+                 " exceeds the file size ", file_size_, " (truncated file?)");
+    MINIDL_CHECK(header_length <= kMaxHeaderBytes, op, path, ": header length ", header_length,
+                 " is over safetensors' limit of ", kMaxHeaderBytes,
+                 " bytes (not a safetensors file?)");
+    std::string header(header_length, '\0');
+    read_bytes(8, header.data(), header_length, "the header");
+    data_start_ = 8 + header_length;
+    const uint64_t data_size = file_size_ - data_start_;
+
+    // Parse: every tensor name, field and metadata key at most once.
+    std::vector<ParsedEntry> parsed;
+    std::map<std::string, size_t> names;
+    bool seen_metadata = false;
+    HeaderParser parser(header, path);
+    parser.expect('{');
+    if (!parser.peek('}')) {
+      do {
+        const std::string name = parser.string();
+        parser.expect(':');
+        parser.expect('{');
+        if (name == "__metadata__") {
+          if (seen_metadata) parser.fail("'__metadata__' appears twice");
+          seen_metadata = true;
+          if (!parser.peek('}')) {
+            do {
+              std::string key = parser.string();
+              parser.expect(':');
+              std::string value = parser.string();
+              if (!metadata_.emplace(key, std::move(value)).second) {
+                parser.fail("metadata key '" + key + "' appears twice");
+              }
+            } while (parser.consume(','));
+          }
+          parser.expect('}');
+          continue;
+        }
+        if (!names.emplace(name, parsed.size()).second) {
+          parser.fail("tensor '" + name + "' appears twice");
+        }
+        ParsedEntry p;
+        p.entry.name = name;
+        do {
+          const std::string field = parser.string();
+          parser.expect(':');
+          bool* seen = field == "dtype" ? &p.has_dtype : field == "shape" ? &p.has_shape
+                       : field == "data_offsets" ? &p.has_offsets : nullptr;
+          if (!seen) parser.fail("unknown field '" + field + "' in tensor '" + name + "'");
+          if (*seen) parser.fail("field '" + field + "' of tensor '" + name + "' appears twice");
+          *seen = true;
+          if (field == "dtype") {
+            p.dtype = parser.string();
+          } else if (field == "shape") {
+            p.entry.shape = parser.integer_array();
+          } else {
+            const std::vector<int64_t> offsets = parser.integer_array();
+            if (offsets.size() != 2) parser.fail("data_offsets of '" + name + "' needs 2 numbers");
+            p.entry.begin = offsets[0];
+            p.entry.end = offsets[1];
+          }
+        } while (parser.consume(','));
+        parser.expect('}');
+        parsed.push_back(std::move(p));
+      } while (parser.consume(','));
+    }
+    parser.expect('}');
+    parser.finish();
+
+    // Each tensor on its own, in header order.
+    for (const ParsedEntry& p : parsed) {
+      const TensorEntry& e = p.entry;
+      MINIDL_CHECK(p.has_dtype, op, path, ": tensor '", e.name, "' has no dtype");
+      MINIDL_CHECK(p.has_shape, op, path, ": tensor '", e.name, "' has no shape");
+      MINIDL_CHECK(p.has_offsets, op, path, ": tensor '", e.name, "' has no data_offsets");
+      MINIDL_CHECK(p.dtype == "F32", op, path, ": tensor '", e.name, "' has dtype '", p.dtype,
+                   "'; only F32 is supported");
+      int64_t elements = 1;  // counted without overflow: a hostile shape must not wrap around
+      for (int64_t d : e.shape) {
+        MINIDL_CHECK(d == 0 || elements <= INT64_MAX / 4 / d, op, path, ": tensor '", e.name,
+                     "' has an impossibly large shape ", shape_str(e.shape));
+        elements *= d;
+      }
+      MINIDL_CHECK(e.begin <= e.end && uint64_t(e.end) <= data_size, op, path, ": tensor '",
+                   e.name, "' has data offsets [", e.begin, ", ", e.end, "] outside the ",
+                   data_size, " data bytes (truncated file?)");
+      MINIDL_CHECK(e.end - e.begin == elements * 4, op, path, ": tensor '", e.name,
+                   "' of shape ", shape_str(e.shape), " needs ", elements * 4,
+                   " bytes but spans ", e.end - e.begin);
+      entries_.push_back(e);
+    }
+
+    // Together: the byte ranges, in order, must tile the data section exactly.
+    std::vector<const TensorEntry*> order;
+    for (const TensorEntry& e : entries_) order.push_back(&e);
+    std::stable_sort(order.begin(), order.end(), [](const TensorEntry* a, const TensorEntry* b) {
+      return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+    });
+    int64_t covered = 0;
+    const TensorEntry* previous = nullptr;
+    for (const TensorEntry* e : order) {
+      MINIDL_CHECK(e->begin >= covered, op, path, ": tensors '", previous ? previous->name : "",
+                   "' [", previous ? previous->begin : 0, ", ", covered, ") and '", e->name,
+                   "' [", e->begin, ", ", e->end, ") overlap in the data section");
+      MINIDL_CHECK(e->begin == covered, op, path, ": data bytes [", covered, ", ", e->begin,
+                   ") belong to no tensor (a gap before '", e->name,
+                   "'): a damaged file, or not written by a safetensors writer");
+      covered = e->end;
+      previous = e;
+    }
+    MINIDL_CHECK(uint64_t(covered) == data_size, op, path, ": ", data_size - uint64_t(covered),
+                 " bytes after the last tensor's data (the tensors end at data byte ", covered,
+                 " of ", data_size, "): trailing garbage, or a damaged file");
+  } catch (...) {
+    ::close(fd_);
+    throw;
+  }
+}
+
+SafetensorsReader::~SafetensorsReader() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+const TensorEntry* SafetensorsReader::find(const std::string& name) const {
+  for (const TensorEntry& e : entries_) {
+    if (e.name == name) return &e;
+  }
+  return nullptr;
+}
+
+void SafetensorsReader::read_bytes(uint64_t offset, void* out, uint64_t size,
+                                   const std::string& what) const {
+  char* p = static_cast<char*>(out);
+  while (size > 0) {
+    const ssize_t got = ::pread(fd_, p, std::min<uint64_t>(size, 1u << 30), off_t(offset));
+    if (got < 0 && errno == EINTR) continue;
+    MINIDL_CHECK(got >= 0, "load_safetensors", "reading ", what, " of ", path_, " failed: ",
+                 std::strerror(errno));
+    MINIDL_CHECK(got > 0, "load_safetensors", path_, " ended at byte ", offset, " while reading ",
+                 what, ", before the ", file_size_, " bytes it had when opened (did it shrink?)");
+    p += got;
+    offset += uint64_t(got);
+    size -= uint64_t(got);
+  }
+}
+
+void SafetensorsReader::read(const TensorEntry& entry, float* out) const {
+  read_bytes(data_start_ + uint64_t(entry.begin), out, uint64_t(entry.end - entry.begin),
+             "tensor '" + entry.name + "'");  // x86 is little-endian, as the format
+}
+
+Tensor SafetensorsReader::read(const TensorEntry& entry) const {
+  Tensor t = Tensor::empty(entry.shape);
+  read(entry, t.data());
+  return t;
+}
+
+int64_t SafetensorsReader::first_non_finite(const TensorEntry& entry, float* value) const {
+  constexpr int64_t kPiece = (1 << 20) / 4;
+  std::vector<float> piece(size_t(std::min(kPiece, entry.numel())));
+  for (int64_t first = 0; first < entry.numel(); first += kPiece) {
+    const int64_t count = std::min(kPiece, entry.numel() - first);
+    read_bytes(data_start_ + uint64_t(entry.begin + first * 4), piece.data(), uint64_t(count * 4),
+               "tensor '" + entry.name + "'");
+    for (int64_t i = 0; i < count; ++i) {
+      if (std::isfinite(piece[size_t(i)])) continue;
+      if (value) *value = piece[size_t(i)];
+      return first + i;
+    }
+  }
+  return -1;
+}
+
+TensorFile load_safetensors(const std::string& path) {
+  const SafetensorsReader reader(path);
   TensorFile file;
   file.path = path;
-  std::vector<Entry> entries;
-  HeaderParser parser(header, path);
-  parser.expect('{');
-  if (!parser.peek('}')) {
-    do {
-      const std::string name = parser.string();
-      parser.expect(':');
-      parser.expect('{');
-      if (name == "__metadata__") {
-        if (!parser.peek('}')) {
-          do {
-            std::string key = parser.string();
-            parser.expect(':');
-            file.metadata[key] = parser.string();
-          } while (parser.consume(','));
-        }
-        parser.expect('}');
-        continue;
-      }
-      Entry entry;
-      entry.name = name;
-      do {
-        const std::string field = parser.string();
-        parser.expect(':');
-        if (field == "dtype") {
-          entry.dtype = parser.string();
-        } else if (field == "shape") {
-          entry.shape = parser.integer_array();
-        } else if (field == "data_offsets") {
-          const std::vector<int64_t> offsets = parser.integer_array();
-          if (offsets.size() != 2) parser.fail("data_offsets of '" + name + "' needs 2 numbers");
-          entry.begin = offsets[0];
-          entry.end = offsets[1];
-        } else {
-          parser.fail("unknown field '" + field + "' in tensor '" + name + "'");
-        }
-      } while (parser.consume(','));
-      parser.expect('}');
-      entries.push_back(entry);
-    } while (parser.consume(','));
-  }
-  parser.expect('}');
-  parser.finish();
-
-  for (const Entry& e : entries) {
-    int64_t elements = 1;  // counted without overflow: a hostile shape must not wrap around
-    for (int64_t d : e.shape) {
-      MINIDL_CHECK(d == 0 || elements <= INT64_MAX / 4 / d, "load_safetensors", path,
-                   ": tensor '", e.name, "' has an impossibly large shape ", shape_str(e.shape));
-      elements *= d;
-    }
-    MINIDL_CHECK(e.dtype == "F32", "load_safetensors", path, ": tensor '", e.name, "' has dtype '",
-                 e.dtype, "'; only F32 is supported");
-    MINIDL_CHECK(e.begin >= 0 && e.begin <= e.end && uint64_t(e.end) <= data_size,
-                 "load_safetensors", path, ": tensor '", e.name, "' has data offsets [", e.begin,
-                 ", ", e.end, "] outside the ", data_size, " data bytes (truncated file?)");
-    MINIDL_CHECK(e.end - e.begin == elements * 4, "load_safetensors", path, ": tensor '",
-                 e.name, "' of shape ", shape_str(e.shape), " needs ", elements * 4,
-                 " bytes but spans ", e.end - e.begin);
-    Tensor t = Tensor::empty(e.shape);
-    std::memcpy(t.data(), bytes.data() + data_start + e.begin, size_t(e.end - e.begin));
-    file.tensors.emplace_back(e.name, t);
-  }
+  file.metadata = reader.metadata();
+  for (const TensorEntry& e : reader.entries()) file.tensors.emplace_back(e.name, reader.read(e));
   return file;
 }
 

@@ -1,6 +1,9 @@
 #include "optim/checkpoint.h"
 
-#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 #include "core/autograd.h"
 #include "core/error.h"
@@ -9,32 +12,154 @@
 namespace minidl {
 
 namespace {
-const char* const kMetaKeys[] = {"epoch", "optimizer.steps", "scheduler.steps", "rng.default"};
 
-// The file's tensor for `name`, checked against the shape of its destination.
-const Tensor& matching(const TensorFile& file, const std::string& name, const Tensor& destination) {
-  const Tensor& source = file.get(name);
-  MINIDL_CHECK(source.shape() == destination.shape(), "load_checkpoint", file.path, ": '", name,
-               "' has shape ", source.shape_str(), " but this run expects ",
-               destination.shape_str(), " (a checkpoint of a different configuration?)");
-  return source;
+constexpr const char* kLoad = "load_checkpoint";
+
+// Metadata the checkpoint itself writes; a caller's `extra` key must not collide with them.
+bool reserved_key(const std::string& key) {
+  for (const char* prefix : {"rng.", "optimizer.", "scheduler.", "run."}) {
+    if (key.rfind(prefix, 0) == 0) return true;
+  }
+  return key == "epoch";
 }
 
-int64_t metadata_int(const TensorFile& file, const std::string& key) {
-  const auto found = file.metadata.find(key);
-  MINIDL_CHECK(found != file.metadata.end(), "load_checkpoint", file.path,
-               " has no metadata '", key, "' (not a minidl training checkpoint?)");
-  try {
-    return std::stoll(found->second);
-  } catch (const std::exception&) {
-    detail::fail("load_checkpoint", file.path, ": metadata '", key, "' = '", found->second,
-                 "' is not an integer");
+std::string number_text(float value) {
+  // The shortest text that reads back as exactly this float (0.9f is "0.9", not "0.899999976").
+  char text[32];
+  for (int digits = 6; digits <= 9; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, double(value));
+    if (std::strtof(text, nullptr) == value) break;
+  }
+  return text;
+}
+
+// A whole number >= minimum written as plain decimal digits: no sign, space or anything after.
+bool parse_count(const std::string& text, int64_t minimum, int64_t& value) {
+  if (text.empty() || text[0] < '0' || text[0] > '9') return false;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return error == std::errc() && end == text.data() + text.size() && value >= minimum;
+}
+
+// An accuracy: a finite number in [0, 1], the whole string.
+bool parse_accuracy(const std::string& text, double& value) {
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0]))) return false;
+  char* end = nullptr;
+  value = std::strtod(text.c_str(), &end);
+  return end == text.c_str() + text.size() && std::isfinite(value) && value >= 0.0 && value <= 1.0;
+}
+
+class Metadata {
+ public:
+  explicit Metadata(const SafetensorsReader& file) : file_(file) {}
+
+  const std::string* find(const std::string& key) const {
+    const auto found = file_.metadata().find(key);
+    return found == file_.metadata().end() ? nullptr : &found->second;
+  }
+  const std::string& require(const std::string& key) const {
+    const std::string* value = find(key);
+    MINIDL_CHECK(value, kLoad, file_.path(), " has no metadata '", key,
+                 "' (not a minidl training checkpoint?)");
+    return *value;
+  }
+  // A whole number >= minimum; `fallback` when absent and not required.
+  int64_t count(const std::string& key, int64_t minimum, bool required, int64_t fallback = 0) const {
+    const std::string* text = required ? &require(key) : find(key);
+    if (!text) return fallback;
+    int64_t value = 0;
+    MINIDL_CHECK(parse_count(*text, minimum, value), kLoad, file_.path(), ": metadata '", key,
+                 "' = '", *text, "' is not a whole number >= ", minimum,
+                 " (a damaged or edited checkpoint?)");
+    return value;
+  }
+
+ private:
+  const SafetensorsReader& file_;
+};
+
+// The train_cifar10 flag that sets an optimizer setting to `saved`, for the messages.
+std::string flag_hint(const std::string& setting, const std::string& saved) {
+  if (setting == "momentum") return "; train_cifar10: --momentum " + saved;
+  if (setting == "nesterov") return saved == "1" ? "; train_cifar10: leave out --no-nesterov" : "; train_cifar10: --no-nesterov";
+  if (setting == "group0.weight_decay") return "; train_cifar10: --weight-decay " + saved;
+  if (setting.rfind("base_lr", 0) == 0) return "; train_cifar10: --lr " + saved;
+  return "";
+}
+
+// This run's optimizer and scheduler settings under their metadata keys, in the order they
+// are compared ("optimizer.type" first).
+std::vector<std::pair<std::string, std::string>> settings_metadata(const Optimizer* optimizer,
+                                                                   const LRScheduler* scheduler) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (optimizer) {
+    for (const auto& [name, value] : optimizer->settings()) out.emplace_back("optimizer." + name, value);
+    out.emplace_back("optimizer.groups", std::to_string(optimizer->groups().size()));
+    for (size_t g = 0; g < optimizer->groups().size(); ++g) {
+      out.emplace_back("optimizer.group" + std::to_string(g) + ".weight_decay",
+                       number_text(optimizer->groups()[g].weight_decay));
+    }
+    if (scheduler) {
+      for (size_t g = 0; g < optimizer->groups().size(); ++g) {
+        out.emplace_back("scheduler.base_lr" + std::to_string(g), number_text(scheduler->base_lr(g)));
+      }
+    }
+  }
+  return out;
+}
+
+// A checkpoint that records its optimizer's settings must have been saved with this run's.
+// (A checkpoint from before settings were recorded is compared by its tensors alone.)
+void check_settings(const SafetensorsReader& file, const Optimizer* optimizer,
+                    const LRScheduler* scheduler) {
+  const Metadata metadata(file);
+  if (!optimizer || !metadata.find("optimizer.type")) return;
+  for (const auto& [key, now] : settings_metadata(optimizer, scheduler)) {
+    const std::string* saved = metadata.find(key);
+    if (!saved && key.rfind("scheduler.", 0) == 0) continue;  // saved without a scheduler
+    const std::string setting = key.substr(key.find('.') + 1);
+    if (key == "optimizer.type") {
+      MINIDL_CHECK(*saved == now, kLoad, file.path(), " was saved by the ", *saved,
+                   " optimizer (metadata 'optimizer.type') but this run uses ", now,
+                   ": resume with the optimizer the checkpoint was saved with, or start a new run");
+      continue;
+    }
+    MINIDL_CHECK(saved, kLoad, file.path(), " has no metadata '", key, "' although it records its ",
+                 "optimizer's settings (a damaged or edited checkpoint?)");
+    MINIDL_CHECK(*saved == now, kLoad, file.path(), " was saved with the optimizer setting ",
+                 setting, " = ", *saved, " (metadata '", key, "') but this run has ", setting,
+                 " = ", now, ": resume with the settings the checkpoint was saved with (",
+                 setting, " = ", *saved, flag_hint(setting, *saved), "), or start a new run");
   }
 }
+
+// The optimizer state tensors a run's settings imply, for a missing or unexpected one.
+std::string optimizer_state_hint(const std::string& name) {
+  if (name.size() >= 16 && name.compare(name.size() - 16, 16, ".momentum_buffer") == 0) {
+    return " (SGD keeps a momentum_buffer only with momentum > 0: the optimizer setting "
+           "momentum, train_cifar10's --momentum, differs from the checkpoint's)";
+  }
+  return " (the optimizer or its settings differ from the checkpoint's: resume with the "
+         "optimizer it was saved with)";
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string& path, const Module& model, const Optimizer* optimizer,
                      const LRScheduler* scheduler, const CheckpointState& state) {
+  const char* op = "save_checkpoint";
+  MINIDL_CHECK(state.epoch >= 0, op, path, ": epoch ", state.epoch, " is negative");
+  MINIDL_CHECK(state.run.batch_size >= 0 && state.run.steps_per_epoch >= 0 && state.run.epochs >= 0,
+               op, path, ": run settings must not be negative (batch_size ", state.run.batch_size,
+               ", steps_per_epoch ", state.run.steps_per_epoch, ", epochs ", state.run.epochs, ")");
+  for (const auto& [key, value] : state.extra) {
+    MINIDL_CHECK(!reserved_key(key), op, path, ": the caller's metadata key '", key,
+                 "' is one the checkpoint itself writes (epoch, rng.*, optimizer.*, scheduler.*, run.*)");
+  }
+  const auto best = state.extra.find("best_test_acc");
+  double accuracy = 0.0;
+  MINIDL_CHECK(best == state.extra.end() || parse_accuracy(best->second, accuracy), op, path,
+               ": best_test_acc = '", best->second, "' is not an accuracy between 0 and 1; not saved");
+
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (const auto& [name, t] : model.named_parameters()) tensors.emplace_back("model." + name, t);
   for (const auto& [name, t] : model.named_buffers()) tensors.emplace_back("model." + name, t);
@@ -46,36 +171,128 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
     metadata["optimizer.steps"] = std::to_string(optimizer->steps_taken());
   }
   if (scheduler) metadata["scheduler.steps"] = std::to_string(scheduler->steps_taken());
+  for (const auto& [key, value] : settings_metadata(optimizer, scheduler)) metadata[key] = value;
+  if (state.run.batch_size > 0) metadata["run.batch_size"] = std::to_string(state.run.batch_size);
+  if (state.run.steps_per_epoch > 0) metadata["run.steps_per_epoch"] = std::to_string(state.run.steps_per_epoch);
+  if (state.run.epochs > 0) metadata["run.epochs"] = std::to_string(state.run.epochs);
   save_safetensors(path, tensors, metadata);
 }
 
-CheckpointState load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer,
-                                LRScheduler* scheduler) {
-  const TensorFile file = load_safetensors(path);
-  // Everything is checked before anything is copied, so a bad file leaves the run untouched.
-  std::vector<std::pair<const Tensor*, Tensor>> copies;  // (source, destination)
-  for (const auto& [name, t] : model.named_parameters()) copies.emplace_back(&matching(file, "model." + name, t), t);
-  for (const auto& [name, t] : model.named_buffers()) copies.emplace_back(&matching(file, "model." + name, t), t);
-  int64_t optimizer_steps = 0, scheduler_steps = 0;
-  if (optimizer) {
-    for (const auto& [name, t] : optimizer->state()) copies.emplace_back(&matching(file, "optimizer." + name, t), t);
-    optimizer_steps = metadata_int(file, "optimizer.steps");
-  }
-  if (scheduler) scheduler_steps = metadata_int(file, "scheduler.steps");
-  CheckpointState state;
-  state.epoch = metadata_int(file, "epoch");
+void check_run_settings(const std::string& path, const RunSettings& saved, const RunSettings& now) {
+  const char* op = "resume";
+  auto both = [](int64_t a, int64_t b) { return a > 0 && b > 0; };
+  MINIDL_CHECK(!both(saved.batch_size, now.batch_size) || saved.batch_size == now.batch_size, op,
+               path, " was saved by a run with batch size ", saved.batch_size,
+               " (metadata 'run.batch_size') but this run has --batch-size ", now.batch_size,
+               ": the learning-rate schedule counts optimizer steps, so another batch size "
+               "would shift it; resume with --batch-size ", saved.batch_size,
+               ", or start a new run");
+  MINIDL_CHECK(!both(saved.steps_per_epoch, now.steps_per_epoch) ||
+                   saved.steps_per_epoch == now.steps_per_epoch,
+               op, path, " was saved by a run of ", saved.steps_per_epoch,
+               " steps per epoch (metadata 'run.steps_per_epoch') but this run has ",
+               now.steps_per_epoch, " (--batch-size ", now.batch_size,
+               " over another number of training images): the learning-rate schedule counts "
+               "optimizer steps, so it would shift; resume with the same --limit-train and "
+               "data, or start a new run");
+  MINIDL_CHECK(!both(saved.epochs, now.epochs) || saved.epochs == now.epochs, op, path,
+               " belongs to a run of ", saved.epochs, " epochs (metadata 'run.epochs') but this "
+               "run has --epochs ", now.epochs, ": the learning-rate schedule spans all the "
+               "epochs, so another --epochs changes the rate of every remaining step; resume "
+               "with --epochs ", saved.epochs, ", or start a new run with --epochs ", now.epochs);
+}
 
+CheckpointState load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer,
+                                LRScheduler* scheduler, const RunSettings* expected) {
+  const SafetensorsReader file(path);  // the header, checked against the file's size
+  const Metadata metadata(file);
+
+  // 1. Metadata, strictly.
+  CheckpointState state;
+  state.epoch = metadata.count("epoch", 0, true);
+  Generator generator;
+  const std::string& rng = metadata.require("rng.default");
+  try {
+    generator.set_state(rng);
+  } catch (const Error& e) {
+    detail::fail(kLoad, path, ": metadata 'rng.default' is not a saved generator state (", e.what(),
+                 "): a damaged or edited checkpoint?");
+  }
+  const int64_t optimizer_steps = optimizer ? metadata.count("optimizer.steps", 0, true) : 0;
+  const int64_t scheduler_steps = scheduler ? metadata.count("scheduler.steps", 0, true) : 0;
+  state.run.batch_size = metadata.count("run.batch_size", 1, false);
+  state.run.steps_per_epoch = metadata.count("run.steps_per_epoch", 1, false);
+  state.run.epochs = metadata.count("run.epochs", 1, false);
+  if (const std::string* best = metadata.find("best_test_acc")) {
+    double accuracy = 0.0;
+    MINIDL_CHECK(parse_accuracy(*best, accuracy), kLoad, path, ": metadata 'best_test_acc' = '",
+                 *best, "' is not an accuracy between 0 and 1 (a damaged or edited checkpoint?)");
+  }
+  for (const auto& [key, value] : file.metadata()) {
+    if (!reserved_key(key)) state.extra[key] = value;
+  }
+  if (expected) check_run_settings(path, state.run, *expected);
+
+  // 2. The optimizer's settings, before its tensors: a different momentum is named as such.
+  check_settings(file, optimizer, scheduler);
+
+  // 3. Tensors: exactly the ones this run uses, each of the right shape.
+  std::vector<std::pair<const TensorEntry*, Tensor>> copies;  // (source, destination)
+  std::map<std::string, bool> wanted;
+  auto expect = [&](const std::string& name, const Tensor& destination) {
+    const TensorEntry* source = file.find(name);
+    const bool optimizer_state = name.rfind("optimizer.", 0) == 0;
+    MINIDL_CHECK(source, kLoad, path, " has no tensor named '", name, "'",
+                 optimizer_state ? ", state this run's optimizer keeps" + optimizer_state_hint(name)
+                                 : std::string(" (a checkpoint of a different configuration?)"));
+    MINIDL_CHECK(source->shape == destination.shape(), kLoad, path, ": '", name, "' has shape ",
+                 shape_str(source->shape), " but this run expects ", destination.shape_str(),
+                 " (a checkpoint of a different configuration?)");
+    copies.emplace_back(source, destination);
+    wanted[name] = true;
+  };
+  for (const auto& [name, t] : model.named_parameters()) expect("model." + name, t);
+  for (const auto& [name, t] : model.named_buffers()) expect("model." + name, t);
+  if (optimizer) {
+    for (const auto& [name, t] : optimizer->state()) expect("optimizer." + name, t);
+  }
+  for (const TensorEntry& e : file.entries()) {
+    if (wanted.count(e.name)) continue;
+    if (e.name.rfind("optimizer.", 0) == 0) {
+      if (!optimizer) continue;  // a weights-only load
+      detail::fail(kLoad, path, " has optimizer state '", e.name,
+                   "' that this run's optimizer does not keep", optimizer_state_hint(e.name));
+    }
+    MINIDL_CHECK(e.name.rfind("model.", 0) != 0, kLoad, path, " has tensor '", e.name,
+                 "' that this model does not have (a checkpoint of a different configuration?)");
+    detail::fail(kLoad, path, " has tensor '", e.name, "', which is not part of a minidl "
+                 "checkpoint (names start with 'model.' or 'optimizer.')");
+  }
+
+  // 4. Every value finite, read in pieces (nothing is allocated for the file).
+  for (const auto& [source, destination] : copies) {
+    float value = 0.f;
+    const int64_t at = file.first_non_finite(*source, &value);
+    MINIDL_CHECK(at < 0, kLoad, path, ": tensor '", source->name, "' of shape ",
+                 shape_str(source->shape), " holds ", value, " at element ", at,
+                 ": saved from a diverged run, or damaged; nothing was loaded (resume from the "
+                 "folder's other checkpoint)");
+  }
+
+  // 5. Copy, one tensor at a time: memory for the model and one tensor.
   NoGradGuard no_grad;
-  for (auto& [source, destination] : copies) destination.copy_(*source);
+  for (auto& [source, destination] : copies) {
+    const Tensor values = file.read(*source);
+    const float* v = values.data();
+    for (int64_t i = 0; i < values.numel(); ++i) {  // the file changed since step 4?
+      MINIDL_CHECK(std::isfinite(v[i]), kLoad, path, ": tensor '", source->name, "' holds ", v[i],
+                   " at element ", i, " (the file changed while it was being loaded)");
+    }
+    destination.copy_(values);
+  }
   if (optimizer) optimizer->set_steps_taken(optimizer_steps);
   if (scheduler) scheduler->set_steps_taken(scheduler_steps);
-  const auto rng = file.metadata.find("rng.default");
-  if (rng != file.metadata.end()) default_generator().set_state(rng->second);
-  for (const auto& [key, value] : file.metadata) {
-    if (std::find(std::begin(kMetaKeys), std::end(kMetaKeys), key) == std::end(kMetaKeys)) {
-      state.extra[key] = value;
-    }
-  }
+  default_generator() = generator;
   return state;
 }
 

@@ -2,13 +2,31 @@
 // safetensors file (readable by PyTorch's safetensors.torch.load_file):
 //   tensors   "model.<parameter or buffer name>"   weights and BatchNorm statistics
 //             "optimizer.<group>.<index>.<kind>"   momentum buffers, Adam moments
-//   metadata  "epoch", "optimizer.steps", "scheduler.steps", "rng.default" (the default
-//             generator), plus whatever the caller adds (e.g. "best_test_acc")
-// Saving is atomic (see save_safetensors). Loading first checks that every tensor the model
-// and the optimizer expect is present with the right shape (naming the first that is not) and
-// that the metadata is there, and only then copies, so a bad file changes nothing.
+//   metadata  "epoch"                  epochs completed (a whole number >= 0)
+//             "rng.default"            the default generator's state
+//             "optimizer.steps"        with an optimizer: its step count
+//             "optimizer.type", "optimizer.<setting>"   its settings (Optimizer::settings(),
+//                                      e.g. optimizer.momentum), "optimizer.groups" and
+//                                      "optimizer.group<g>.weight_decay"
+//             "scheduler.steps"        with a scheduler: its step count, and
+//                                      "scheduler.base_lr<g>" each group's base learning rate
+//             "run.batch_size", "run.steps_per_epoch", "run.epochs"   the run's shape
+//                                      (RunSettings), when the caller gives them
+//             "best_test_acc"          when the caller gives it: an accuracy in [0, 1]
+//             anything else            the caller's own (CheckpointState::extra)
+//
+// Saving is atomic and refuses anything non-finite (a tensor, best_test_acc).
+// Loading is strict and changes nothing until everything is checked: the file's structure
+// (SafetensorsReader), every metadata value (whole numbers >= 0, a valid generator state, an
+// accuracy in [0, 1]), the optimizer's settings against the checkpoint's (a different
+// momentum, Nesterov, learning rate, weight decay or optimizer type is refused by name), every
+// tensor the model and the optimizer expect present with the right shape, no tensor the run
+// would not use, and every value finite. Then the tensors are read and copied one at a time,
+// so loading needs memory for the model and one tensor, not for the file.
+// Every problem is a minidl::Error naming the file and the key, tensor or setting.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -18,18 +36,38 @@
 
 namespace minidl {
 
-struct CheckpointState {
-  int64_t epoch = 0;                          // epochs completed
-  std::map<std::string, std::string> extra;  // caller's own metadata
+// The shape of a training run that a resume must keep: the learning-rate schedule is counted
+// in optimizer steps over all the epochs, so a resume with another batch size, training-set
+// size or number of epochs would silently move it. 0 means "not recorded" (not saved, not
+// compared).
+struct RunSettings {
+  int64_t batch_size = 0;       // images per optimizer step (train_cifar10: --batch-size)
+  int64_t steps_per_epoch = 0;  // optimizer steps per epoch (--batch-size and --limit-train)
+  int64_t epochs = 0;           // epochs the run plans, the schedule's length (--epochs)
 };
 
-// optimizer and scheduler may be null (e.g. a weights-only export).
+struct CheckpointState {
+  int64_t epoch = 0;                          // epochs completed
+  std::map<std::string, std::string> extra;  // caller's own metadata (e.g. "best_test_acc")
+  RunSettings run;                            // the run's shape, when the caller records it
+};
+
+// optimizer and scheduler may be null (e.g. a weights-only export). Refuses a negative epoch or
+// run setting, a best_test_acc that is not an accuracy in [0, 1], an `extra` key that the
+// checkpoint itself uses (epoch, rng.*, optimizer.*, scheduler.*, run.*), and non-finite tensors.
 void save_checkpoint(const std::string& path, const Module& model, const Optimizer* optimizer,
                      const LRScheduler* scheduler, const CheckpointState& state);
 
 // Loads into existing objects (built with the same configuration) and restores the default
-// generator. Tensors are copied into the model's own, on whatever device the model is.
+// generator. Tensors are copied into the model's own, on whatever device the model is. With
+// `expected`, the run's shape is checked too (check_run_settings) before anything changes.
+// Optimizer state in the file is ignored when `optimizer` is null.
 CheckpointState load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer,
-                                LRScheduler* scheduler);
+                                LRScheduler* scheduler, const RunSettings* expected = nullptr);
+
+// Refuses a resume whose batch size, steps per epoch or epochs differ from those `saved` in
+// the checkpoint at `path` (each compared only when both are recorded), naming the setting and
+// the train_cifar10 flag that sets it.
+void check_run_settings(const std::string& path, const RunSettings& saved, const RunSettings& now);
 
 }  // namespace minidl

@@ -1,5 +1,8 @@
 #include "optim/optimizer.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "core/autograd.h"
 #include "core/dispatch.h"
 #include "core/error.h"
@@ -13,6 +16,16 @@ void check_state_device(const char* op, const Tensor& state, const Tensor& param
   MINIDL_CHECK(state.device() == param.device(), op, "optimizer state is on ",
                device_name(state.device()), " but parameter ", param.shape_str(), " is on ",
                device_name(param.device()), "; create the optimizer after model.to(device)");
+}
+
+std::string setting_text(float value) {
+  // The shortest text that reads back as exactly this float (0.9f is "0.9", not "0.899999976").
+  char text[32];
+  for (int digits = 6; digits <= 9; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, double(value));
+    if (std::strtof(text, nullptr) == value) break;
+  }
+  return text;
 }
 
 std::vector<ParamGroup> one_group(std::vector<Tensor> params, float lr, float weight_decay) {
@@ -108,6 +121,12 @@ void SGD::step() {
   ++steps_;
 }
 
+std::vector<std::pair<std::string, std::string>> SGD::settings() const {
+  return {{"type", "SGD"},
+          {"momentum", setting_text(options_.momentum)},
+          {"nesterov", options_.nesterov ? "1" : "0"}};
+}
+
 // ---- Adam / AdamW ------------------------------------------------------------------------------
 
 Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& options, bool decoupled)
@@ -122,6 +141,13 @@ Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& options, bool deco
 
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& options, bool decoupled)
     : Adam(one_group(std::move(params), options.lr, options.weight_decay), options, decoupled) {}
+
+std::vector<std::pair<std::string, std::string>> Adam::settings() const {
+  return {{"type", decoupled_ ? "AdamW" : "Adam"},
+          {"beta1", setting_text(options_.beta1)},
+          {"beta2", setting_text(options_.beta2)},
+          {"eps", setting_text(options_.eps)}};
+}
 
 void Adam::step() {
   NoGradGuard no_grad;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <deque>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,6 +42,12 @@ class Optimizer {
   std::vector<std::pair<std::string, Tensor>> state() const;
   void set_steps_taken(int64_t steps) { steps_ = steps; }
 
+  // The optimizer's own settings as (name, text) pairs, "type" first (e.g. "SGD"), then
+  // those that change what its state means (SGD: momentum, nesterov; Adam: beta1, beta2, eps).
+  // Checkpoints record them, so that a resume with other settings is refused by name. Numbers
+  // are written in the shortest text that reads back as the same float. None by default.
+  virtual std::vector<std::pair<std::string, std::string>> settings() const { return {}; }
+
  protected:
   // Adds one zero tensor per parameter, named `kind`, and returns them in parameter order.
   std::vector<Tensor>& add_state(const std::string& kind);
@@ -62,6 +69,7 @@ class SGD : public Optimizer {
   SGD(std::vector<ParamGroup> groups, const SgdOptions& options);  // groups keep their lr/wd
   SGD(std::vector<Tensor> params, const SgdOptions& options);      // one group from options
   void step() override;
+  std::vector<std::pair<std::string, std::string>> settings() const override;
 
  private:
   SgdOptions options_;
@@ -81,6 +89,7 @@ class Adam : public Optimizer {
   Adam(std::vector<ParamGroup> groups, const AdamOptions& options, bool decoupled = false);
   Adam(std::vector<Tensor> params, const AdamOptions& options, bool decoupled = false);
   void step() override;
+  std::vector<std::pair<std::string, std::string>> settings() const override;
 
  private:
   AdamOptions options_;

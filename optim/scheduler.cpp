@@ -162,6 +162,12 @@ float LRScheduler::lr(size_t group) const {
   return optimizer_.groups()[group].lr;
 }
 
+float LRScheduler::base_lr(size_t group) const {
+  MINIDL_CHECK(group < base_lrs_.size(), "LRScheduler::base_lr", "group ", group,
+               " out of range (", base_lrs_.size(), " groups)");
+  return base_lrs_[group];
+}
+
 void LRScheduler::apply() {
   const double f = schedule_->factor(step_);
   for (size_t g = 0; g < base_lrs_.size(); ++g) optimizer_.groups()[g].lr = float(base_lrs_[g] * f);

@@ -47,6 +47,7 @@ class LRScheduler {
   void set_steps_taken(int64_t step);  // for resuming from a checkpoint
   double factor() const { return schedule_->factor(step_); }
   float lr(size_t group = 0) const;    // current lr of a group
+  float base_lr(size_t group = 0) const;  // the group's lr when the scheduler was made
 
  private:
   void apply();
