@@ -19,6 +19,7 @@
 #include "data/run_files.h"
 #include "examples/train_options.h"
 #include "examples/progress.h"
+#include "layers/inspect.h"
 #include "layers/summary.h"
 #include "models/resnet.h"
 #include "optim/checkpoint.h"
@@ -195,8 +196,24 @@ int run(const TrainOptions& o) {
       loss_mean = totals.loss_sum.item() / seen;
       accuracy = totals.correct.item() / seen;
       if (!std::isfinite(loss_mean)) {
-        std::fprintf(stderr, "\nerror: the loss became %f by batch %lld of epoch %lld; lower --lr\n",
-                     loss_mean, (long long)batches, (long long)epoch + 1);
+        // Stop before anything is saved, and say where the numbers broke: the first
+        // parameter, gradient or buffer that is not finite, and the first layer whose output
+        // on this batch is not.
+        const std::string state = first_nonfinite_state(model);
+        std::string layer;
+        {
+          NoGradGuard no_grad;
+          layer = first_nonfinite_output(model.children(), on_device.images);
+        }
+        std::fprintf(stderr,
+                     "\nerror: the training loss became %f by step %lld (batch %lld of epoch "
+                     "%lld); first non-finite value: %s; first layer with a non-finite output "
+                     "on the last batch: %s. Nothing of this epoch was saved; lower --lr (now "
+                     "%g) or resume from the last checkpoint\n",
+                     loss_mean, (long long)(epoch * train_loader.batches_per_epoch() + batches),
+                     (long long)batches, (long long)epoch + 1,
+                     state.empty() ? "none among the parameters, gradients and buffers" : state.c_str(),
+                     layer.empty() ? "none" : layer.c_str(), o.lr);
         return 1;
       }
       progress.update(batches, seen, loss_mean, accuracy, seconds_since(epoch_start));
