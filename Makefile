@@ -7,7 +7,7 @@ CMAKE_ARGS ?=
 CIFAR10_DIR ?= $(if $(wildcard ../shared/data/cifar10/test_batch.bin),../shared/data/cifar10,data/cifar10)
 TRAIN_ARGS ?=
 
-.PHONY: setup configure build test train bench clean
+.PHONY: setup configure build test train bench sanitize clean
 
 setup:
 	./scripts/setup.sh
@@ -22,6 +22,21 @@ build: configure
 test: build
 	cd $(BUILD_DIR) && $(if $(wildcard $(CIFAR10_DIR)/test_batch.bin),CIFAR10_DIR="$(abspath $(CIFAR10_DIR))",env -u CIFAR10_DIR) \
 	  ctest --output-on-failure -j $(JOBS)
+
+# The test suites again under AddressSanitizer + UndefinedBehaviorSanitizer, in a build of
+# their own (CPU backend; the CUDA kernels run on the emulator): every CPU test, the emulated
+# CUDA suite but its full-model step (minutes under the emulator even without sanitizers;
+# `make test` runs it) and train_cifar10's kill -9 + --resume script. Any report fails the run.
+# .ci/run runs it after `make test`.
+SANITIZE_DIR ?= build-sanitize
+sanitize: setup
+	cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMINIDL_SANITIZE=ON \
+	  -DMINIDL_CUDA=OFF -DMINIDL_BUILD_BENCH=OFF -DMINIDL_NATIVE=OFF $(CMAKE_ARGS)
+	cmake --build $(SANITIZE_DIR) -j $(JOBS)
+	cd $(SANITIZE_DIR) && env -u CIFAR10_DIR \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS) -E "model|native: "
 
 # Trains the reference ResNet with the recipe of docs/results/cifar10_cpu.md (the example's
 # defaults); metrics.csv and checkpoints go to runs/cifar10. Extra flags: TRAIN_ARGS="...".
