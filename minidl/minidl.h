@@ -1,0 +1,41 @@
+// The one header a user of the whole library includes: `#include <minidl/minidl.h>`.
+//
+//   tensors, autograd, ops, devices, RNG, profiler   core/minidl.h
+//   layers (Module, Conv2d, BatchNorm2d, Linear, ...), init, summary, inspect
+//                                                    layers/*.h
+//   optimizers, LR schedules, checkpoints            optim/*.h, core/safetensors.h
+//   CIFAR-10, transforms, DataLoader, batch upload   data/*.h
+//   the reference ResNet                             models/resnet.h
+//
+// Why it lives in minidl/ at the top of the source tree: the library's own files include each
+// other as "core/tensor.h", "layers/layers.h", ... relative to the source root, and so do
+// users (the include directory is the source root in a build tree, <prefix>/include/minidl
+// once installed). This file sits one level down, under minidl/, so that the same spelling
+// <minidl/minidl.h> works in both trees: the build tree's include directory (the source root)
+// holds minidl/minidl.h, and an install puts it at <prefix>/include/minidl/minidl.h with
+// <prefix>/include on the include path too. Its own includes are found next to it once
+// installed (<prefix>/include/minidl/core/...) and through the source root in a build tree.
+// core/minidl.h alone stays the smaller choice when only tensors and ops are wanted.
+// data/run_files.h (train_cifar10's run folder rules) and the raw kernels under kernels/ are
+// installed but not included here: include them by name.
+#pragma once
+
+#include "core/minidl.h"
+#include "core/safetensors.h"
+
+#include "layers/init.h"
+#include "layers/inspect.h"
+#include "layers/layers.h"
+#include "layers/module.h"
+#include "layers/summary.h"
+
+#include "optim/checkpoint.h"
+#include "optim/optimizer.h"
+#include "optim/scheduler.h"
+
+#include "data/batch_upload.h"
+#include "data/cifar10.h"
+#include "data/loader.h"
+#include "data/transforms.h"
+
+#include "models/resnet.h"
