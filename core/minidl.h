@@ -1,4 +1,15 @@
-// The one header a user includes.
+// Tensors, autograd and the functional ops: the core of minidl in one include. For the whole
+// library (layers, optimizers, schedules, checkpoints, data, models) include
+// <minidl/minidl.h>, which includes this header.
+//
+// Conventions of every public header:
+//  - shapes are written outermost first, [N, C, H, W] for images (core/shape.h);
+//  - misuse (a wrong shape, rank or device, an undefined tensor, a value out of range, a file
+//    that is not what it should be) throws minidl::Error (core/error.h), whose message starts
+//    with the op, layer or function and names the offending shapes or values; a function
+//    that can fail in a way of its own says so next to its declaration;
+//  - CUDA tensors need a build with CUDA and a usable GPU (core/device.h): otherwise making
+//    one throws minidl::Error saying why.
 #pragma once
 
 #include "core/autograd.h"

@@ -11,6 +11,8 @@ namespace minidl {
 
 class Storage {
  public:
+  // `bytes` uninitialized bytes on `device`. Errors: the device is out of memory; a CUDA
+  // storage in a build without CUDA or without a usable GPU (the message says which).
   Storage(size_t bytes, Device device);
   ~Storage();
   Storage(const Storage&) = delete;

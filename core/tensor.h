@@ -18,6 +18,7 @@ namespace minidl {
 
 struct Node;
 
+// What a Tensor handle points to. Users rarely touch it; ops and autograd do.
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
   int64_t offset = 0;  // in elements, from the start of storage
@@ -33,23 +34,31 @@ class Tensor {
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
   // ---- factories -------------------------------------------------------------------------
+  // Each makes a new tensor with its own storage on `device`. A negative dimension in `shape`
+  // is an Error; a CUDA device without a usable GPU is an Error saying why (core/device.h).
   static Tensor empty(const Shape& shape, Device device = Device::CPU);  // uninitialized
   static Tensor zeros(const Shape& shape, Device device = Device::CPU);
   static Tensor ones(const Shape& shape, Device device = Device::CPU);
   static Tensor full(const Shape& shape, float value, Device device = Device::CPU);
+  // values in row-major order; their count must equal the shape's element count.
   static Tensor from_vector(const std::vector<float>& values, const Shape& shape,
                             Device device = Device::CPU);
   static Tensor scalar(float value, Device device = Device::CPU);  // rank 0
+  // Drawn on the host from `gen` (so the same seed gives the same values on either device).
+  // Errors: low > high; stddev < 0.
   static Tensor uniform(const Shape& shape, float low, float high, Generator& gen,
                         Device device = Device::CPU);
   static Tensor normal(const Shape& shape, float mean, float stddev, Generator& gen,
                        Device device = Device::CPU);
 
   // ---- shape and placement ---------------------------------------------------------------
+  // Every member below but defined(), shape_str() ("undefined"), requires_grad() and
+  // is_leaf() (false) and the handle accessors throws an Error naming itself when the tensor
+  // is undefined (default-constructed).
   bool defined() const { return impl_ != nullptr; }
   const Shape& shape() const;
   int64_t dim() const { return static_cast<int64_t>(shape().size()); }
-  int64_t size(int64_t d) const;  // negative d counts from the end
+  int64_t size(int64_t d) const;  // negative d counts from the end; out of range: Error
   int64_t numel() const;
   Device device() const;
   std::string shape_str() const;  // "[N, C, H, W]"
@@ -59,10 +68,11 @@ class Tensor {
 
   // ---- views and copies ------------------------------------------------------------------
   // A view with a new shape and the same elements; one dimension may be -1 (inferred).
-  // Differentiable.
+  // Differentiable. Error when the element counts differ or -1 cannot be inferred.
   Tensor reshape(const Shape& shape) const;
   Tensor view(const Shape& shape) const { return reshape(shape); }
   // Merges dimensions start_dim..end into one: [N, C, H, W].flatten(1) is [N, C*H*W].
+  // start_dim must be in [0, rank) (0 for a rank-0 tensor).
   Tensor flatten(int64_t start_dim = 1) const;
   // A copy on `device` (the same tensor when already there). Differentiable.
   Tensor to(Device device) const;
@@ -72,18 +82,22 @@ class Tensor {
 
   // ---- host access (copies from the GPU when needed) -------------------------------------
   std::vector<float> to_vector() const;
-  float item() const;                                 // the value of a one-element tensor
-  float at(std::initializer_list<int64_t> index) const;  // one element, for tests
-  void set(std::initializer_list<int64_t> index, float value);  // one element, for tests
+  float item() const;  // the value of a one-element tensor (any other: Error)
+  // One element, for tests: the index has one entry per dimension, each in range (else Error).
+  float at(std::initializer_list<int64_t> index) const;
+  void set(std::initializer_list<int64_t> index, float value);
   // In-place writes (set, fill_, copy_) bypass autograd: there is no version counter, so
   // overwriting a tensor that a recorded graph still reads (an activation, or anything
   // sharing its storage) silently changes the gradients. Write to leaves, under NoGradGuard.
   void fill_(float value);                            // in place, any device
-  void copy_(const Tensor& source);                   // in place, same shape, any devices
+  void copy_(const Tensor& source);  // in place, same shape (else Error), any devices
 
   // ---- autograd --------------------------------------------------------------------------
   bool requires_grad() const;
-  Tensor& set_requires_grad(bool requires = true);  // only on leaves
+  // Only on leaves: on an op's result it is an Error (detach() it first).
+  Tensor& set_requires_grad(bool requires = true);
+  // True for tensors made by factories, detach() and clone(); false for results of ops
+  // recorded in the graph.
   bool is_leaf() const;
   Tensor grad() const;  // undefined until a backward() reached this leaf
   void zero_grad();     // drops the accumulated gradient
@@ -91,6 +105,7 @@ class Tensor {
   // requires grad. The graph is released afterwards; a second call on it is an Error.
   void backward() const;
 
+  // The shared state behind the handle (null when undefined): for ops and autograd.
   TensorImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
 

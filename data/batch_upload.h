@@ -33,6 +33,8 @@ class BatchUploader {
   BatchUploader(const BatchUploader&) = delete;
   BatchUploader& operator=(const BatchUploader&) = delete;
 
+  // batch.images: [B, ...] on the CPU, batch.labels: B labels; anything else is an Error.
+  // The result may be used by kernels queued after this call; the host does not wait.
   DeviceBatch upload(const Batch& batch);
 
  private:

@@ -35,8 +35,10 @@ struct LoaderOptions {
   int prefetch = 2;        // batches prepared ahead
 };
 
+// Batches are CPU tensors; move them with Tensor::to or, on a GPU, BatchUploader.
 class DataLoader {
  public:
+  // `data` must outlive the loader. Errors: batch_size <= 0, an empty dataset, prefetch < 1.
   DataLoader(const Cifar10& data, const LoaderOptions& options);
   ~DataLoader();
   DataLoader(const DataLoader&) = delete;
@@ -44,7 +46,8 @@ class DataLoader {
 
   // Starts producing the batches of `epoch` (stopping any epoch in progress).
   void start_epoch(int64_t epoch);
-  // The next batch of the current epoch; false when the epoch is over.
+  // The next batch of the current epoch; false when the epoch is over. An Error before the
+  // first start_epoch(); a failure while the batch was assembled is rethrown here.
   bool next(Batch& batch);
   int64_t batches_per_epoch() const;
   int64_t size() const { return data_.size(); }

@@ -13,7 +13,10 @@
 
 namespace minidl::init {
 
+// A CPU tensor of `shape` ([out, in, kH, kW] or [out, in]) drawn from normal(0, sqrt(2 /
+// fan_out)), fan_out = shape[0] * (product of shape[2:]).
 Tensor kaiming_normal_fan_out(const Shape& shape, Generator& gen);
+// A CPU tensor of `shape` drawn from uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)).
 Tensor uniform_fan_in(const Shape& shape, int64_t fan_in, Generator& gen);
 
 }  // namespace minidl::init

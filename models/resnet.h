@@ -31,7 +31,11 @@ struct ResNetConfig {
 
 class ResNet : public Module {
  public:
+  // Errors: a stem other than "7x7" or "3x3"; widths empty or of another length than blocks;
+  // a stage with no block.
   explicit ResNet(const ResNetConfig& config = {}, Generator& gen = default_generator());
+  // x [N, in_channels, H, W] -> logits [N, num_classes] (H, W: 32 for CIFAR-10; any size
+  // that survives the strides works, since the head pools globally).
   Tensor forward(const Tensor& x) override;
   std::string describe() const override { return "ResNet"; }
   const ResNetConfig& config() const { return config_; }

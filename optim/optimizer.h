@@ -25,14 +25,18 @@ struct ParamGroup {
 // parameters (BatchNorm gamma/beta, biases) without.
 std::vector<ParamGroup> decay_groups(const Module& model, float lr, float weight_decay);
 
+// The base of every optimizer. Parameters keep their devices: state tensors live next to
+// them, and a state tensor found on another device (a model moved after the optimizer was
+// made) is an Error naming the optimizer.
 class Optimizer {
  public:
+  // Every parameter must be defined and require grad (else an Error naming its group).
   explicit Optimizer(std::vector<ParamGroup> groups);
   virtual ~Optimizer() = default;
 
   // Updates every parameter that has a gradient. Runs without recording a graph.
   virtual void step() = 0;
-  void zero_grad();
+  void zero_grad();  // drops the gradients of every parameter
 
   std::vector<ParamGroup>& groups() { return groups_; }
   const std::vector<ParamGroup>& groups() const { return groups_; }
@@ -59,6 +63,9 @@ class Optimizer {
   std::deque<std::pair<std::string, std::vector<Tensor>>> state_;
 };
 
+// SGD as torch.optim.SGD, per group: d = grad + weight_decay * p; with momentum,
+// buf = momentum * buf + d and the step is buf (Nesterov: d + momentum * buf), else d;
+// p -= lr * step. Errors: momentum < 0; nesterov with momentum 0.
 struct SgdOptions {
   float lr = 0.1f, momentum = 0.f, weight_decay = 0.f;
   bool nesterov = false;
@@ -80,7 +87,8 @@ struct AdamOptions {
   float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.f;
 };
 
-// Adam (L2 decay added to the gradient) or, with decoupled = true, AdamW. One step count for
+// Adam (L2 decay added to the gradient) or, with decoupled = true, AdamW. Errors: beta1 or
+// beta2 outside [0, 1); eps <= 0. One step count for
 // the optimizer (PyTorch keeps one per parameter; they differ only for parameters that
 // sometimes get no gradient). AdamOptions' weight_decay defaults to 0 for both (PyTorch's
 // AdamW defaults to 0.01).

@@ -12,6 +12,8 @@
 
 namespace minidl {
 
+// Each factory below checks its arguments (an Error naming it: step_size, total or steps not
+// positive, milestones not sorted, pct_start outside (0, 1), ...).
 class Schedule {
  public:
   virtual ~Schedule() = default;
@@ -46,6 +48,7 @@ class LRScheduler {
   int64_t steps_taken() const { return step_; }
   void set_steps_taken(int64_t step);  // for resuming from a checkpoint
   double factor() const { return schedule_->factor(step_); }
+  // A group index beyond the optimizer's groups is an Error.
   float lr(size_t group = 0) const;    // current lr of a group
   float base_lr(size_t group = 0) const;  // the group's lr when the scheduler was made
 
