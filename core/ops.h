@@ -1,6 +1,8 @@
 // The functional API: one function per op. Each checks its arguments (a minidl::Error naming
 // the op and the shapes on misuse), dispatches to the CPU or CUDA kernel of its input's device,
 // and records an autograd node so that backward() can differentiate it.
+// Errors common to every op: an undefined or empty input, inputs on different devices, a rank
+// or size that does not match what the op states below.
 #pragma once
 
 #include <memory>
@@ -19,7 +21,7 @@ Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);  // equal shapes
 Tensor mul(const Tensor& a, const Tensor& b);  // equal shapes, elementwise
 Tensor scale(const Tensor& a, float factor);   // a * factor
-Tensor relu(const Tensor& x);
+Tensor relu(const Tensor& x);                  // any shape; NaN stays NaN (as in PyTorch)
 
 // ---- reductions ----------------------------------------------------------------------------
 Tensor sum(const Tensor& a);   // all elements, rank-0 result
@@ -35,7 +37,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 // zero padding in both spatial dimensions. Output [N, K, (H + 2p - R) / s + 1, ...].
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride,
               int padding);
-// Padding cells never win a max and count as zeros in an average (PyTorch's defaults).
+// x [N, C, H, W] -> [N, C, (H + 2p - kernel) / stride + 1, ...]. kernel, stride >= 1 and
+// padding in [0, kernel / 2], else an Error. Padding cells never win a max and count as zeros
+// in an average (PyTorch's defaults).
 Tensor max_pool2d(const Tensor& x, int kernel, int stride, int padding = 0);
 Tensor avg_pool2d(const Tensor& x, int kernel, int stride, int padding = 0);
 Tensor global_avg_pool(const Tensor& x);  // [N, C, H, W] -> [N, C]
@@ -68,10 +72,12 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& gen);
 // ---- loss and metrics ----------------------------------------------------------------------
 // logits [N, K], labels N integers in [0, K). Mean over the batch of the cross-entropy between
 // softmax(logits) and the target (1 - smoothing) * one_hot + smoothing / K. Rank-0 result.
+// Errors: a label count other than N, a label outside [0, K), smoothing outside [0, 1).
 Tensor softmax_cross_entropy(const Tensor& logits, const std::vector<int>& labels,
                              float label_smoothing = 0.f);
 std::vector<int> argmax(const Tensor& logits);  // [N, K] -> N indices (first maximum)
 // Fraction of rows whose argmax equals the label, in [0, 1]. Reads the logits back to the host.
+// logits [N, K] and N labels, else an Error.
 float accuracy(const Tensor& logits, const std::vector<int>& labels);
 
 // Labels already on a device (int32), checked once when made: the loss and the metrics below
@@ -92,10 +98,11 @@ class Labels {
   int64_t count_ = 0;
 };
 // Copies `values` to `device` (a synchronous copy; data/batch_upload.h uploads asynchronously).
-// Each must be in [0, classes).
+// Each must be in [0, classes), else an Error naming the first one that is not.
 Labels make_labels(const std::vector<int>& values, int classes, Device device);
 Tensor softmax_cross_entropy(const Tensor& logits, const Labels& labels,
                              float label_smoothing = 0.f);
+// With Labels: as above; the labels must be on the logits' device and count N (else Error).
 // The number of rows whose argmax equals the label: a rank-0 tensor on the logits' device.
 Tensor count_correct(const Tensor& logits, const Labels& labels);
 

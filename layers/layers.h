@@ -1,5 +1,7 @@
 // The layers: thin Modules over the functional ops of core/ops.h. Each holds its parameters
-// and options; forward() calls one op (two for BatchNorm's buffers).
+// and options; forward() calls one op (two for BatchNorm's buffers). Constructors refuse
+// sizes that are not positive (an Error naming the layer); forward() has the shapes and the
+// errors of the op it calls (core/ops.h).
 #pragma once
 
 #include <memory>
@@ -17,6 +19,8 @@ struct Conv2dOptions {
   bool bias = false;  // convolutions followed by BatchNorm need none
 };
 
+// ops::conv2d: [N, in_channels, H, W] -> [N, out_channels, (H + 2 padding - kernel) / stride
+// + 1, ...]; weight [out_channels, in_channels, kernel, kernel].
 class Conv2d : public Module {
  public:
   explicit Conv2d(const Conv2dOptions& options, Generator& gen = default_generator());
@@ -28,6 +32,7 @@ class Conv2d : public Module {
   Conv2dOptions options_;
 };
 
+// ops::linear: [N, in_features] -> [N, out_features]; weight [out_features, in_features].
 class Linear : public Module {
  public:
   Linear(int in_features, int out_features, bool bias = true,
@@ -40,6 +45,8 @@ class Linear : public Module {
   int in_features_, out_features_;
 };
 
+// ops::batch_norm over [N, channels, H, W] (or [N, channels]): batch statistics in training
+// mode (updating running_mean and running_var), the running ones in eval mode.
 class BatchNorm2d : public Module {
  public:
   explicit BatchNorm2d(int channels, float momentum = 0.1f, float eps = 1e-5f);
@@ -54,12 +61,14 @@ class BatchNorm2d : public Module {
   float momentum_, eps_;
 };
 
-class ReLU : public Module {
+class ReLU : public Module {  // any shape
  public:
   Tensor forward(const Tensor& x) override;
   std::string describe() const override { return "ReLU"; }
 };
 
+// ops::max_pool2d and ops::avg_pool2d: [N, C, H, W] -> [N, C, (H + 2 padding - kernel) /
+// stride + 1, ...].
 class MaxPool2d : public Module {
  public:
   MaxPool2d(int kernel, int stride, int padding = 0);
@@ -92,6 +101,8 @@ class Flatten : public Module {  // [N, ...] -> [N, prod(...)]
   std::string describe() const override { return "Flatten"; }
 };
 
+// ops::dropout with probability p in [0, 1) (else an Error) in training mode; the identity in
+// eval mode. Masks are drawn from `gen`, which must outlive the layer.
 class Dropout : public Module {
  public:
   explicit Dropout(float p, Generator& gen = default_generator());
@@ -109,7 +120,7 @@ class Dropout : public Module {
 class Sequential : public Module {
  public:
   Sequential() = default;
-  Sequential& add(std::shared_ptr<Module> module);
+  Sequential& add(std::shared_ptr<Module> module);  // returns *this, so adds chain
   Tensor forward(const Tensor& x) override;
   std::string describe() const override { return "Sequential"; }
   size_t size() const { return children().size(); }

@@ -44,7 +44,8 @@ class Module {
   virtual std::string describe() const = 0;
 
  protected:
-  // Registers and returns the tensor, marked as requiring grad.
+  // Registers and returns the tensor, marked as requiring grad. An undefined tensor is an
+  // Error naming it (also for register_buffer).
   Tensor register_parameter(const std::string& name, Tensor tensor);
   Tensor register_buffer(const std::string& name, Tensor tensor);
   template <typename M>
