@@ -23,6 +23,8 @@ class Generator {
 
   // The full engine state as text, for checkpoints.
   std::string state() const;
+  // Restores a state() text; anything else (truncated, out of range, all zero) is an Error
+  // saying what is wrong, and the generator is left unchanged.
   void set_state(const std::string& state);
 
  private:
@@ -32,6 +34,6 @@ class Generator {
 // The process-wide generator used when none is given (weight initialization, dropout).
 // Seed it once at the start of a run for reproducibility; checkpoints save its state.
 Generator& default_generator();
-void manual_seed(uint64_t seed);
+void manual_seed(uint64_t seed);  // re-seeds default_generator()
 
 }  // namespace minidl
