@@ -17,7 +17,7 @@
 namespace {
 
 using minidl::kernels::Conv2dShape;
-using minidl::kernels::cpu::Conv2dAlgorithm;
+using minidl::kernels::Conv2dAlgorithm;
 
 struct Layer {
   const char* name;
@@ -64,6 +64,8 @@ std::vector<float> random_vector(size_t n, unsigned seed) {
 enum class Pass { Forward, BackwardData, BackwardWeight };
 
 void run(benchmark::State& state, Layer layer, Pass pass, Conv2dAlgorithm algorithm) {
+  minidl::kernels::Conv2dConfig config;  // the CPU needs no workspace
+  config.algorithm = algorithm;
   const Conv2dShape s = shape_of(layer);
   const size_t x_size = size_t(s.batch) * s.in_channels * s.in_h * s.in_w;
   const size_t w_size = size_t(s.out_channels) * s.in_channels * s.kernel_h * s.kernel_w;
@@ -74,14 +76,15 @@ void run(benchmark::State& state, Layer layer, Pass pass, Conv2dAlgorithm algori
     switch (pass) {
       case Pass::Forward:
         minidl::kernels::cpu::conv2d_forward(s, x.data(), w.data(), bias.data(), y.data(),
-                                             algorithm);
+                                             nullptr, config);
         break;
       case Pass::BackwardData:
-        minidl::kernels::cpu::conv2d_backward_data(s, y.data(), w.data(), x.data(), algorithm);
+        minidl::kernels::cpu::conv2d_backward_data(s, y.data(), w.data(), x.data(), nullptr,
+                                                   config);
         break;
       case Pass::BackwardWeight:
         minidl::kernels::cpu::conv2d_backward_weight(s, x.data(), y.data(), w.data(), bias.data(),
-                                                     algorithm);
+                                                     nullptr, config);
         break;
     }
     benchmark::ClobberMemory();
@@ -95,7 +98,7 @@ const int kRegistered = [] {
                                                  {Pass::BackwardData, "backward_data"},
                                                  {Pass::BackwardWeight, "backward_weight"}};
   const std::pair<Conv2dAlgorithm, const char*> algorithms[] = {
-      {Conv2dAlgorithm::Im2colGemm, "im2col"}, {Conv2dAlgorithm::Winograd, "winograd"}};
+      {Conv2dAlgorithm::Gemm, "im2col"}, {Conv2dAlgorithm::Winograd, "winograd"}};
   for (const Layer& layer : kLayers) {
     for (const auto& [pass, pass_name] : passes) {
       for (const auto& [algorithm, algorithm_name] : algorithms) {

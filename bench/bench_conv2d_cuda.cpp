@@ -47,9 +47,9 @@
 namespace {
 
 using minidl::kernels::Conv2dShape;
-using minidl::kernels::cuda::Conv2dAlgorithm;
-using minidl::kernels::cuda::Conv2dPass;
-using minidl::kernels::cuda::Conv2dTiling;
+using minidl::kernels::Conv2dAlgorithm;
+using minidl::kernels::Conv2dPass;
+using minidl::kernels::Conv2dConfig;
 namespace conv = minidl::kernels::cuda;
 
 // ---- what is measured ---------------------------------------------------------------------
@@ -132,12 +132,12 @@ const char* algorithm_name(Conv2dAlgorithm a) {
   return a == Conv2dAlgorithm::Winograd ? "winograd" : "gemm";
 }
 
-std::string tiling_str(const Conv2dTiling& t) {
+std::string tiling_str(const Conv2dConfig& t) {
   return std::to_string(t.tile_m) + "x" + std::to_string(t.tile_n) + "x" + std::to_string(t.slices) +
          (t.algorithm == Conv2dAlgorithm::Winograd ? "w" : "");
 }
 
-bool same_tiling(const Conv2dTiling& a, const Conv2dTiling& b) {
+bool same_tiling(const Conv2dConfig& a, const Conv2dConfig& b) {
   return a.tile_m == b.tile_m && a.tile_n == b.tile_n && a.slices == b.slices &&
          a.algorithm == b.algorithm;
 }
@@ -364,7 +364,7 @@ struct Operands {
   }
 };
 
-void run_minidl(const Operands& o, float* workspace, const Conv2dTiling& tiling) {
+void run_minidl(const Operands& o, float* workspace, const Conv2dConfig& tiling) {
   switch (o.pass) {
     case Conv2dPass::Forward:
       conv::conv2d_forward(o.s, o.x.get(), o.w.get(), nullptr, o.out_minidl.get(), workspace,
@@ -381,7 +381,7 @@ void run_minidl(const Operands& o, float* workspace, const Conv2dTiling& tiling)
 }
 
 // Workspace for minidl's pass under a tiling, sized once, before any timing.
-DeviceFloats minidl_workspace(const Operands& o, const Conv2dTiling& tiling) {
+DeviceFloats minidl_workspace(const Operands& o, const Conv2dConfig& tiling) {
   return device_floats(size_t(conv::conv2d_workspace(o.s, o.pass, tiling)));
 }
 
@@ -668,7 +668,7 @@ struct Row {
   Conv2dPass pass;
   int batch;
   double minidl_ms, cudnn_ms, flops, error;
-  Conv2dTiling tiling;
+  Conv2dConfig tiling;
   double ratio() const { return cudnn_ms / minidl_ms; }
 };
 
@@ -762,7 +762,7 @@ class Comparison {
   // as the row's time, and the label carries the rest.
   Row compare(const Layer& layer, Conv2dPass pass, int batch, benchmark::State& state) {
     const Operands o(layer, batch, pass);
-    const Conv2dTiling tiling = conv::conv2d_tiling(o.s, pass);
+    const Conv2dConfig tiling = conv::conv2d_config(o.s, pass);
     const DeviceFloats workspace = minidl_workspace(o, tiling);
     const CudnnConvolution cudnn(handle_, o, cudnn_workspace_.get(), kCudnnWorkspaceBytes);
     auto minidl = [&] { run_minidl(o, workspace.get(), tiling); };
@@ -871,25 +871,25 @@ constexpr int kSweepTimedRepeats = 10;
 const int kTileSizes[] = {64, 128};
 const int kSliceCounts[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64};
 
-void add_once(std::vector<Conv2dTiling>& tilings, const Conv2dTiling& t) {
+void add_once(std::vector<Conv2dConfig>& tilings, const Conv2dConfig& t) {
   const bool seen = std::any_of(tilings.begin(), tilings.end(),
-                                [&](const Conv2dTiling& u) { return same_tiling(t, u); });
+                                [&](const Conv2dConfig& u) { return same_tiling(t, u); });
   if (!seen) tilings.push_back(t);
 }
 
 // The tilings to time for a pass: each algorithm the shape allows, with every tile size and
 // every slice count that leaves each slice at least 64 terms of the reduction, then the
 // automatic choice. Requests the kernel maps to the same tiling are timed once.
-std::vector<Conv2dTiling> sweep_tilings(const Conv2dShape& s, Conv2dPass pass) {
-  std::vector<Conv2dTiling> tilings;
-  for (Conv2dAlgorithm algorithm : {Conv2dAlgorithm::ImplicitGemm, Conv2dAlgorithm::Winograd}) {
+std::vector<Conv2dConfig> sweep_tilings(const Conv2dShape& s, Conv2dPass pass) {
+  std::vector<Conv2dConfig> tilings;
+  for (Conv2dAlgorithm algorithm : {Conv2dAlgorithm::Gemm, Conv2dAlgorithm::Winograd}) {
     const int64_t max_slices = std::max<int64_t>(1, reduction_length(s, pass, algorithm) / 64);
     for (int tile_m : kTileSizes) {
       for (int tile_n : kTileSizes) {
         for (int slices : kSliceCounts) {
           if (slices > max_slices) break;
           try {
-            add_once(tilings, conv::conv2d_tiling(s, pass, {tile_m, tile_n, slices, algorithm}));
+            add_once(tilings, conv::conv2d_config(s, pass, {tile_m, tile_n, slices, algorithm}));
           } catch (const std::invalid_argument&) {
             break;  // Winograd does not apply to this shape
           }
@@ -897,12 +897,12 @@ std::vector<Conv2dTiling> sweep_tilings(const Conv2dShape& s, Conv2dPass pass) {
       }
     }
   }
-  add_once(tilings, conv::conv2d_tiling(s, pass));
+  add_once(tilings, conv::conv2d_config(s, pass));
   return tilings;
 }
 
 double time_minidl(ColdCacheTimer& timer, const Operands& o, float* workspace,
-                   const Conv2dTiling& tiling) {
+                   const Conv2dConfig& tiling) {
   auto call = [&] { run_minidl(o, workspace, tiling); };
   for (int i = 0; i < kSweepWarmupRepeats; ++i) call();
   std::vector<float> ms;
@@ -916,14 +916,14 @@ double time_minidl(ColdCacheTimer& timer, const Operands& o, float* workspace,
 void sweep_row(ColdCacheTimer& timer, CsvFile& csv, const Layer& layer, Conv2dPass pass,
                int batch) {
   const Operands o(layer, batch, pass);
-  const std::vector<Conv2dTiling> tilings = sweep_tilings(o.s, pass);
+  const std::vector<Conv2dConfig> tilings = sweep_tilings(o.s, pass);
   int64_t workspace_floats = 0;
-  for (const Conv2dTiling& t : tilings) {
+  for (const Conv2dConfig& t : tilings) {
     workspace_floats = std::max(workspace_floats, conv::conv2d_workspace(o.s, pass, t));
   }
   const DeviceFloats workspace = device_floats(size_t(workspace_floats));
 
-  auto emit = [&](const char* kind, const Conv2dTiling& t, double ms) {
+  auto emit = [&](const char* kind, const Conv2dConfig& t, double ms) {
     const std::string line =
         formatted("%s,%s,%s,%d,%d,%d,%d,%.4f,%s", kind, layer.name, pass_name(pass), batch,
                   t.tile_m, t.tile_n, t.slices, ms, algorithm_name(t.algorithm));
@@ -933,10 +933,10 @@ void sweep_row(ColdCacheTimer& timer, CsvFile& csv, const Layer& layer, Conv2dPa
       std::printf("%s\n", line.c_str());
     }
   };
-  const Conv2dTiling automatic = conv::conv2d_tiling(o.s, pass);
+  const Conv2dConfig automatic = conv::conv2d_config(o.s, pass);
   double auto_ms = 0, best_ms = INFINITY;
-  Conv2dTiling best;
-  for (const Conv2dTiling& t : tilings) {
+  Conv2dConfig best;
+  for (const Conv2dConfig& t : tilings) {
     const double ms = time_minidl(timer, o, workspace.get(), t);
     emit("sweep", t, ms);
     if (same_tiling(t, automatic)) auto_ms = ms;

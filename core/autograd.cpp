@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "core/cuda_runtime.h"
+#include "core/dispatch.h"
 #include "core/error.h"
 #include "core/profiler.h"
 #include "core/ops.h"
@@ -17,13 +18,8 @@ thread_local bool g_grad_enabled = true;
 
 // dst += src, in place, on dst's device.
 void accumulate_into(const Tensor& dst, const Tensor& src) {
-  const profiler::Scope profile_scope("backward (gradient accumulation)", dst.device());
-  if (dst.device() == Device::CPU) {
-    kernels::cpu::axpy(dst.numel(), 1.f, src.data(), dst.data());
-  } else {
-    kernels::cuda::axpy(dst.numel(), 1.f, src.data(), dst.data());
-    MINIDL_CHECK_LAUNCH("backward (gradient accumulation)");
-  }
+  MINIDL_DISPATCH(dst, "backward (gradient accumulation)",
+                  axpy(dst.numel(), 1.f, src.data(), dst.data()));
 }
 
 // Nodes reachable from `root`, each after every node that consumes its output. Shared

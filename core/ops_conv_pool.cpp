@@ -58,13 +58,13 @@ kernels::Pool2dShape pool_shape(const char* op, const Tensor& x, int kernel, int
   return s;
 }
 
-// Scratch memory for a CUDA convolution pass that splits its reduction (split-K); undefined
-// when the pass needs none. Comes from the caching allocator, so it costs no cudaMalloc.
-Tensor cuda_conv_workspace(const kernels::Conv2dShape& s, kernels::cuda::Conv2dPass pass,
-                           Device device) {
-  const int64_t floats = kernels::cuda::conv2d_workspace(s, pass);
+// Scratch memory for a convolution pass (only CUDA passes that split their reduction need
+// any); undefined when there is none. Comes from the caching allocator: no cudaMalloc.
+Tensor conv_workspace(const kernels::Conv2dShape& s, kernels::Conv2dPass pass, Device device) {
+  const int64_t floats = MINIDL_DEVICE_QUERY(device, conv2d_workspace(s, pass));
   return floats > 0 ? Tensor::empty({floats}, device) : Tensor();
 }
+float* data_or_null(const Tensor& t) { return t.defined() ? t.data() : nullptr; }
 
 Shape pooled(const kernels::Pool2dShape& s) {
   return {s.batch, s.channels, s.out_h(), s.out_w()};
@@ -81,16 +81,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
                  bias.shape_str(), " must be [", s.out_channels, "]");
   }
   Tensor out = Tensor::empty({s.batch, s.out_channels, s.out_h(), s.out_w()}, x.device());
-  const profiler::Scope profile_forward("conv2d", x.device());
-  if (x.device() == Device::CPU) {
-    kernels::cpu::conv2d_forward(s, x.data(), weight.data(), bias.defined() ? bias.data() : nullptr,
-                                 out.data());
-  } else {
-    const Tensor workspace = cuda_conv_workspace(s, kernels::cuda::Conv2dPass::Forward, x.device());
-    kernels::cuda::conv2d_forward(s, x.data(), weight.data(), bias.defined() ? bias.data() : nullptr,
-                                  out.data(), workspace.defined() ? workspace.data() : nullptr);
-    MINIDL_CHECK_LAUNCH("conv2d");
-  }
+  const Tensor workspace = conv_workspace(s, kernels::Conv2dPass::Forward, x.device());
+  MINIDL_DISPATCH(x, "conv2d",
+                  conv2d_forward(s, x.data(), weight.data(), data_or_null(bias), out.data(),
+                                 data_or_null(workspace)));
 
   const Tensor x_values = x.detach(), w_values = weight.detach();
   const bool has_bias = bias.defined();
@@ -105,30 +99,18 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
            std::vector<Tensor> grads(2);
            if (need_dx) {
              grads[0] = Tensor::empty(x_values.shape(), device);
-             const profiler::Scope profile_data("conv2d backward-data", device);
-             if (device == Device::CPU) {
-               kernels::cpu::conv2d_backward_data(s, g.data(), w_values.data(), grads[0].data());
-             } else {
-               const Tensor workspace =
-                   cuda_conv_workspace(s, kernels::cuda::Conv2dPass::BackwardData, device);
-               kernels::cuda::conv2d_backward_data(s, g.data(), w_values.data(), grads[0].data(),
-                                                   workspace.defined() ? workspace.data() : nullptr);
-               MINIDL_CHECK_LAUNCH("conv2d backward-data");
-             }
+             const Tensor workspace = conv_workspace(s, kernels::Conv2dPass::BackwardData, device);
+             MINIDL_DISPATCH(g, "conv2d backward-data",
+                             conv2d_backward_data(s, g.data(), w_values.data(), grads[0].data(),
+                                                  data_or_null(workspace)));
            }
            grads[1] = Tensor::empty(w_values.shape(), device);
            Tensor bias_grad = has_bias ? Tensor::empty({s.out_channels}, device) : Tensor();
            float* db = has_bias ? bias_grad.data() : nullptr;
-           const profiler::Scope profile_weight("conv2d backward-weight", device);
-           if (device == Device::CPU) {
-             kernels::cpu::conv2d_backward_weight(s, x_values.data(), g.data(), grads[1].data(), db);
-           } else {
-             const Tensor workspace =
-                 cuda_conv_workspace(s, kernels::cuda::Conv2dPass::BackwardWeight, device);
-             kernels::cuda::conv2d_backward_weight(s, x_values.data(), g.data(), grads[1].data(),
-                                                   db, workspace.defined() ? workspace.data() : nullptr);
-             MINIDL_CHECK_LAUNCH("conv2d backward-weight");
-           }
+           const Tensor workspace = conv_workspace(s, kernels::Conv2dPass::BackwardWeight, device);
+           MINIDL_DISPATCH(g, "conv2d backward-weight",
+                           conv2d_backward_weight(s, x_values.data(), g.data(), grads[1].data(),
+                                                  db, data_or_null(workspace)));
            if (has_bias) grads.push_back(bias_grad);
            return grads;
          });

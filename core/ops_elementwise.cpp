@@ -97,13 +97,7 @@ Tensor relu(const Tensor& x) {
 Tensor sum(const Tensor& a) {
   checks::nonempty("sum", "a", a);
   Tensor out = Tensor::empty({}, a.device());
-  const profiler::Scope profile_scope("sum", a.device());
-  if (a.device() == Device::CPU) {
-    out.data()[0] = kernels::cpu::sum(a.numel(), a.data());
-  } else {
-    kernels::cuda::sum(a.numel(), a.data(), out.data());
-    MINIDL_CHECK_LAUNCH("sum");
-  }
+  MINIDL_DISPATCH(a, "sum", sum(a.numel(), a.data(), out.data()));
   const Shape shape = a.shape();
   record("sum", out, {a}, [shape](const Tensor& g) {
     Tensor dx = Tensor::empty(shape, g.device());

@@ -16,16 +16,8 @@ namespace {
 Tensor gemm(const char* op, bool trans_a, bool trans_b, const Tensor& a, const Tensor& b,
             int64_t m, int64_t n, int64_t k) {
   Tensor c = Tensor::empty({m, n}, a.device());
-  const profiler::Scope profile_scope(op, a.device());
-  if (a.device() == Device::CPU) {
-    kernels::cpu::gemm(trans_a, trans_b, int(m), int(n), int(k), 1.f, a.data(), b.data(), 0.f,
-                       c.data());
-  } else {
-    const int status = kernels::cuda::gemm(trans_a, trans_b, int(m), int(n), int(k), 1.f,
-                                           a.data(), b.data(), 0.f, c.data());
-    MINIDL_CHECK(status == 0, op, "cublasSgemm failed with status ", status, " for [", m, " x ",
-                 k, "] x [", k, " x ", n, "]");
-  }
+  MINIDL_DISPATCH(a, op, gemm(trans_a, trans_b, int(m), int(n), int(k), 1.f, a.data(), b.data(),
+                              0.f, c.data()));
   return c;
 }
 }  // namespace

@@ -19,8 +19,7 @@ void check_per_channel(const char* op, const char* name, const Tensor& t, const 
 // Scratch memory for the training passes (none on the CPU; the CUDA ones keep per-chunk
 // partial sums there). Comes from the caching allocator, so it costs no cudaMalloc.
 Tensor batch_norm_workspace(const kernels::BatchNormShape& s, Device device) {
-  const int64_t floats = device == Device::CPU ? kernels::cpu::batch_norm_workspace(s)
-                                               : kernels::cuda::batch_norm_workspace(s);
+  const int64_t floats = MINIDL_DEVICE_QUERY(device, batch_norm_workspace(s));
   return floats > 0 ? Tensor::empty({floats}, device) : Tensor();
 }
 float* data_or_null(const Tensor& t) { return t.defined() ? t.data() : nullptr; }

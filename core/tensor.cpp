@@ -4,6 +4,7 @@
 
 #include "core/autograd.h"
 #include "core/cuda_runtime.h"
+#include "core/dispatch.h"
 #include "core/error.h"
 #include "kernels/elementwise.h"
 
@@ -225,12 +226,7 @@ void Tensor::set(std::initializer_list<int64_t> index, float value) {
 
 void Tensor::fill_(float value) {
   require_defined("fill_");
-  if (device() == Device::CPU) {
-    kernels::cpu::fill(numel(), value, data());
-  } else {
-    kernels::cuda::fill(numel(), value, data());
-    MINIDL_CHECK_LAUNCH("fill_");
-  }
+  MINIDL_DISPATCH(*this, "fill_", fill(numel(), value, data()));
 }
 
 void Tensor::copy_(const Tensor& source) {

@@ -97,4 +97,10 @@ void batch_norm_backward_eval(const BatchNormShape& s, const float* dy, const fl
                               float* dbeta);
 }  // namespace cuda
 
+MINIDL_SAME_KERNEL(batch_norm_workspace);
+MINIDL_SAME_KERNEL(batch_norm_forward_train);
+MINIDL_SAME_KERNEL(batch_norm_forward_eval);
+MINIDL_SAME_KERNEL(batch_norm_backward);
+MINIDL_SAME_KERNEL(batch_norm_backward_eval);
+
 }  // namespace minidl::kernels

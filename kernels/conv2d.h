@@ -23,61 +23,64 @@ struct Conv2dShape {
   }
 };
 
-namespace cpu {
-// Two algorithms:
-//  - Im2colGemm (kernels/cpu/conv2d.cpp): receptive fields unrolled into a matrix, one Eigen
-//    GEMM per chunk of images; 1x1 stride-1 convolutions skip the unrolling (the input planes
-//    already are that matrix);
-//  - Winograd F(2x2, 3x3) (kernels/cpu/conv2d_winograd.cpp), 3x3 stride-1 kernels with
-//    padding <= 2 only: 2.25x fewer multiply-adds, 16 GEMMs per block of tiles.
-// Auto applies the rule in conv2d.cpp (conv2d_algorithm).
-enum class Conv2dAlgorithm { Auto, Im2colGemm, Winograd };
-bool conv2d_winograd_supports(const Conv2dShape& s);
-// The algorithm Auto runs for this shape. Throws std::invalid_argument when `requested` is
-// Winograd and the shape is not one it can do.
-Conv2dAlgorithm conv2d_algorithm(const Conv2dShape& s,
-                                 Conv2dAlgorithm requested = Conv2dAlgorithm::Auto);
-
-// bias may be null. y is overwritten.
-void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
-                    float* y, Conv2dAlgorithm algorithm = Conv2dAlgorithm::Auto);
-// dx is overwritten with dL/dx.
-void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
-                          Conv2dAlgorithm algorithm = Conv2dAlgorithm::Auto);
-// dw (and dbias when not null) are overwritten with dL/dw and dL/dbias.
-void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
-                            float* dbias, Conv2dAlgorithm algorithm = Conv2dAlgorithm::Auto);
-}  // namespace cpu
-
-namespace cuda {  // the same contracts; every pointer is device memory
-// Two algorithms (kernels/cuda/conv2d.cu):
-//  - ImplicitGemm: every pass as one matrix multiply read straight from the NCHW tensors;
-//  - Winograd F(2x2, 3x3), for 3x3 kernels with stride 1 only: transforms 4x4 input tiles so
-//    that 2x2 outputs cost 16 multiplications instead of 36 (kernels/cuda/conv2d_winograd.cu).
-// Both end in the same GEMM core, cut into thread blocks as output tiles of tile_m x tile_n
-// (64 or 128 each) and `slices` splits of the reduction ("split-K"), whose partial results go
-// to a workspace and are summed in a fixed order (no atomics: results are bitwise
-// reproducible). Zero fields and Auto mean "choose for me".
+// The three passes of a convolution, and how to run one. Two algorithms on each device:
+//  - Gemm: the convolution as one matrix product. CUDA: an implicit GEMM read straight from
+//    the NCHW tensors (kernels/cuda/conv2d.cu); CPU: im2col + Eigen GEMM per chunk of
+//    images, or one GEMM per image for 1x1 stride-1 kernels (kernels/cpu/conv2d.cpp).
+//  - Winograd F(2x2, 3x3), for 3x3 kernels with stride 1 and padding <= 2: 4x4 input tiles
+//    transformed so that 2x2 outputs cost 16 multiplications instead of 36
+//    (kernels/winograd_transforms.h; kernels/cuda/conv2d_winograd.cu,
+//    kernels/cpu/conv2d_winograd.cpp).
+// On CUDA both end in the same GEMM core, cut into thread blocks as output tiles of
+// tile_m x tile_n (64 or 128 each) and `slices` splits of the reduction ("split-K"), whose
+// partial results go to a workspace and are summed in a fixed order (no atomics: results are
+// bitwise reproducible). The CPU ignores the tile fields and needs no workspace. Zero fields
+// and Auto mean "choose for me": conv2d_config() applies each device's rule.
 enum class Conv2dPass { Forward, BackwardData, BackwardWeight };
-enum class Conv2dAlgorithm { Auto, ImplicitGemm, Winograd };
-struct Conv2dTiling {
-  int tile_m = 0, tile_n = 0, slices = 0;
+enum class Conv2dAlgorithm { Auto, Gemm, Winograd };
+struct Conv2dConfig {
+  int tile_m = 0, tile_n = 0, slices = 0;  // CUDA only
   Conv2dAlgorithm algorithm = Conv2dAlgorithm::Auto;
 };
-// The tiling a pass runs with: `requested` with its zero fields and Auto filled in by the
-// rules in conv2d.cu (sized by this GPU's SM count). Throws std::invalid_argument for a tile
-// size other than 64 or 128, a negative slice count, or Winograd for a shape it cannot do.
-Conv2dTiling conv2d_tiling(const Conv2dShape& s, Conv2dPass pass, Conv2dTiling requested = {});
-// Floats of device workspace the pass needs with that tiling (0 for an implicit GEMM whose
-// reduction is not split); `workspace` below may be null exactly when this is 0.
-int64_t conv2d_workspace(const Conv2dShape& s, Conv2dPass pass, Conv2dTiling requested = {});
 
+// The same functions on both devices (every pointer is device memory for cuda::):
+//   conv2d_config     the configuration a pass runs with: `requested` with its zero fields and
+//                     Auto filled in (CUDA: sized by this GPU's SM count). Throws
+//                     std::invalid_argument for Winograd on a shape it cannot do, or (CUDA) a
+//                     tile size other than 64 or 128 or a negative slice count.
+//   conv2d_workspace  floats of scratch memory the pass needs with that configuration (0 on
+//                     the CPU, and for a CUDA implicit GEMM whose reduction is not split);
+//                     `workspace` may be null exactly when this is 0.
+//   conv2d_forward          y = conv(x, w) + bias (bias may be null); y is overwritten.
+//   conv2d_backward_data    dx = dL/dx, overwritten.
+//   conv2d_backward_weight  dw = dL/dw (and dbias when not null), overwritten.
+namespace cpu {
+Conv2dConfig conv2d_config(const Conv2dShape& s, Conv2dPass pass, Conv2dConfig requested = {});
+int64_t conv2d_workspace(const Conv2dShape& s, Conv2dPass pass, Conv2dConfig requested = {});
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
-                    float* y, float* workspace, Conv2dTiling requested = {});
+                    float* y, float* workspace, Conv2dConfig requested = {});
 void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
-                          float* workspace, Conv2dTiling requested = {});
+                          float* workspace, Conv2dConfig requested = {});
 void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
-                            float* dbias, float* workspace, Conv2dTiling requested = {});
+                            float* dbias, float* workspace, Conv2dConfig requested = {});
+bool conv2d_winograd_supports(const Conv2dShape& s);
+}  // namespace cpu
+
+namespace cuda {
+Conv2dConfig conv2d_config(const Conv2dShape& s, Conv2dPass pass, Conv2dConfig requested = {});
+int64_t conv2d_workspace(const Conv2dShape& s, Conv2dPass pass, Conv2dConfig requested = {});
+void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
+                    float* y, float* workspace, Conv2dConfig requested = {});
+void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
+                          float* workspace, Conv2dConfig requested = {});
+void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
+                            float* dbias, float* workspace, Conv2dConfig requested = {});
 }  // namespace cuda
+
+MINIDL_SAME_KERNEL(conv2d_config);
+MINIDL_SAME_KERNEL(conv2d_workspace);
+MINIDL_SAME_KERNEL(conv2d_forward);
+MINIDL_SAME_KERNEL(conv2d_backward_data);
+MINIDL_SAME_KERNEL(conv2d_backward_weight);
 
 }  // namespace minidl::kernels

@@ -27,7 +27,7 @@ void add_channel_bias(int64_t outer, int64_t channels, int64_t inner, const floa
 // Gradient of that bias: bias_grad[c] = sum over outer and inner of grad[:, c, :].
 void channel_sum(int64_t outer, int64_t channels, int64_t inner, const float* grad,
                  float* bias_grad);
-float sum(int64_t n, const float* a);  // accumulated in double
+void sum(int64_t n, const float* a, float* out);  // out[0] = the sum, accumulated in double
 void broadcast(int64_t n, const float* scalar, float* out);  // out[i] = scalar[0]
 void relu_forward(int64_t n, const float* x, float* y);      // y = relu_value(x)
 // dx = relu_grad(y, dy) from the forward output y (rather than x, so x can be freed).
@@ -50,5 +50,18 @@ void broadcast(int64_t n, const float* scalar, float* out);
 void relu_forward(int64_t n, const float* x, float* y);
 void relu_backward(int64_t n, const float* y, const float* dy, float* dx);
 }  // namespace cuda
+
+MINIDL_SAME_KERNEL(fill);
+MINIDL_SAME_KERNEL(add);
+MINIDL_SAME_KERNEL(sub);
+MINIDL_SAME_KERNEL(mul);
+MINIDL_SAME_KERNEL(scale);
+MINIDL_SAME_KERNEL(axpy);
+MINIDL_SAME_KERNEL(add_channel_bias);
+MINIDL_SAME_KERNEL(channel_sum);
+MINIDL_SAME_KERNEL(sum);
+MINIDL_SAME_KERNEL(broadcast);
+MINIDL_SAME_KERNEL(relu_forward);
+MINIDL_SAME_KERNEL(relu_backward);
 
 }  // namespace minidl::kernels

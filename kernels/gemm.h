@@ -1,7 +1,10 @@
 // Matrix products on raw row-major float arrays.
 //   C = alpha * op(A) * op(B) + beta * C,  op(X) = X or X^T,  op(A) is M x K, op(B) is K x N.
-// CPU: Eigen's blocked, vectorized GEMM (multithreaded through OpenMP). CUDA: cuBLAS.
+// CPU: Eigen's blocked, vectorized GEMM (multithreaded through OpenMP). CUDA: cuBLAS, which
+// throws std::runtime_error with cuBLAS's status when it fails (core/dispatch.h names the op).
 #pragma once
+
+#include "kernels/host_device.h"
 
 namespace minidl::kernels {
 
@@ -10,11 +13,11 @@ void gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, 
           const float* b, float beta, float* c);
 }  // namespace cpu
 
-namespace cuda {
-// cuBLAS sgemm on device pointers (the CPU GEMM under the emulator). Returns 0 on success,
-// else the cuBLAS status code, which the caller turns into an error naming its op.
-int gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, const float* a,
-         const float* b, float beta, float* c);
+namespace cuda {  // cuBLAS sgemm on device pointers (the CPU GEMM under the emulator)
+void gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, const float* a,
+          const float* b, float beta, float* c);
 }  // namespace cuda
+
+MINIDL_SAME_KERNEL(gemm);
 
 }  // namespace minidl::kernels

@@ -64,4 +64,7 @@ void adam_update(int64_t n, const AdamHyper& h, float* param, const float* grad,
                  float* v);
 }  // namespace cuda
 
+MINIDL_SAME_KERNEL(sgd_update);
+MINIDL_SAME_KERNEL(adam_update);
+
 }  // namespace minidl::kernels

@@ -44,4 +44,11 @@ void global_avg_pool_forward(int64_t planes, int64_t spatial, const float* x, fl
 void global_avg_pool_backward(int64_t planes, int64_t spatial, const float* dy, float* dx);
 }  // namespace cuda
 
+MINIDL_SAME_KERNEL(max_pool2d_forward);
+MINIDL_SAME_KERNEL(max_pool2d_backward);
+MINIDL_SAME_KERNEL(avg_pool2d_forward);
+MINIDL_SAME_KERNEL(avg_pool2d_backward);
+MINIDL_SAME_KERNEL(global_avg_pool_forward);
+MINIDL_SAME_KERNEL(global_avg_pool_backward);
+
 }  // namespace minidl::kernels

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "kernels/host_device.h"
+
 namespace minidl::kernels {
 
 namespace cpu {
@@ -34,5 +36,9 @@ void softmax_cross_entropy_backward(int batch, int classes, const float* probs,
 void count_correct(int batch, int classes, const float* logits, const int32_t* labels,
                    float* correct);
 }  // namespace cuda
+
+MINIDL_SAME_KERNEL(softmax_cross_entropy_forward);
+MINIDL_SAME_KERNEL(softmax_cross_entropy_backward);
+MINIDL_SAME_KERNEL(count_correct);
 
 }  // namespace minidl::kernels

@@ -12,7 +12,9 @@
 #include "op_check.h"
 
 using minidl::kernels::Conv2dShape;
-using minidl::kernels::cpu::Conv2dAlgorithm;
+using minidl::kernels::Conv2dAlgorithm;
+using minidl::kernels::Conv2dConfig;
+using minidl::kernels::Conv2dPass;
 using testutil::kTol;
 using testutil::Vec;
 namespace cpu = minidl::kernels::cpu;
@@ -67,7 +69,7 @@ TEST_CASE("every CPU conv2d algorithm matches the reference in all three passes"
     const Vec dy = testutil::random_vec(ref::numel(c.s.y_shape()), rng);
     const Vec y_ref = ref::conv2d(x, w, b, c.s);
     const ref::ConvGrads g_ref = ref::conv2d_backward(x, w, true, dy, c.s);
-    for (Conv2dAlgorithm algorithm : {Conv2dAlgorithm::Im2colGemm, Conv2dAlgorithm::Winograd}) {
+    for (Conv2dAlgorithm algorithm : {Conv2dAlgorithm::Gemm, Conv2dAlgorithm::Winograd}) {
       if (algorithm == Conv2dAlgorithm::Winograd && !cpu::conv2d_winograd_supports(s)) continue;
       INFO(c.what << (algorithm == Conv2dAlgorithm::Winograd ? ", Winograd" : ", im2col + GEMM"));
       const std::vector<float> xf = to_float(x), wf = to_float(w), bf = to_float(b),
@@ -75,9 +77,11 @@ TEST_CASE("every CPU conv2d algorithm matches the reference in all three passes"
       // Outputs start as NaN: an element the kernel forgets to write fails the check.
       std::vector<float> y(y_ref.size(), NAN), dx(x.size(), NAN), dw(w.size(), NAN),
           db(b.size(), NAN);
-      cpu::conv2d_forward(s, xf.data(), wf.data(), bf.data(), y.data(), algorithm);
-      cpu::conv2d_backward_data(s, dyf.data(), wf.data(), dx.data(), algorithm);
-      cpu::conv2d_backward_weight(s, xf.data(), dyf.data(), dw.data(), db.data(), algorithm);
+      Conv2dConfig config;
+      config.algorithm = algorithm;
+      cpu::conv2d_forward(s, xf.data(), wf.data(), bf.data(), y.data(), nullptr, config);
+      cpu::conv2d_backward_data(s, dyf.data(), wf.data(), dx.data(), nullptr, config);
+      cpu::conv2d_backward_weight(s, xf.data(), dyf.data(), dw.data(), db.data(), nullptr, config);
       CHECK_REL(to_vec(y), y_ref, kTol);
       CHECK_REL(to_vec(dx), g_ref.dx, kTol);
       CHECK_REL(to_vec(dw), g_ref.dw, kTol);
@@ -91,9 +95,14 @@ TEST_CASE("the CPU conv2d rule picks Winograd for the model's stride-1 3x3 layer
   const Conv2dShape block = kernel_shape({128, 64, 16, 16, 64, 3, 3, 1, 1});
   const Conv2dShape downsample = kernel_shape({128, 64, 16, 16, 128, 3, 3, 2, 1});
   const Conv2dShape projection = kernel_shape({128, 64, 16, 16, 128, 1, 1, 2, 0});
-  CHECK(cpu::conv2d_algorithm(block) == Conv2dAlgorithm::Winograd);
-  CHECK(cpu::conv2d_algorithm(downsample) == Conv2dAlgorithm::Im2colGemm);
-  CHECK(cpu::conv2d_algorithm(projection) == Conv2dAlgorithm::Im2colGemm);
-  CHECK_THROWS_AS(cpu::conv2d_algorithm(downsample, Conv2dAlgorithm::Winograd),
+  for (Conv2dPass pass : {Conv2dPass::Forward, Conv2dPass::BackwardData, Conv2dPass::BackwardWeight}) {
+    CHECK(cpu::conv2d_config(block, pass).algorithm == Conv2dAlgorithm::Winograd);
+    CHECK(cpu::conv2d_config(downsample, pass).algorithm == Conv2dAlgorithm::Gemm);
+    CHECK(cpu::conv2d_config(projection, pass).algorithm == Conv2dAlgorithm::Gemm);
+    CHECK(cpu::conv2d_workspace(block, pass) == 0);
+  }
+  Conv2dConfig winograd;
+  winograd.algorithm = Conv2dAlgorithm::Winograd;
+  CHECK_THROWS_AS(cpu::conv2d_config(downsample, Conv2dPass::Forward, winograd),
                   std::invalid_argument);
 }

@@ -13,9 +13,9 @@
 
 using namespace minidl;
 using kernels::Conv2dShape;
-using kernels::cuda::Conv2dAlgorithm;
-using kernels::cuda::Conv2dPass;
-using kernels::cuda::Conv2dTiling;
+using kernels::Conv2dAlgorithm;
+using kernels::Conv2dPass;
+using kernels::Conv2dConfig;
 
 namespace {
 
@@ -36,7 +36,7 @@ Conv2dShape shape(int batch, int c, int h, int w, int k, int r, int s, int strid
   return sh;
 }
 
-std::string describe(const Conv2dShape& s, const Conv2dTiling& t) {
+std::string describe(const Conv2dShape& s, const Conv2dConfig& t) {
   const char* algorithm = t.algorithm == Conv2dAlgorithm::Winograd ? " winograd" : " implicit-gemm";
   return "x [" + std::to_string(s.batch) + "," + std::to_string(s.in_channels) + "," +
          std::to_string(s.in_h) + "," + std::to_string(s.in_w) + "] w [" +
@@ -53,7 +53,7 @@ Tensor random(const Shape& shape, uint64_t seed) {
   return Tensor::normal(shape, 0.f, 1.f, gen);
 }
 
-Tensor workspace_for(const Conv2dShape& s, Conv2dPass pass, Conv2dTiling t) {
+Tensor workspace_for(const Conv2dShape& s, Conv2dPass pass, Conv2dConfig t) {
   const int64_t floats = kernels::cuda::conv2d_workspace(s, pass, t);
   return Tensor::empty({std::max<int64_t>(floats, 1)}, Device::CUDA);
 }
@@ -113,13 +113,13 @@ TEST_CASE("cuda conv2d passes match the CPU under every tiling", "[gpu][conv2d][
     const Tensor dy = random({s.batch, s.out_channels, s.out_h(), s.out_w()}, 4);
     Tensor y_cpu = Tensor::empty(dy.shape()), dx_cpu = Tensor::empty(x.shape());
     Tensor dw_cpu = Tensor::empty(w.shape());
-    kernels::cpu::conv2d_forward(s, x.data(), w.data(), bias.data(), y_cpu.data());
-    kernels::cpu::conv2d_backward_data(s, dy.data(), w.data(), dx_cpu.data());
-    kernels::cpu::conv2d_backward_weight(s, x.data(), dy.data(), dw_cpu.data(), nullptr);
+    kernels::cpu::conv2d_forward(s, x.data(), w.data(), bias.data(), y_cpu.data(), nullptr);
+    kernels::cpu::conv2d_backward_data(s, dy.data(), w.data(), dx_cpu.data(), nullptr);
+    kernels::cpu::conv2d_backward_weight(s, x.data(), dy.data(), dw_cpu.data(), nullptr, nullptr);
     const Tensor x_d = x.to(Device::CUDA), w_d = w.to(Device::CUDA);
     const Tensor bias_d = bias.to(Device::CUDA), dy_d = dy.to(Device::CUDA);
 
-    std::vector<Conv2dAlgorithm> algorithms{Conv2dAlgorithm::ImplicitGemm};
+    std::vector<Conv2dAlgorithm> algorithms{Conv2dAlgorithm::Gemm};
     if (s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1) {
       algorithms.push_back(Conv2dAlgorithm::Winograd);
     }
@@ -127,7 +127,7 @@ TEST_CASE("cuda conv2d passes match the CPU under every tiling", "[gpu][conv2d][
       for (int tile_m : {64, 128}) {
         for (int tile_n : {64, 128}) {
           for (int slices : {1, 3}) {
-            const Conv2dTiling t{tile_m, tile_n, slices, algorithm};
+            const Conv2dConfig t{tile_m, tile_n, slices, algorithm};
             INFO(describe(s, t));
             const Tensor ws_f = workspace_for(s, Conv2dPass::Forward, t);
             check_pass("forward", y_cpu, [&](Tensor& y) {
@@ -155,31 +155,31 @@ TEST_CASE("cuda conv2d tiling rule fills the GPU and rejects bad tilings", "[gpu
   // The reference model's block 4 at batch 128: 3x3 stride 1 with 512 channels goes to
   // Winograd, whose 16 GEMMs of 512x128 are too few tiles for the GPU: the reduction is split.
   const Conv2dShape b4 = shape(128, 512, 2, 2, 512, 3, 3, 1, 1, 1, 1);
-  const Conv2dTiling t = kernels::cuda::conv2d_tiling(b4, Conv2dPass::Forward);
+  const Conv2dConfig t = kernels::cuda::conv2d_config(b4, Conv2dPass::Forward);
   CHECK(t.algorithm == Conv2dAlgorithm::Winograd);
   CHECK(t.slices > 1);
   // The same layer forced to the implicit GEMM: 16 tiles of 128x128, split too, and its
   // workspace holds one partial output per slice.
-  const Conv2dTiling direct =
-      kernels::cuda::conv2d_tiling(b4, Conv2dPass::Forward, {0, 0, 0, Conv2dAlgorithm::ImplicitGemm});
+  const Conv2dConfig direct =
+      kernels::cuda::conv2d_config(b4, Conv2dPass::Forward, {0, 0, 0, Conv2dAlgorithm::Gemm});
   CHECK(direct.slices > 1);
   CHECK(kernels::cuda::conv2d_workspace(b4, Conv2dPass::Forward, direct) ==
         int64_t(direct.slices) * 128 * 512 * 2 * 2);
   // The stem (3 input channels, stride 2) stays with the implicit GEMM; at batch 128 its
   // forward pass has enough column tiles not to split.
   const Conv2dShape stem = shape(128, 3, 32, 32, 64, 7, 7, 2, 2, 3, 3);
-  const Conv2dTiling stem_t = kernels::cuda::conv2d_tiling(stem, Conv2dPass::Forward);
-  CHECK(stem_t.algorithm == Conv2dAlgorithm::ImplicitGemm);
+  const Conv2dConfig stem_t = kernels::cuda::conv2d_config(stem, Conv2dPass::Forward);
+  CHECK(stem_t.algorithm == Conv2dAlgorithm::Gemm);
   CHECK(stem_t.slices == 1);
   CHECK(kernels::cuda::conv2d_workspace(stem, Conv2dPass::Forward) == 0);
   // An explicit request is kept.
-  const Conv2dTiling forced = kernels::cuda::conv2d_tiling(stem, Conv2dPass::BackwardWeight, {128, 64, 5});
+  const Conv2dConfig forced = kernels::cuda::conv2d_config(stem, Conv2dPass::BackwardWeight, {128, 64, 5});
   CHECK(forced.tile_m == 128);
   CHECK(forced.tile_n == 64);
   CHECK(forced.slices == 5);
-  CHECK_THROWS_WITH(kernels::cuda::conv2d_tiling(stem, Conv2dPass::Forward, {96, 64, 1}),
+  CHECK_THROWS_WITH(kernels::cuda::conv2d_config(stem, Conv2dPass::Forward, {96, 64, 1}),
                     Catch::Contains("tiles must be 64 or 128"));
-  CHECK_THROWS_WITH(kernels::cuda::conv2d_tiling(stem, Conv2dPass::Forward,
+  CHECK_THROWS_WITH(kernels::cuda::conv2d_config(stem, Conv2dPass::Forward,
                                                  {0, 0, 0, Conv2dAlgorithm::Winograd}),
                     Catch::Contains("Winograd needs a 3x3 kernel, stride 1"));
 }

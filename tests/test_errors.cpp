@@ -3,7 +3,12 @@
 // in the "[2, 3]" form, as core/error.h promises.
 #include <catch2/catch.hpp>
 
+#include <stdexcept>
+#include <string>
+
+#include "core/dispatch.h"
 #include "core/minidl.h"
+#include "kernels/host_device.h"
 
 using Catch::Contains;
 using minidl::Device;
@@ -175,4 +180,22 @@ TEST_CASE("CUDA tensors and ops fail with minidl::Error when no GPU is usable",
   CHECK_THROWS_AS(z({2, 3}).to(Device::CUDA), minidl::Error);
   CHECK_THROWS_AS(minidl::parse_device("cuda"), minidl::Error);
   CHECK_ERROR(minidl::parse_device("tpu"), Contains("tpu"));
+}
+
+// The dispatch contract (core/dispatch.h): what a kernel throws reaches the user as a
+// minidl::Error that starts with the op's name.
+namespace minidl::kernels {
+namespace cpu {
+void kernel_that_refuses(int value) { throw std::invalid_argument("cannot do " + std::to_string(value)); }
+}  // namespace cpu
+namespace cuda {
+void kernel_that_refuses(int value) { throw std::invalid_argument("cannot do " + std::to_string(value)); }
+}  // namespace cuda
+MINIDL_SAME_KERNEL(kernel_that_refuses);
+}  // namespace minidl::kernels
+
+TEST_CASE("MINIDL_DISPATCH turns a kernel's exception into an Error naming the op", "[cpu][errors]") {
+  const minidl::Tensor x = minidl::Tensor::zeros({2});
+  auto dispatch = [&] { MINIDL_DISPATCH(x, "some_op", kernel_that_refuses(7)); };
+  CHECK_ERROR(dispatch(), Catch::Equals("some_op: cannot do 7"));
 }

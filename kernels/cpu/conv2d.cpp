@@ -1,6 +1,6 @@
 // CPU convolution as im2col + GEMM (and, for 1x1 stride-1 kernels over large enough planes,
 // one GEMM per image straight between the tensors: direct_1x1). Stride-1 3x3 layers go to
-// Winograd (conv2d_winograd.cpp) by the rule in conv2d_algorithm below.
+// Winograd (conv2d_winograd.cpp) by the rule in conv2d_config below.
 //
 // im2col unrolls, for a chunk of `nb` images, every receptive field into one column of a
 // matrix `cols` of shape [C*R*S, nb*P] (P = out_h*out_w output pixels per image):
@@ -172,25 +172,39 @@ bool conv2d_winograd_supports(const Conv2dShape& s) {
 }
 
 // The rule: Winograd for every 3x3 stride-1 kernel it supports with at least
-// kWinogradMinChannels input and output channels; im2col + GEMM for the rest.
-Conv2dAlgorithm conv2d_algorithm(const Conv2dShape& s, Conv2dAlgorithm requested) {
+// kWinogradMinChannels input and output channels, in all three passes (measured with
+// bench_conv2d_cpu: 1.4-2x faster than im2col + GEMM on the reference model's stride-1
+// layers, docs/results/conv2d_cpu.md); im2col + GEMM for the rest. The CPU has no tiles.
+Conv2dConfig conv2d_config(const Conv2dShape& s, Conv2dPass, Conv2dConfig requested) {
   constexpr int kWinogradMinChannels = 16;
-  if (requested == Conv2dAlgorithm::Winograd && !conv2d_winograd_supports(s)) {
+  if (requested.algorithm == Conv2dAlgorithm::Winograd && !conv2d_winograd_supports(s)) {
     throw std::invalid_argument(
         "conv2d: Winograd needs a 3x3 kernel, stride 1 and padding <= 2; got " +
         std::to_string(s.kernel_h) + "x" + std::to_string(s.kernel_w) + " stride " +
         std::to_string(s.stride_h) + "x" + std::to_string(s.stride_w) + " padding " +
         std::to_string(s.pad_h) + "x" + std::to_string(s.pad_w));
   }
-  if (requested != Conv2dAlgorithm::Auto) return requested;
-  const bool winograd = conv2d_winograd_supports(s) && s.in_channels >= kWinogradMinChannels &&
-                        s.out_channels >= kWinogradMinChannels;
-  return winograd ? Conv2dAlgorithm::Winograd : Conv2dAlgorithm::Im2colGemm;
+  Conv2dConfig config;
+  config.algorithm = requested.algorithm;
+  if (config.algorithm == Conv2dAlgorithm::Auto) {
+    const bool winograd = conv2d_winograd_supports(s) && s.in_channels >= kWinogradMinChannels &&
+                          s.out_channels >= kWinogradMinChannels;
+    config.algorithm = winograd ? Conv2dAlgorithm::Winograd : Conv2dAlgorithm::Gemm;
+  }
+  return config;
 }
 
+int64_t conv2d_workspace(const Conv2dShape&, Conv2dPass, Conv2dConfig) { return 0; }
+
+namespace {
+bool use_winograd(const Conv2dShape& s, Conv2dPass pass, Conv2dConfig requested) {
+  return conv2d_config(s, pass, requested).algorithm == Conv2dAlgorithm::Winograd;
+}
+}  // namespace
+
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
-                    float* y, Conv2dAlgorithm algorithm) {
-  if (conv2d_algorithm(s, algorithm) == Conv2dAlgorithm::Winograd) {
+                    float* y, float*, Conv2dConfig requested) {
+  if (use_winograd(s, Conv2dPass::Forward, requested)) {
     winograd_forward(s, x, w, bias, y);
     return;
   }
@@ -218,8 +232,8 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
 }
 
 void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
-                          Conv2dAlgorithm algorithm) {
-  if (conv2d_algorithm(s, algorithm) == Conv2dAlgorithm::Winograd) {
+                          float*, Conv2dConfig requested) {
+  if (use_winograd(s, Conv2dPass::BackwardData, requested)) {
     winograd_backward_data(s, dy, w, dx);
     return;
   }
@@ -243,9 +257,9 @@ void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
 }
 
 void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
-                            float* dbias, Conv2dAlgorithm algorithm) {
+                            float* dbias, float*, Conv2dConfig requested) {
   if (dbias) bias_gradient(s, dy, dbias);
-  if (conv2d_algorithm(s, algorithm) == Conv2dAlgorithm::Winograd) {
+  if (use_winograd(s, Conv2dPass::BackwardWeight, requested)) {
     winograd_backward_weight(s, x, dy, dw);
     return;
   }

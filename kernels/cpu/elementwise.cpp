@@ -64,11 +64,11 @@ void channel_sum(int64_t outer, int64_t channels, int64_t inner, const float* gr
   }
 }
 
-float sum(int64_t n, const float* a) {
+void sum(int64_t n, const float* a, float* out) {
   double total = 0.0;
 #pragma omp parallel for reduction(+ : total) if (n > kParallelThreshold)
   for (int64_t i = 0; i < n; ++i) total += a[i];
-  return static_cast<float>(total);
+  out[0] = static_cast<float>(total);
 }
 
 void broadcast(int64_t n, const float* scalar, float* out) { fill(n, scalar[0], out); }

@@ -1,7 +1,7 @@
 // CUDA convolution: each pass is an implicit GEMM (kernels/cuda/implicit_gemm.cuh), and this
 // file says what the matrices are. Nothing is materialized: every element of A and B is read
 // straight from the NCHW tensors. 3x3 stride-1 layers with enough channels go to Winograd
-// instead (kernels/cuda/conv2d_winograd.cu); conv2d_tiling() below decides.
+// instead (kernels/cuda/conv2d_winograd.cu); conv2d_config() below decides.
 //
 //   pass             C [M x N]                    A [M x K]                B [K x N]
 //   forward          y  [K_out, batch*P]          w [K_out, C*R*S]         im2col(x) [C*R*S, batch*P]
@@ -256,7 +256,7 @@ bool prefer_winograd(const Conv2dShape& s) {
   return winograd_supports(s) && s.in_channels >= 64 && s.out_channels >= 64;
 }
 
-GemmTiling gemm_tiling(const Conv2dTiling& t) { return {t.tile_m, t.tile_n, t.slices}; }
+GemmTiling gemm_tiling(const Conv2dConfig& t) { return {t.tile_m, t.tile_n, t.slices}; }
 
 // The fields forward and backward-weight share: both read x through im2col.
 template <class Problem>
@@ -280,7 +280,7 @@ void set_im2col_geometry(const Conv2dShape& s, const GemmShape& g, Problem& p) {
 
 }  // namespace
 
-Conv2dTiling conv2d_tiling(const Conv2dShape& s, Conv2dPass pass, Conv2dTiling requested) {
+Conv2dConfig conv2d_config(const Conv2dShape& s, Conv2dPass pass, Conv2dConfig requested) {
   auto valid_tile = [](int t) { return t == 0 || t == 64 || t == 128; };
   if (!valid_tile(requested.tile_m) || !valid_tile(requested.tile_n) || requested.slices < 0) {
     throw std::invalid_argument("conv2d tiling " + std::to_string(requested.tile_m) + "x" +
@@ -290,7 +290,7 @@ Conv2dTiling conv2d_tiling(const Conv2dShape& s, Conv2dPass pass, Conv2dTiling r
   }
   Conv2dAlgorithm algorithm = requested.algorithm;
   if (algorithm == Conv2dAlgorithm::Auto) {
-    algorithm = prefer_winograd(s) ? Conv2dAlgorithm::Winograd : Conv2dAlgorithm::ImplicitGemm;
+    algorithm = prefer_winograd(s) ? Conv2dAlgorithm::Winograd : Conv2dAlgorithm::Gemm;
   }
   if (algorithm == Conv2dAlgorithm::Winograd && !winograd_supports(s)) {
     throw std::invalid_argument("conv2d: Winograd needs a 3x3 kernel, stride 1 and padding <= 2; got " +
@@ -309,8 +309,8 @@ Conv2dTiling conv2d_tiling(const Conv2dShape& s, Conv2dPass pass, Conv2dTiling r
   return {t.tile_m, t.tile_n, t.slices, algorithm};
 }
 
-int64_t conv2d_workspace(const Conv2dShape& s, Conv2dPass pass, Conv2dTiling requested) {
-  const Conv2dTiling t = conv2d_tiling(s, pass, requested);
+int64_t conv2d_workspace(const Conv2dShape& s, Conv2dPass pass, Conv2dConfig requested) {
+  const Conv2dConfig t = conv2d_config(s, pass, requested);
   if (t.algorithm == Conv2dAlgorithm::Winograd) return winograd_workspace(s, pass, gemm_tiling(t));
   return t.slices > 1 ? t.slices * output_size(s, pass) : 0;
 }
@@ -318,9 +318,9 @@ int64_t conv2d_workspace(const Conv2dShape& s, Conv2dPass pass, Conv2dTiling req
 namespace {
 
 // The tiling to run with, after checking that the caller passed the workspace it needs.
-Conv2dTiling checked_tiling(const char* name, const Conv2dShape& s, Conv2dPass pass,
-                            Conv2dTiling requested, const float* workspace) {
-  const Conv2dTiling t = conv2d_tiling(s, pass, requested);
+Conv2dConfig checked_tiling(const char* name, const Conv2dShape& s, Conv2dPass pass,
+                            Conv2dConfig requested, const float* workspace) {
+  const Conv2dConfig t = conv2d_config(s, pass, requested);
   if (workspace == nullptr && conv2d_workspace(s, pass, t) > 0) {
     throw std::invalid_argument(std::string(name) + ": needs a workspace of " +
                                 std::to_string(conv2d_workspace(s, pass, t)) + " floats, got none");
@@ -331,8 +331,8 @@ Conv2dTiling checked_tiling(const char* name, const Conv2dShape& s, Conv2dPass p
 }  // namespace
 
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
-                    float* y, float* workspace, Conv2dTiling requested) {
-  const Conv2dTiling t = checked_tiling("conv2d_forward", s, Conv2dPass::Forward, requested, workspace);
+                    float* y, float* workspace, Conv2dConfig requested) {
+  const Conv2dConfig t = checked_tiling("conv2d_forward", s, Conv2dPass::Forward, requested, workspace);
   if (t.algorithm == Conv2dAlgorithm::Winograd) {
     winograd_forward(s, x, w, bias, y, workspace, gemm_tiling(t));
     return;
@@ -350,8 +350,8 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
 }
 
 void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
-                          float* workspace, Conv2dTiling requested) {
-  const Conv2dTiling t =
+                          float* workspace, Conv2dConfig requested) {
+  const Conv2dConfig t =
       checked_tiling("conv2d_backward_data", s, Conv2dPass::BackwardData, requested, workspace);
   if (t.algorithm == Conv2dAlgorithm::Winograd) {
     winograd_backward_data(s, dy, w, dx, workspace, gemm_tiling(t));
@@ -363,8 +363,8 @@ void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
 }
 
 void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
-                            float* dbias, float* workspace, Conv2dTiling requested) {
-  const Conv2dTiling t =
+                            float* dbias, float* workspace, Conv2dConfig requested) {
+  const Conv2dConfig t =
       checked_tiling("conv2d_backward_weight", s, Conv2dPass::BackwardWeight, requested, workspace);
   const int pixels = s.out_h() * s.out_w();
   if (dbias) channel_sum(s.batch, s.out_channels, pixels, dy, dbias);

@@ -8,16 +8,18 @@
 #ifdef MINIDL_CUDA_EMULATION
 
 namespace minidl::kernels::cuda {
-int gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, const float* a,
-         const float* b, float beta, float* c) {
+void gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, const float* a,
+          const float* b, float beta, float* c) {
   cpu::gemm(transpose_a, transpose_b, m, n, k, alpha, a, b, beta, c);
-  return 0;
 }
 }  // namespace minidl::kernels::cuda
 
 #else
 
 #include <cublas_v2.h>
+
+#include <stdexcept>
+#include <string>
 
 namespace minidl::kernels::cuda {
 
@@ -31,17 +33,25 @@ cublasHandle_t handle(cublasStatus_t* status) {
 }
 }  // namespace
 
-int gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, const float* a,
-         const float* b, float beta, float* c) {
+// cuBLAS failures become std::runtime_error; core/dispatch.h adds the op's name.
+void check(cublasStatus_t status, const char* what, int m, int n, int k) {
+  if (status == CUBLAS_STATUS_SUCCESS) return;
+  throw std::runtime_error(std::string(what) + " failed with status " + std::to_string(int(status)) +
+                           " for [" + std::to_string(m) + " x " + std::to_string(k) + "] x [" +
+                           std::to_string(k) + " x " + std::to_string(n) + "]");
+}
+
+void gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, const float* a,
+          const float* b, float beta, float* c) {
   cublasStatus_t status;
   cublasHandle_t h = handle(&status);
-  if (status != CUBLAS_STATUS_SUCCESS) return int(status);
+  check(status, "cublasCreate", m, n, k);
   const int lda = transpose_a ? m : k;  // row lengths of A and B as stored
   const int ldb = transpose_b ? k : n;
   status = cublasSgemm(h, transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N,
                        transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha, b, ldb, a, lda,
                        &beta, c, n);
-  return int(status);
+  check(status, "cublasSgemm", m, n, k);
 }
 
 }  // namespace minidl::kernels::cuda
