@@ -41,15 +41,15 @@ int main(int argc, char** argv) {
   LoaderOptions options;
   options.batch_size = 64;
   options.stats = channel_stats(train);
-  DataLoader train_loader(train, options);
+  DataLoader loader(train, options);
   options.shuffle = false;
-  DataLoader test_loader(test, options);
+  DataLoader test_batches(test, options);
   SGD opt(decay_groups(model, 0.02f, 5e-4f), SgdOptions{0.02f, 0.9f, 5e-4f, true});
-  LRScheduler sched(opt, cosine_schedule(epochs * train_loader.batches_per_epoch()));
+  LRScheduler sched(opt, cosine_schedule(epochs * loader.batches_per_epoch()));
   Batch b;
   for (int epoch = 0; epoch < epochs; ++epoch) {
     double loss_sum = 0;
-    for (train_loader.start_epoch(epoch); train_loader.next(b);) {
+    for (loader.start_epoch(epoch); loader.next(b);) {
       Tensor loss = ops::softmax_cross_entropy(model(b.images.to(device)), b.labels);
       opt.zero_grad();
       loss.backward();
@@ -57,14 +57,14 @@ int main(int argc, char** argv) {
       sched.step();
       loss_sum += loss.item();
     }
-    std::printf("epoch %d: train loss %.3f\n", epoch + 1, loss_sum / train_loader.batches_per_epoch());
+    std::printf("epoch %d: train loss %.3f\n", epoch + 1, loss_sum / loader.batches_per_epoch());
   }
   model.eval();
   NoGradGuard no_grad;
   double correct = 0;
-  for (test_loader.start_epoch(0); test_loader.next(b);)
+  for (test_batches.start_epoch(0); test_batches.next(b);)
     correct += ops::accuracy(model(b.images.to(device)), b.labels) * b.labels.size();
-  std::printf("test accuracy %.1f%% on %s (chance 10%%)\n", 100 * correct / test.size(), device_name(device));
+  std::printf("test accuracy %.1f%% (chance: 10%%)\n", 100 * correct / test.size());
   save_checkpoint("consumer.safetensors", model, &opt, &sched, CheckpointState{epochs, {}, {}});
   return correct / test.size() > (dir ? 0.35 : 0.8) ? 0 : 1;
 }
