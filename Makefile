@@ -7,7 +7,7 @@ CMAKE_ARGS ?=
 CIFAR10_DIR ?= $(if $(wildcard ../shared/data/cifar10/test_batch.bin),../shared/data/cifar10,data/cifar10)
 TRAIN_ARGS ?=
 
-.PHONY: setup configure build test train bench sanitize clean
+.PHONY: setup configure build test train bench sanitize fuzz clean
 
 setup:
 	./scripts/setup.sh
@@ -37,6 +37,14 @@ sanitize: setup
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS) -E "model|native: "
+
+# libFuzzer targets (clang, ASan + UBSan; fuzz/run.sh installs clang when missing) for the
+# safetensors reader, the checkpoint loader, the CIFAR-10 reader and train_cifar10's flags, each
+# run for FUZZ_SECONDS from the kept corpus (fuzz/corpus/); a finding fails the run and its input
+# goes to build-fuzz/artifacts/. FUZZ_TARGETS="checkpoint cifar10" runs a subset.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) ./fuzz/run.sh
 
 # Trains the reference ResNet with the recipe of docs/results/cifar10_cpu.md (the example's
 # defaults); metrics.csv and checkpoints go to runs/cifar10. Extra flags: TRAIN_ARGS="...".
