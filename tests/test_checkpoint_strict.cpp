@@ -20,6 +20,7 @@
 #include "core/safetensors.h"
 #include "data/cifar10.h"
 #include "examples/train_options.h"
+#include "fuzz/fuzz_entries.h"
 #include "layers/layers.h"
 #include "optim/checkpoint.h"
 
@@ -457,4 +458,42 @@ TEST_CASE("load_checkpoint reads one tensor at a time", "[cpu][checkpoint][stric
   CHECK(growth < 12 * 1024);
   CHECK(other.named_parameters()[7].second.to_vector()[12345] == 7.f);
   fs::remove(path);
+}
+
+TEST_CASE("the fuzzers' seed corpus and regression inputs end in a clean error or a load", "[cpu][checkpoint][strict][fuzz]") {
+  // The inputs are replayed through the fuzz targets' own entry points (fuzz/fuzz_entries.h):
+  // each must return or throw minidl::Error (UsageError for the parser); a crash or any other
+  // exception fails here, without clang.
+  const fs::path root = fs::path(MINIDL_SOURCE_DIR) / "fuzz";
+  const std::vector<std::pair<std::string, void (*)(const uint8_t*, size_t)>> targets = {
+      {"safetensors", fuzz::safetensors_input},
+      {"checkpoint", fuzz::checkpoint_input},
+      {"cifar10", fuzz::cifar10_input},
+      {"train_options", fuzz::train_options_input},
+  };
+  const std::string rng = default_generator().state();
+  int replayed = 0, refused = 0;
+  for (const auto& [name, entry] : targets) {
+    for (const char* kind : {"corpus", "regressions"}) {
+      const fs::path dir = root / kind / name;
+      if (!fs::is_directory(dir)) continue;
+      for (const auto& file : fs::directory_iterator(dir)) {
+        INFO(file.path().string());
+        const std::string bytes = read_file(file.path());
+        try {
+          entry(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+        } catch (const Error&) {
+          ++refused;
+        } catch (const UsageError&) {
+          ++refused;
+        }
+        ++replayed;
+      }
+    }
+  }
+  fs::remove_all(fuzz::scratch_root() / ("minidl_fuzz_" + std::to_string(::getpid())));
+  default_generator().set_state(rng);
+  INFO(replayed << " inputs replayed, " << refused << " refused");
+  CHECK(replayed >= 15);
+  CHECK(refused >= 1);
 }
