@@ -422,8 +422,10 @@ TEST_CASE("a resume with another batch size or epoch count is refused by name", 
 }
 
 TEST_CASE("load_checkpoint reads one tensor at a time", "[cpu][checkpoint][strict]") {
-  // Eight 4 MiB parameters (32 MiB): the old loader held the file twice over (64 MiB more);
-  // reading one tensor at a time needs at most one more tensor (4 MiB) besides the model.
+  // Eight 4 MiB parameters (32 MiB): the old loader held the file two or three times over
+  // (a stringstream, its copy and the tensors: 96 MiB or more); reading one tensor at a time
+  // needs one more tensor (4 MiB) and a 1 MiB piece besides the model. The bound leaves room
+  // for AddressSanitizer, whose quarantine keeps each freed piece (make sanitize).
   struct Big : Module {
     Big() {
       for (int i = 0; i < 8; ++i) register_parameter("p" + std::to_string(i), Tensor::full({1 << 20}, float(i)));
@@ -455,7 +457,7 @@ TEST_CASE("load_checkpoint reads one tensor at a time", "[cpu][checkpoint][stric
   load_checkpoint(path.string(), other, nullptr, nullptr);
   const long long growth = kib("VmHWM:") - before;
   INFO("peak resident size grew by " << growth << " KiB while loading a 32 MiB checkpoint");
-  CHECK(growth < 12 * 1024);
+  CHECK(growth < 24 * 1024);
   CHECK(other.named_parameters()[7].second.to_vector()[12345] == 7.f);
   fs::remove(path);
 }
