@@ -123,6 +123,9 @@ int run(const TrainOptions& o) {
   SGD optimizer(decay_groups(model, o.lr, o.weight_decay),
                 SgdOptions{o.lr, o.momentum, o.weight_decay, o.nesterov});
   LRScheduler scheduler(optimizer, make_schedule(o, total_train_steps(o, train_set.size())));
+  // What a checkpoint records of the run's shape: a resume with another batch size or length
+  // would silently stretch or shift the learning-rate schedule (it counts steps).
+  const RunSettings run_settings{o.batch_size, train_loader.batches_per_epoch(), o.epochs};
 
   int64_t first_epoch = 0;
   double best_accuracy = 0.0;
@@ -132,19 +135,16 @@ int run(const TrainOptions& o) {
     if (state.extra.count("best_test_acc")) {
       best_accuracy = parse_best_accuracy(o.resume, state.extra.at("best_test_acc"));
     }
-    if (first_epoch < 0) {
-      std::fprintf(stderr, "error: %s records epoch %lld, not a count of epochs: a damaged or "
-                   "edited checkpoint; resume from the folder's other one\n", o.resume.c_str(),
-                   (long long)first_epoch);
-      return 1;
-    }
     if (first_epoch > o.epochs) {
+      // The run's own length when the checkpoint records it (the schedule depends on it).
+      const int64_t planned = state.run.epochs > 0 ? state.run.epochs : first_epoch;
       std::fprintf(stderr, "error: --epochs %lld, but %s has already completed %lld epochs: "
-                   "pass --epochs above %lld to train more (nothing was changed in %s)\n",
+                   "resume with --epochs %lld (nothing was changed in %s)\n",
                    (long long)o.epochs, o.resume.c_str(), (long long)first_epoch,
-                   (long long)first_epoch, out.dir.c_str());
+                   (long long)planned, out.dir.c_str());
       return 1;
     }
+    check_run_settings(o.resume, state.run, run_settings);
     std::printf("resumed from %s after epoch %lld (best test accuracy so far %.2f%%)\n",
                 o.resume.c_str(), (long long)first_epoch, 100 * best_accuracy);
     // Rows the checkpoint does not know about are dropped: the epochs are trained again.
@@ -154,7 +154,8 @@ int run(const TrainOptions& o) {
     }
     if (first_epoch == o.epochs) {
       std::printf("nothing to train: %s already completed all %lld epochs of --epochs %lld "
-                  "(raise --epochs to train further)\n",
+                  "(the schedule has ended; to train longer, start a new run with --overwrite "
+                  "or another --out)\n",
                   o.resume.c_str(), (long long)first_epoch, (long long)o.epochs);
       return 0;
     }
@@ -240,6 +241,7 @@ int run(const TrainOptions& o) {
     best_accuracy = std::max(best_accuracy, test.accuracy);
     CheckpointState state;
     state.epoch = epoch + 1;
+    state.run = run_settings;
     state.extra["best_test_acc"] = std::to_string(best_accuracy);
     if (test.accuracy >= best_accuracy) save_checkpoint(out.best(), model, &optimizer, &scheduler, state);
     save_checkpoint(out.last(), model, &optimizer, &scheduler, state);

@@ -59,7 +59,7 @@ expect 1 "already holds a run (metrics.csv, last.safetensors, best.safetensors);
   run --out ref
 unchanged "a new run into a folder holding one"
 expect 2 "--resume needs a path, got an empty one" run --out ref --resume ''
-expect 1 "error: --epochs 2, but ref/last.safetensors has already completed $epochs epochs: pass --epochs above $epochs to train more" \
+expect 1 "error: --epochs 2, but ref/last.safetensors has already completed $epochs epochs: resume with --epochs $epochs" \
   run --out ref --resume ref/last.safetensors --epochs 2
 unchanged "--epochs below the checkpoint's"
 expect 0 "nothing to train: ref/last.safetensors already completed all $epochs epochs" \
