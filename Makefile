@@ -36,7 +36,7 @@ sanitize: setup
 	cd $(SANITIZE_DIR) && env -u CIFAR10_DIR \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j $(JOBS) -E "model|native: "
+	  ctest --output-on-failure -j $(JOBS) -E "model|native:"
 
 # libFuzzer targets (clang, ASan + UBSan; fuzz/run.sh installs clang when missing) for the
 # safetensors reader, the checkpoint loader, the CIFAR-10 reader and train_cifar10's flags, each

@@ -13,6 +13,24 @@
 #include <stdexcept>
 #include <vector>
 
+// AddressSanitizer (make sanitize) tracks one stack per thread; fibers need telling it about
+// every switch (start_switch before swapcontext names the stack we go to, finish_switch after
+// it), and a fiber stack must be unpoisoned before reuse: a fiber abandoned after an error
+// leaves its frames' redzones in ASan's shadow memory. Without ASan all of this is nothing.
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#define MINIDL_UNPOISON_STACK(begin, bytes) ASAN_UNPOISON_MEMORY_REGION(begin, bytes)
+#define MINIDL_START_SWITCH(fake_stack, bottom, bytes) \
+  __sanitizer_start_switch_fiber(fake_stack, bottom, bytes)
+#define MINIDL_FINISH_SWITCH(fake_stack, old_bottom, old_bytes) \
+  __sanitizer_finish_switch_fiber(fake_stack, old_bottom, old_bytes)
+#else
+#define MINIDL_UNPOISON_STACK(begin, bytes) ((void)0)
+#define MINIDL_START_SWITCH(fake_stack, bottom, bytes) ((void)0)
+#define MINIDL_FINISH_SWITCH(fake_stack, old_bottom, old_bytes) ((void)0)
+#endif
+
 namespace minidl::emu {
 
 namespace {
@@ -38,12 +56,13 @@ struct Fiber {
 };
 
 struct BlockRun {
-  const char* kernel = "";
   const std::function<void()>* body = nullptr;
   std::vector<Fiber> fibers;
   ucontext_t scheduler;
   int running = -1;
   std::string error;               // the first failure; stops the launch
+  const void* scheduler_stack = nullptr;  // for AddressSanitizer's fiber switches
+  size_t scheduler_stack_bytes = 0;
   float shuffle_slots[1024] = {};  // each lane's value at a shuffle point
 };
 
@@ -61,6 +80,7 @@ std::string coordinates(const ThreadContext& t) {
 
 void fiber_main() {
   BlockRun& run = *g_block;
+  MINIDL_FINISH_SWITCH(nullptr, &run.scheduler_stack, &run.scheduler_stack_bytes);
   Fiber& self = run.fibers[run.running];
   try {
     (*run.body)();
@@ -68,7 +88,8 @@ void fiber_main() {
     if (run.error.empty()) run.error = coordinates(self.builtins) + ": " + e.what();
   }
   self.state = State::Done;
-  // Returning resumes uc_link, the scheduler.
+  // Returning resumes uc_link, the scheduler (this fiber's stack is done: no fake stack kept).
+  MINIDL_START_SWITCH(nullptr, run.scheduler_stack, run.scheduler_stack_bytes);
 }
 
 // Yields to the scheduler with the given state; returns when the scheduler resumes us. After
@@ -78,7 +99,10 @@ void wait_as(State state) {
   BlockRun& run = *g_block;
   Fiber& self = run.fibers[run.running];
   self.state = state;
+  [[maybe_unused]] void* fake_stack = nullptr;
+  MINIDL_START_SWITCH(&fake_stack, run.scheduler_stack, run.scheduler_stack_bytes);
   swapcontext(&self.context, &run.scheduler);
+  MINIDL_FINISH_SWITCH(fake_stack, nullptr, nullptr);
 }
 
 // Records an error the scheduler found (not a thread): it names the block.
@@ -138,7 +162,10 @@ bool open_barrier(BlockRun& run) {
 [[gnu::noinline]] void resume(BlockRun& run, int t) {
   run.running = t;
   g_position.thread = t;
+  [[maybe_unused]] void* fake_stack = nullptr;
+  MINIDL_START_SWITCH(&fake_stack, g_stacks[t].get(), kStackBytes);
   swapcontext(&run.scheduler, &run.fibers[t].context);
+  MINIDL_FINISH_SWITCH(fake_stack, nullptr, nullptr);
 }
 
 // Resumes each runnable lane of the warp once, in lane order. Returns whether any ran.
@@ -187,6 +214,7 @@ bool run_until_barrier(BlockRun& run, Schedule schedule) {
   Fiber& f = run.fibers[t];
   f.state = State::Runnable;
   getcontext(&f.context);
+  MINIDL_UNPOISON_STACK(g_stacks[t].get(), kStackBytes);
   f.context.uc_stack.ss_sp = g_stacks[t].get();
   f.context.uc_stack.ss_size = kStackBytes;
   f.context.uc_link = &run.scheduler;
@@ -280,7 +308,6 @@ void run_grid(const char* kernel, dim3 grid, dim3 block, const std::function<voi
   while (g_stacks.size() < threads) g_stacks.emplace_back(new char[kStackBytes]);
   const std::optional<Schedule> forced = forced_schedule();
   BlockRun run;
-  run.kernel = kernel;
   run.body = &thread_body;
   run.fibers.resize(threads);
   g_block = &run;
