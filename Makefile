@@ -24,19 +24,21 @@ test: build
 	  ctest --output-on-failure -j $(JOBS)
 
 # The test suites again under AddressSanitizer + UndefinedBehaviorSanitizer, in a build of
-# their own (CPU backend; the CUDA kernels run on the emulator): every CPU test, the emulated
-# CUDA suite but its full-model step (minutes under the emulator even without sanitizers;
-# `make test` runs it) and train_cifar10's kill -9 + --resume script. Any report fails the run.
-# .ci/run runs it after `make test`.
+# their own (CPU backend; the CUDA kernels run on the emulator): every CPU test and the
+# emulated CUDA suite but the full ResNet steps (minutes under the emulator even without
+# sanitizers; `make test` runs them), then train_cifar10's refusals and kill -9 + --resume
+# script with 3 kills (10 in `make test`). Any report fails the run. .ci/run runs it after
+# `make test`.
 SANITIZE_DIR ?= build-sanitize
+SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 sanitize: setup
 	cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMINIDL_SANITIZE=ON \
 	  -DMINIDL_CUDA=OFF -DMINIDL_BUILD_BENCH=OFF -DMINIDL_NATIVE=OFF $(CMAKE_ARGS)
 	cmake --build $(SANITIZE_DIR) -j $(JOBS)
-	cd $(SANITIZE_DIR) && env -u CIFAR10_DIR \
-	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j $(JOBS) -E "model|native:"
+	cd $(SANITIZE_DIR) && env -u CIFAR10_DIR $(SANITIZER_ENV) \
+	  ctest --output-on-failure -j $(JOBS) -E "reference ResNet|native:|train_cifar10_run_safety"
+	env $(SANITIZER_ENV) SAFETY_KILLS=3 bash tests/train_safety_test.sh $(SANITIZE_DIR)/train_cifar10
 
 # libFuzzer targets (clang, ASan + UBSan; fuzz/run.sh installs clang when missing) for the
 # safetensors reader, the checkpoint loader, the CIFAR-10 reader and train_cifar10's flags, each

@@ -16,7 +16,10 @@ bool probe(std::string* description_or_reason) {
 }
 
 void* malloc_device(size_t bytes) {
-  void* ptr = std::aligned_alloc(64, bytes);
+  // aligned_alloc needs a size that is a multiple of the alignment (AddressSanitizer refuses
+  // anything else; glibc only tolerates it).
+  constexpr size_t kAlignment = 64;
+  void* ptr = std::aligned_alloc(kAlignment, (bytes + kAlignment - 1) / kAlignment * kAlignment);
   MINIDL_CHECK(ptr != nullptr, "cuda allocator (emulated)", "out of memory allocating ", bytes,
                " bytes");
   return ptr;

@@ -7,6 +7,8 @@
 #      when no checkpoint was written yet), must end with exactly one metrics row per epoch and
 #      the same metrics as an uninterrupted run (all but the timing columns).
 # usage: train_safety_test.sh path/to/train_cifar10      (registered with CTest)
+#   SAFETY_KILLS=N  kills in part 2 (default 10; `make sanitize` runs 3, each run being slower
+#                   under the sanitizers)
 set -euo pipefail
 
 bin=$(realpath "$1")
@@ -85,7 +87,7 @@ echo "refusals: ok"
 # finishes before its kill ends a trial, which is then checked; after the 10th kill the attempts
 # are left to finish.
 kills=0 trials=0 resumes=0 overwrites=0
-while ((kills < 10)); do
+while ((kills < ${SAFETY_KILLS:-10})); do
   trials=$((trials + 1))
   rm -rf killed
   while true; do
