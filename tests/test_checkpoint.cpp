@@ -2,6 +2,8 @@
 // writes, and the property that matters: resuming from a checkpoint continues the run exactly.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -16,7 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 fs::path temp_path(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / "minidl_checkpoint_tests";
+  const fs::path dir = fs::temp_directory_path() / ("minidl_checkpoint_tests_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   return dir / name;
 }

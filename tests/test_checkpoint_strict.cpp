@@ -30,7 +30,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path temp_path(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / "minidl_checkpoint_strict_tests";
+  const fs::path dir = fs::temp_directory_path() / ("minidl_checkpoint_strict_tests_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   return dir / name;
 }
