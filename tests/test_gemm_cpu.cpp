@@ -1,0 +1,96 @@
+// The CPU GEMM (kernels/cpu/gemm.cpp) on its own, against a double-precision loop: every
+// transpose combination, alpha and beta (beta = 0 must ignore NaN already in C), an empty sum
+// (k = 0), sizes around the register tile (6 x 16) and the cache blocks (256 deep, 144 rows,
+// 4096 columns) so that every edge path runs, and the threaded path (called outside a parallel
+// region) giving the same bits as one thread. Error bound: |C - reference| <= 1e-5 * sqrt(k)
+// * (1 + |reference|) per element (float32 accumulation of k products of values in [-1, 1]).
+#include <omp.h>
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "kernels/gemm.h"
+
+namespace {
+
+using Matrix = std::vector<float>;
+
+Matrix random_matrix(size_t size, std::mt19937& rng) {
+  std::uniform_real_distribution<float> value(-1.f, 1.f);
+  Matrix m(size);
+  for (float& v : m) v = value(rng);
+  return m;
+}
+
+// The largest scaled error of C = alpha op(A) op(B) + beta C0 over all elements.
+double worst_error(bool ta, bool tb, int m, int n, int k, float alpha, const Matrix& a,
+                   const Matrix& b, float beta, const Matrix& c0, const Matrix& c) {
+  double worst = 0.0;
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < n; ++j) {
+      double sum = 0.0;
+      for (int p = 0; p < k; ++p) {
+        sum += double(ta ? a[size_t(p) * m + i] : a[size_t(i) * k + p]) *
+               double(tb ? b[size_t(j) * k + p] : b[size_t(p) * n + j]);
+      }
+      const double expected = alpha * sum + (beta == 0.f ? 0.0 : beta * double(c0[size_t(i) * n + j]));
+      const double error = std::abs(expected - c[size_t(i) * n + j]) / (1.0 + std::abs(expected));
+      worst = std::max(worst, error / std::sqrt(std::max(k, 1)));
+    }
+  }
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("cpu gemm matches a double loop on every transpose and edge size", "[gemm]") {
+  std::mt19937 rng(7);
+  const int ms[] = {1, 5, 6, 7, 145}, ns[] = {1, 15, 16, 17, 4113}, ks[] = {1, 3, 257};
+  for (int ta = 0; ta < 2; ++ta) {
+    for (int tb = 0; tb < 2; ++tb) {
+      for (int m : ms) {
+        for (int n : ns) {
+          for (int k : ks) {
+            if (double(m) * n * k > 3e6) continue;  // the double loop is slow
+            const Matrix a = random_matrix(size_t(m) * k, rng), b = random_matrix(size_t(k) * n, rng);
+            const Matrix c0 = random_matrix(size_t(m) * n, rng);
+            for (float beta : {0.f, 1.f, -0.5f}) {
+              Matrix c = c0;
+              if (beta == 0.f) c.assign(c.size(), std::numeric_limits<float>::quiet_NaN());
+              minidl::kernels::cpu::gemm(ta, tb, m, n, k, 0.75f, a.data(), b.data(), beta, c.data());
+              INFO("transpose " << ta << tb << " m " << m << " n " << n << " k " << k << " beta " << beta);
+              CHECK(worst_error(ta, tb, m, n, k, 0.75f, a, b, beta, c0, c) <= 1e-5);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("cpu gemm with k = 0 scales C by beta", "[gemm]") {
+  Matrix c = {1.f, 2.f, 3.f, 4.f};
+  minidl::kernels::cpu::gemm(false, false, 2, 2, 0, 1.f, nullptr, nullptr, 0.5f, c.data());
+  CHECK(c == Matrix{0.5f, 1.f, 1.5f, 2.f});
+  c.assign(4, std::numeric_limits<float>::quiet_NaN());
+  minidl::kernels::cpu::gemm(false, false, 2, 2, 0, 1.f, nullptr, nullptr, 0.f, c.data());
+  CHECK(c == Matrix{0.f, 0.f, 0.f, 0.f});
+}
+
+TEST_CASE("cpu gemm gives the same bits with one thread and with several", "[gemm]") {
+  std::mt19937 rng(11);
+  const int m = 300, n = 700, k = 600;  // several row blocks and k blocks: the threaded path
+  const Matrix a = random_matrix(size_t(m) * k, rng), b = random_matrix(size_t(k) * n, rng);
+  Matrix serial(size_t(m) * n), threaded(size_t(m) * n);
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  minidl::kernels::cpu::gemm(false, true, m, n, k, 1.f, a.data(), b.data(), 0.f, serial.data());
+  omp_set_num_threads(std::max(threads, 3));
+  minidl::kernels::cpu::gemm(false, true, m, n, k, 1.f, a.data(), b.data(), 0.f, threaded.data());
+  omp_set_num_threads(threads);
+  CHECK(serial == threaded);
+  CHECK(worst_error(false, true, m, n, k, 1.f, a, b, 0.f, serial, serial) <= 1e-5);
+}
