@@ -60,7 +60,11 @@ void pack_a(const StridedMatrix& a, int row0, int rows, int col0, int depth, flo
     for (int r = 0; r < kMr; ++r) rows_of_a[r] = a.data + int64_t(row0 + panel + std::min(r, valid - 1)) * a.row_stride;
     for (int p = 0; p < depth; ++p) {  // kMr streams read side by side, one contiguous write
       const int64_t offset = int64_t(col0 + p) * a.col_stride;
-      for (int r = 0; r < kMr; ++r) packed[p * kMr + r] = r < valid ? rows_of_a[r][offset] : 0.f;
+      if (valid == kMr) {
+        for (int r = 0; r < kMr; ++r) packed[p * kMr + r] = rows_of_a[r][offset];
+      } else {
+        for (int r = 0; r < kMr; ++r) packed[p * kMr + r] = r < valid ? rows_of_a[r][offset] : 0.f;
+      }
     }
     packed += kMr * depth;
   }
@@ -72,8 +76,9 @@ void pack_b_panel(const StridedMatrix& b, int row0, int depth, int col0, int col
   if (b.col_stride == 1) {  // B stored as is: a row of the panel is a contiguous run
     for (int p = 0; p < depth; ++p) {
       const float* src = b.data + int64_t(row0 + p) * b.row_stride + col0;
-      if (cols == kNr) {
-        std::copy_n(src, kNr, packed + p * kNr);
+      if (cols == kNr) {  // two vector moves (a library copy call costs more at 64 bytes)
+        store8(packed + p * kNr, load8(src));
+        store8(packed + p * kNr + 8, load8(src + 8));
       } else {
         for (int j = 0; j < kNr; ++j) packed[p * kNr + j] = j < cols ? src[j] : 0.f;
       }
@@ -86,7 +91,11 @@ void pack_b_panel(const StridedMatrix& b, int row0, int depth, int col0, int col
   for (int j = 0; j < kNr; ++j) columns_of_b[j] = b.data + int64_t(col0 + std::min(j, cols - 1)) * b.col_stride;
   for (int p = 0; p < depth; ++p) {
     const int64_t offset = int64_t(row0 + p) * b.row_stride;
-    for (int j = 0; j < kNr; ++j) packed[p * kNr + j] = j < cols ? columns_of_b[j][offset] : 0.f;
+    if (cols == kNr) {
+      for (int j = 0; j < kNr; ++j) packed[p * kNr + j] = columns_of_b[j][offset];
+    } else {
+      for (int j = 0; j < kNr; ++j) packed[p * kNr + j] = j < cols ? columns_of_b[j][offset] : 0.f;
+    }
   }
 }
 
