@@ -33,13 +33,19 @@ namespace minidl::kernels::cpu {
 
 namespace {
 
-constexpr int64_t kMaxColsElements = 4 << 20;  // 16 MB of float scratch per chunk
+constexpr int64_t kMaxColsElements = 1 << 20;  // 4 MB of float scratch per chunk...
+constexpr int64_t kMinColumns = 1024;            // ...unless the GEMM would get fewer columns
 
-// Images per chunk: few enough that `cols` fits kMaxColsElements, and small enough that every
-// thread gets the same number of chunks.
+// Images per chunk: few enough that `cols` fits kMaxColsElements (the GEMM ran at up to half
+// speed on the 16384-column products of 16 MB chunks: rows 64 KB apart collide in the caches),
+// yet enough for kMinColumns GEMM columns (narrower products ran slower on the 4x4-pixel
+// layers), and small enough that every thread gets the same number of chunks.
 int images_per_chunk(const Conv2dShape& s, int threads) {
-  const int64_t per_image = int64_t(s.in_channels) * s.kernel_h * s.kernel_w * s.out_h() * s.out_w();
-  const int64_t fit = std::max<int64_t>(kMaxColsElements / std::max<int64_t>(per_image, 1), 1);
+  const int64_t pixels = int64_t(s.out_h()) * s.out_w();
+  const int64_t per_image = int64_t(s.in_channels) * s.kernel_h * s.kernel_w * pixels;
+  const int64_t fit = std::max({kMaxColsElements / std::max<int64_t>(per_image, 1),
+                                (kMinColumns + pixels - 1) / std::max<int64_t>(pixels, 1),
+                                int64_t(1)});
   int64_t rounds = 1;  // chunks per thread
   while ((s.batch + threads * rounds - 1) / (threads * rounds) > fit) ++rounds;
   return static_cast<int>((s.batch + threads * rounds - 1) / (threads * rounds));
