@@ -1,4 +1,4 @@
-// CPU convolution at the reference ResNet's shapes (DESIGN.md section 2), batch 128:
+// CPU convolution at the reference ResNet's shapes (docs/design.md, section 2), batch 128:
 // forward, backward-data and backward-weight, each algorithm that supports the shape
 // (im2col + GEMM always; Winograd for the stride-1 3x3 layers), reported in GFLOP/s of the
 // direct convolution (2 * its multiply-adds: Winograd does fewer, so its "effective" rate can

@@ -1,8 +1,9 @@
-// minidl's CUDA convolution against cuDNN's at the reference ResNet's shapes (DESIGN.md
-// sections 2 and 5): the 11 distinct convolutions, batch 128 and 512, forward, backward-data
-// and backward-weight. For each row both libraries run alternately on the same inputs, each
-// call timed with CUDA events after a warm-up and with the L2 cache flushed before it, so
-// neither finds in cache what the other left there. The time is the median of the repeats.
+// minidl's CUDA convolution against cuDNN's at the reference ResNet's shapes (docs/design.md,
+// sections 2 and 5: the reference model, the performance protocol): the 11 distinct
+// convolutions, batch 128 and 512, forward, backward-data and backward-weight. For each row
+// both libraries run alternately on the same inputs, each call timed with CUDA events after a
+// warm-up and with the L2 cache flushed before it, so neither finds in cache what the other
+// left there. The time is the median of the repeats.
 //
 //   build/bench/bench_conv2d_cuda                           every row, then the model sums
 //   build/bench/bench_conv2d_cuda --batch 128 --layer b1_3x3_64,b4b_3x3_512 --csv conv.csv

@@ -1,6 +1,7 @@
-// The reference ResNet's training step end to end (DESIGN.md section 5): what a user of minidl
-// waits for per batch, timed step by step. bench/compare_pytorch.py runs it next to PyTorch's
-// same model and step on the same machine and prints the ratios.
+// The reference ResNet's training step end to end (docs/design.md, section 5, the performance
+// protocol): what a user of minidl waits for per batch, timed step by step.
+// bench/compare_pytorch.py runs it next to PyTorch's same model and step on the same machine
+// and prints the ratios.
 //
 //   build/bench/bench_train_step                                  CPU, batch 128, training
 //   build/bench/bench_train_step --threads 1 --steps 8 --warmup 2

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """minidl's training step against PyTorch's: the same ResNet, the same step, the same machine,
-in one invocation (DESIGN.md section 5).
+in one invocation (docs/design.md, section 5, performance protocol).
 
   python3 bench/compare_pytorch.py --device cpu      batch 128, 1 and 2 threads
   python3 bench/compare_pytorch.py --device cuda     batch 128 and 512

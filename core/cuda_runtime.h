@@ -19,10 +19,10 @@ void copy_host_to_device(void* dst, const void* src, size_t bytes);
 void copy_device_to_host(void* dst, const void* src, size_t bytes);
 void copy_device_to_device(void* dst, const void* src, size_t bytes);
 
-// Asynchronous uploads (core/upload.h uses them). A copy from ordinary ("pageable") host
-// memory first waits for every kernel already queued, so the host cannot run ahead of the GPU;
-// from page-locked ("pinned") memory the copy engine reads directly and the call returns at
-// once. The source must then stay unchanged until the copy has run: an event recorded after
+// Asynchronous uploads (data/batch_upload.cpp uses them). A copy from ordinary ("pageable")
+// host memory first waits for every kernel already queued, so the host cannot run ahead of the
+// GPU; from page-locked ("pinned") memory the copy engine reads directly and the call returns
+// at once. The source must then stay unchanged until the copy has run: an event recorded after
 // the copy tells when.
 void* malloc_pinned(size_t bytes);
 void free_pinned(void* ptr);

@@ -1,4 +1,5 @@
-// The CIFAR-10 ResNet of DESIGN.md section 2, and the config that builds its variants.
+// The CIFAR-10 ResNet of docs/design.md, section 2 (the reference model), and the config that
+// builds its variants.
 //
 // Reference (ResNetConfig{} as is), for 3x32x32 inputs, 4,910,922 parameters:
 //   stem    conv 7x7/2, 64, padding 3 -> BN -> ReLU                     64 x 16 x 16

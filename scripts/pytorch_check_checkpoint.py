@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Proves that PyTorch reads a minidl checkpoint: loads it with safetensors, builds the same
-ResNet in PyTorch (DESIGN.md section 2, the same parameter names), loads the weights and
-BatchNorm statistics, and evaluates the CIFAR-10 test set. The accuracy must equal what
-train_cifar10 reported for that epoch in metrics.csv (up to a few images of float rounding).
+ResNet in PyTorch (docs/design.md, section 2, the reference model; the same parameter names),
+loads the weights and BatchNorm statistics, and evaluates the CIFAR-10 test set. The accuracy
+must equal what train_cifar10 reported for that epoch in metrics.csv (up to a few images of
+float rounding).
 
     python3 scripts/pytorch_check_checkpoint.py runs/cifar10/last.safetensors $CIFAR10_DIR
 

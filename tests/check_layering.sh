@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Dependencies point one way (DESIGN.md section 3; README's Layout): a directory of the library
-# may include only its own headers and those of the layers below it, so kernels can be read
-# and benchmarked without the tensor core, and the core without the layers. A violation fails
-# with the file, the line and the rule. Run by CTest (test `layering`).
+# Dependencies point one way (docs/design.md, section 3, architecture; README's Layout): a
+# directory of the library may include only its own headers and those of the layers below it, so
+# kernels can be read and benchmarked without the tensor core, and the core without the layers.
+# A violation fails with the file, the line and the rule. Run by CTest (test `layering`).
 #   tests/check_layering.sh [repository root]
 set -uo pipefail
 root=${1:-$(cd "$(dirname "$0")/.." && pwd)}

@@ -13,7 +13,8 @@
 
 namespace testutil {
 
-// float32: ~1e-5..1e-4 relative to the reference norm (DESIGN.md section 4).
+// float32: ~1e-5..1e-4 relative to the reference norm (docs/design.md, section 4, the
+// correctness protocol).
 constexpr double kTol = 1e-4;
 constexpr double kTightTol = 1e-5;
 

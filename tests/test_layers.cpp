@@ -1,5 +1,6 @@
 // Layers and the reference model: shapes, parameter names and counts, train/eval behaviour,
-// initialization statistics, and the exact parameter count of the DESIGN.md ResNet.
+// initialization statistics, and the exact parameter count of the reference ResNet
+// (docs/design.md, section 2).
 #include <catch2/catch.hpp>
 
 #include <cmath>

@@ -71,7 +71,8 @@ int images_per_block(const Correlation& g) {
 }
 
 // Scratch reused across calls on the calling thread: fresh memory is expensive here
-// (DESIGN.md section 5). 0: transformed filters, 1 and 2: a block's transformed operands.
+// (docs/design.md, section 5, performance). 0: transformed filters, 1 and 2: a block's
+// transformed operands.
 float* scratch(int which, size_t floats) {
   thread_local std::vector<float> buffers[3];
   if (buffers[which].size() < floats) buffers[which].resize(floats);

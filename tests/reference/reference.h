@@ -1,9 +1,10 @@
 // Naive double-precision references for every op of core/ops.h, forward and backward.
 //
-// These are the yardstick the library's float kernels are measured against (DESIGN.md section
-// 4), so they are written to be obviously correct rather than fast: plain loops over
-// std::vector<double>, row-major NCHW, every index spelled out. Each backward is itself checked
-// against central finite differences in test_reference_gradcheck.cpp.
+// These are the yardstick the library's float kernels are measured against (docs/design.md,
+// section 4, the correctness protocol), so they are written to be obviously correct rather than
+// fast: plain loops over std::vector<double>, row-major NCHW, every index spelled out. Each
+// backward is itself checked against central finite differences in
+// test_reference_gradcheck.cpp.
 //
 // Conventions: a backward takes the gradient of the op's output (`g`, same layout as the
 // output) and returns the gradient of each input. Optional inputs (biases, gamma/beta) are
