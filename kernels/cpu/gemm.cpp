@@ -17,9 +17,11 @@
 // The micro-kernel is written with GCC's vector extensions (`float` vectors of 8, see
 // kernels/cpu/vector8.h) rather than intrinsics: the compiler emits AVX2 FMA instructions with
 // -march=native on x86-64 and pairs of 4-wide instructions elsewhere, from the same plain C++.
-// On this project's AVX2 machines it runs at 70-80 GFLOP/s per core where Eigen's general
-// GEMM ran at 50-58 (docs/benchmarks.md, bench_gemm_cpu); Eigen's product stays the reference
-// it is benchmarked and tested against.
+// On the team's 2-core AVX2 VM (one core peaks at 90 GFLOP/s) it runs the reference model's
+// products at 58-83 GFLOP/s, 1.1-1.4x Eigen's general product, except the small, deep ones of
+// Winograd's backward-weight (64 x 64 x 1024: 0.84x, where packing both operands costs as much
+// as a third of the arithmetic). Measured with bench_gemm_cpu, best of 3 alternating runs;
+// numbers in docs/benchmarks.md. Eigen stays the peer it is benchmarked against.
 //
 // Threads: called from inside an OpenMP parallel region (the convolutions split images over
 // threads), it runs on the calling thread alone; called from outside one with enough work, it
