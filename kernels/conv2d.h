@@ -25,7 +25,7 @@ struct Conv2dShape {
 
 // The three passes of a convolution, and how to run one. Two algorithms on each device:
 //  - Gemm: the convolution as one matrix product. CUDA: an implicit GEMM read straight from
-//    the NCHW tensors (kernels/cuda/conv2d.cu); CPU: im2col + Eigen GEMM per chunk of
+//    the NCHW tensors (kernels/cuda/conv2d.cu); CPU: im2col + GEMM per chunk of
 //    images, or one GEMM per image for 1x1 stride-1 kernels (kernels/cpu/conv2d.cpp).
 //  - Winograd F(2x2, 3x3), for 3x3 kernels with stride 1 and padding <= 2: 4x4 input tiles
 //    transformed so that 2x2 outputs cost 16 multiplications instead of 36

@@ -1,6 +1,7 @@
 // Matrix products on raw row-major float arrays.
 //   C = alpha * op(A) * op(B) + beta * C,  op(X) = X or X^T,  op(A) is M x K, op(B) is K x N.
-// CPU: Eigen's blocked, vectorized GEMM (multithreaded through OpenMP). CUDA: cuBLAS, which
+// CPU: minidl's packed, blocked GEMM (kernels/cpu/gemm.cpp; threaded through OpenMP when called
+// outside a parallel region). CUDA: cuBLAS, which
 // throws std::runtime_error with cuBLAS's status when it fails (core/dispatch.h names the op).
 #pragma once
 

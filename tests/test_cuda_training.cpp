@@ -90,7 +90,7 @@ TEST_CASE("one training step of the reference ResNet on CUDA matches the CPU ste
   cpu_loss.backward();
   gpu_loss.backward();
 
-  // Summation orders differ (im2col + Eigen on the CPU, tiled implicit GEMM on CUDA) and the
+  // Summation orders differ (im2col + GEMM or Winograd on the CPU, tiled implicit GEMM on CUDA) and the
   // differences pass through 9 batch norms, so whole-model gradients get a looser tolerance.
   const double tolerance = 1e-3;
   const auto cpu_params = cpu_model.named_parameters(), gpu_params = gpu_model.named_parameters();

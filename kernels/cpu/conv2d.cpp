@@ -14,9 +14,9 @@
 // Chunks bound the size of `cols` (the stem at batch 128 would need 75 MB otherwise).
 //
 // Parallelism: the chunks are split across the OpenMP threads, each doing its own im2col and
-// a single-threaded GEMM (Eigen does not parallelize inside a parallel region). Letting Eigen
-// split each GEMM instead was measured to spend more time in its thread synchronization than
-// in arithmetic at these sizes. Backward-weight sums per-thread partial dW in a fixed order,
+// a single-threaded GEMM (kernels/cpu/gemm.cpp runs serially inside a parallel region). A
+// first version let the GEMM (then Eigen's) split each product over the threads instead: it
+// spent more time in thread synchronization than in arithmetic at these sizes. Backward-weight sums per-thread partial dW in a fixed order,
 // so its result does not depend on timing.
 #include <omp.h>
 

@@ -1,5 +1,5 @@
 // CPU Winograd F(2x2, 3x3) for 3x3 convolutions with stride 1: the transforms of
-// kernels/winograd_transforms.h (shared with the CUDA version), 16 Eigen GEMMs per block of
+// kernels/winograd_transforms.h (shared with the CUDA version), 16 GEMMs per block of
 // tiles, and 2.25x fewer multiply-adds than im2col + GEMM.
 //
 // The three passes, all with tiles of 2x2 outputs (as kernels/cuda/conv2d_winograd.cu):
@@ -14,7 +14,7 @@
 // multiplied and transformed back while still in cache (the whole batch's transformed input
 // would be 4x the input: 134 MB for the first layers at batch 128). Within a block the
 // transforms are split over the OpenMP threads by plane and the 16 GEMMs by element, each GEMM
-// single-threaded (Eigen runs serially inside a parallel region), all in one parallel region
+// single-threaded (the GEMM runs serially inside a parallel region), all in one parallel region
 // per call. Every output value is computed by one thread in a fixed order, so results do not
 // depend on the thread count.
 //

@@ -1,7 +1,7 @@
 // Plain matrix products go to cuBLAS, as the project brief says. cuBLAS is column-major and we
 // are row-major; a row-major M x N matrix is the column-major N x M matrix of the same bytes,
 // so C = op(A) op(B) is computed as C^T = op(B)^T op(A)^T with the operands swapped.
-// Under the CPU emulation there is no cuBLAS: the CPU GEMM (Eigen) stands in.
+// Under the CPU emulation there is no cuBLAS: the CPU GEMM (kernels/cpu/gemm.cpp) stands in.
 #include "kernels/cuda/cuda_compat.cuh"
 #include "kernels/gemm.h"
 
