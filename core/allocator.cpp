@@ -7,7 +7,7 @@
 #include <mutex>
 #include <vector>
 
-#include "core/cuda_runtime.h"
+#include "core/cuda/runtime.h"
 #include "core/error.h"
 
 namespace minidl {

@@ -4,12 +4,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "core/cuda_runtime.h"
+#include "core/cuda/runtime.h"
 #include "core/dispatch.h"
 #include "core/error.h"
 #include "core/profiler.h"
-#include "core/ops.h"
 #include "kernels/elementwise.h"
+#include "ops/ops.h"
 
 namespace minidl {
 

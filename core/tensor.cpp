@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "core/autograd.h"
-#include "core/cuda_runtime.h"
+#include "core/cuda/runtime.h"
 #include "core/dispatch.h"
 #include "core/error.h"
 #include "kernels/elementwise.h"

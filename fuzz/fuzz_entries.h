@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "core/minidl.h"
-#include "core/safetensors.h"
 #include "data/cifar10.h"
 #include "examples/train_options.h"
-#include "optim/checkpoint.h"
+#include "io/checkpoint.h"
+#include "io/safetensors.h"
 
 namespace minidl::fuzz {
 

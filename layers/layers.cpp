@@ -3,8 +3,8 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "core/ops.h"
 #include "layers/init.h"
+#include "ops/ops.h"
 
 namespace minidl {
 

@@ -1,7 +1,7 @@
-// The layers: thin Modules over the functional ops of core/ops.h. Each holds its parameters
+// The layers: thin Modules over the functional ops of ops/ops.h. Each holds its parameters
 // and options; forward() calls one op (two for BatchNorm's buffers). Constructors refuse
 // sizes that are not positive (an Error naming the layer); forward() has the shapes and the
-// errors of the op it calls (core/ops.h).
+// errors of the op it calls (ops/ops.h).
 #pragma once
 
 #include <memory>

@@ -8,10 +8,10 @@
 #include <fstream>
 
 #include "core/minidl.h"
-#include "core/safetensors.h"
+#include "io/checkpoint.h"
+#include "io/safetensors.h"
 #include "layers/layers.h"
 #include "models/resnet.h"
-#include "optim/checkpoint.h"
 
 using namespace minidl;
 namespace fs = std::filesystem;

@@ -17,12 +17,12 @@
 #include <sstream>
 
 #include "core/minidl.h"
-#include "core/safetensors.h"
 #include "data/cifar10.h"
 #include "examples/train_options.h"
 #include "fuzz/fuzz_entries.h"
+#include "io/checkpoint.h"
+#include "io/safetensors.h"
 #include "layers/layers.h"
-#include "optim/checkpoint.h"
 
 using namespace minidl;
 namespace fs = std::filesystem;

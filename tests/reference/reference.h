@@ -1,4 +1,4 @@
-// Naive double-precision references for every op of core/ops.h, forward and backward.
+// Naive double-precision references for every op of ops/ops.h, forward and backward.
 //
 // These are the yardstick the library's float kernels are measured against (DESIGN.md section
 // 4), so they are written to be obviously correct rather than fast: plain loops over

@@ -1,4 +1,4 @@
-#include "optim/checkpoint.h"
+#include "io/checkpoint.h"
 
 #include <charconv>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include "core/autograd.h"
 #include "core/error.h"
-#include "core/safetensors.h"
+#include "io/safetensors.h"
 
 namespace minidl {
 

@@ -1,6 +1,10 @@
 // The few CUDA runtime calls the core needs (device query, memory, copies, error checks),
-// behind plain C++ functions so that no other core file includes CUDA headers. In a build
-// without CUDA the same functions exist and throw minidl::Error ("built without CUDA").
+// behind plain C++ functions so that no other file includes CUDA headers. Exactly one of the
+// three implementations beside this header is linked into a library:
+//   runtime_native.cpp     the real CUDA runtime (a build with nvcc: minidl)
+//   runtime_stub.cpp       a CPU-only build: probe() says so, every other call throws
+//   runtime_emulated.cpp   the test backend (minidl_emulated): host memory, kernels run on the
+//                          CPU emulator of kernels/cuda/emulator/
 #pragma once
 
 #include <cstddef>
@@ -19,7 +23,7 @@ void copy_host_to_device(void* dst, const void* src, size_t bytes);
 void copy_device_to_host(void* dst, const void* src, size_t bytes);
 void copy_device_to_device(void* dst, const void* src, size_t bytes);
 
-// Asynchronous uploads (core/upload.h uses them). A copy from ordinary ("pageable") host
+// Asynchronous uploads (data/batch_upload.h uses them). A copy from ordinary ("pageable") host
 // memory first waits for every kernel already queued, so the host cannot run ahead of the GPU;
 // from page-locked ("pinned") memory the copy engine reads directly and the call returns at
 // once. The source must then stay unchanged until the copy has run: an event recorded after
