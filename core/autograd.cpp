@@ -4,12 +4,10 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "core/cuda/runtime.h"
 #include "core/dispatch.h"
 #include "core/error.h"
 #include "core/profiler.h"
 #include "kernels/elementwise.h"
-#include "ops/ops.h"
 
 namespace minidl {
 
@@ -20,6 +18,18 @@ thread_local bool g_grad_enabled = true;
 void accumulate_into(const Tensor& dst, const Tensor& src) {
   MINIDL_DISPATCH(dst, "backward (gradient accumulation)",
                   axpy(dst.numel(), 1.f, src.data(), dst.data()));
+}
+
+// a + b in a new tensor: the total gradient of an output that several ops consume. Not in
+// place, since a backward closure may return the same tensor for several inputs (add's does),
+// and not ops::add, which sits a layer above the core.
+Tensor sum_of(const Tensor& a, const Tensor& b) {
+  MINIDL_CHECK(a.device() == b.device(), "backward", "gradients of one tensor on ",
+               device_name(a.device()), " and ", device_name(b.device()));
+  Tensor out = Tensor::empty(a.shape(), a.device());
+  MINIDL_DISPATCH(out, "backward (gradient accumulation)",
+                  add(out.numel(), a.data(), b.data(), out.data()));
+  return out;
 }
 
 // Nodes reachable from `root`, each after every node that consumes its output. Shared
@@ -122,7 +132,7 @@ void run_backward(const Tensor& root) {
                    " of shape ", input.shape_str());
       if (Node* producer = input.impl()->grad_fn.get()) {
         auto [slot, inserted] = grad_of_output.try_emplace(producer, grad);
-        if (!inserted) slot->second = ops::add(slot->second, grad);
+        if (!inserted) slot->second = sum_of(slot->second, grad);
       } else {
         MINIDL_CHECK(grad.device() == input.device(), "backward", "op '", node->op,
                      "' produced a ", device_name(grad.device()), " gradient for a ",
