@@ -40,4 +40,5 @@
 #include "data/loader.h"
 #include "data/transforms.h"
 
+#include "models/basic_block.h"
 #include "models/resnet.h"
