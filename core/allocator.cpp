@@ -7,7 +7,7 @@
 #include <mutex>
 #include <vector>
 
-#include "core/cuda_runtime.h"
+#include "core/cuda/runtime.h"
 #include "core/error.h"
 
 namespace minidl {
@@ -56,7 +56,8 @@ class CachingAllocator {
     stats_.bytes_cached += size;
   }
 
-  void empty_cache() {
+  // Gives every cached block back to the system (before retrying a failed allocation).
+  void release_cached() {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto& [size, list] : free_) {
       for (void* ptr : list) system_free(ptr);
@@ -88,13 +89,13 @@ class CachingAllocator {
       try {
         return cuda_runtime::malloc_device(size);
       } catch (const Error&) {
-        empty_cache();
+        release_cached();
         return cuda_runtime::malloc_device(size);
       }
     }
     void* ptr = std::aligned_alloc(kAlignment, size);
     if (!ptr) {
-      empty_cache();
+      release_cached();
       ptr = std::aligned_alloc(kAlignment, size);
     }
     MINIDL_CHECK(ptr != nullptr, "cpu allocator", "out of memory allocating ", size, " bytes");
@@ -141,7 +142,5 @@ void deallocate(void* ptr, size_t bytes, Device device) {
 AllocatorStats allocator_stats(Device device) { return allocator_for(device).stats(); }
 
 void reset_peak_memory_stats(Device device) { allocator_for(device).reset_peak(); }
-
-void empty_cache(Device device) { allocator_for(device).empty_cache(); }
 
 }  // namespace minidl

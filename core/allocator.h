@@ -33,9 +33,6 @@ AllocatorStats allocator_stats(Device device);
 // torch.cuda.reset_peak_memory_stats), so a benchmark can measure one phase on its own.
 void reset_peak_memory_stats(Device device);
 
-// Returns every cached block of the device to the system.
-void empty_cache(Device device);
-
 // For tests: when on, every CUDA allocation is filled with 0xFF bytes (NaN as float) before
 // it is handed out, so a kernel that leaves an output element unwritten produces a NaN.
 void set_poison_cuda_allocations(bool on);

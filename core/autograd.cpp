@@ -4,11 +4,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "core/cuda_runtime.h"
 #include "core/dispatch.h"
 #include "core/error.h"
 #include "core/profiler.h"
-#include "core/ops.h"
 #include "kernels/elementwise.h"
 
 namespace minidl {
@@ -22,8 +20,18 @@ void accumulate_into(const Tensor& dst, const Tensor& src) {
                   axpy(dst.numel(), 1.f, src.data(), dst.data()));
 }
 
+// a + b in a new tensor: the total gradient of an output that several ops consume. Not in
+// place, since a backward closure may return the same tensor for several inputs (add's does),
+// and not ops::add, which sits a layer above the core.
+Tensor sum_of(const Tensor& a, const Tensor& b) {
+  Tensor out = Tensor::empty(a.shape(), a.device());
+  MINIDL_DISPATCH(out, "backward (gradient accumulation)",
+                  add(out.numel(), a.data(), b.data(), out.data()));
+  return out;
+}
+
 // Nodes reachable from `root`, each after every node that consumes its output. Shared
-// pointers, because releasing a node's inputs during backward can drop the last other
+// pointers, because releasing a node's edges during backward can drop the last other
 // reference to a node that has yet to run.
 std::vector<std::shared_ptr<Node>> reverse_topological_order(const std::shared_ptr<Node>& root) {
   std::vector<std::shared_ptr<Node>> post_order;
@@ -31,11 +39,9 @@ std::vector<std::shared_ptr<Node>> reverse_topological_order(const std::shared_p
   // Iterative depth-first search: deep graphs (long chains of ops) must not overflow the stack.
   std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack{{root, 0}};
   while (!stack.empty()) {
-    auto& [node, next_input] = stack.back();
-    if (next_input < node->inputs.size()) {
-      const Tensor& input = node->inputs[next_input++];
-      if (!input.defined()) continue;  // an input that needs no gradient
-      const std::shared_ptr<Node>& child = input.impl()->grad_fn;
+    auto& [node, next_edge] = stack.back();
+    if (next_edge < node->edges.size()) {
+      const std::shared_ptr<Node>& child = node->edges[next_edge++].producer;
       if (child && visited.insert(child.get()).second) stack.emplace_back(child, 0);
     } else {
       post_order.push_back(node);
@@ -45,19 +51,30 @@ std::vector<std::shared_ptr<Node>> reverse_topological_order(const std::shared_p
   return {post_order.rbegin(), post_order.rend()};
 }
 
-// What a node keeps of an input: only what backward needs, so the input's data can be freed
-// as soon as the forward pass is done with it (backward closures hold the values they need).
-// - needs no gradient: nothing (an undefined tensor);
-// - a leaf that requires grad: the leaf itself, whose .grad backward writes;
-// - an op's result: a data-less handle with its shape and grad_fn, the edge to follow.
-Tensor edge_to(const Tensor& input) {
-  if (!input.requires_grad()) return Tensor();
-  if (input.is_leaf()) return input;
-  auto edge = std::make_shared<TensorImpl>();
-  edge->shape = input.shape();
-  edge->requires_grad = true;
-  edge->grad_fn = input.impl()->grad_fn;
-  return Tensor(edge);
+// Where the gradient of `input` goes: nowhere when it needs none, to the node that produced
+// an op's result, or into the .grad of a leaf.
+Edge edge_to(const Tensor& input) {
+  if (!input.requires_grad()) return Edge{};
+  Edge edge;
+  edge.shape = input.shape();
+  edge.device = input.device();
+  if (input.is_leaf()) {
+    edge.leaf = input;
+  } else {
+    edge.producer = input.impl()->grad_fn;
+  }
+  return edge;
+}
+
+// Adds `grad` to the .grad of `leaf`. The first gradient is copied: it may share storage with
+// another tensor, and later ones are added in place.
+void accumulate_leaf_grad(const Tensor& leaf, const Tensor& grad) {
+  Tensor& total = leaf.impl()->grad;
+  if (!total.defined()) {
+    total = grad.clone();
+  } else {
+    accumulate_into(total, grad);
+  }
 }
 
 }  // namespace
@@ -67,15 +84,16 @@ bool grad_enabled() { return g_grad_enabled; }
 NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
 
-void record(const char* op, Tensor& output, std::vector<Tensor> inputs, BackwardFn backward) {
+void record(const char* op, Tensor& output, const std::vector<Tensor>& inputs,
+            BackwardFn backward) {
   if (!g_grad_enabled) return;
   bool any_requires_grad = false;
   for (const Tensor& input : inputs) any_requires_grad |= input.requires_grad();
   if (!any_requires_grad) return;
-  for (Tensor& input : inputs) input = edge_to(input);
   auto node = std::make_shared<Node>();
   node->op = op;
-  node->inputs = std::move(inputs);
+  node->edges.reserve(inputs.size());
+  for (const Tensor& input : inputs) node->edges.push_back(edge_to(input));
   node->backward = std::move(backward);
   output.impl()->grad_fn = std::move(node);
   output.impl()->requires_grad = true;
@@ -89,8 +107,7 @@ void run_backward(const Tensor& root) {
                "(or it was computed under NoGradGuard)");
   const Tensor seed = Tensor::ones(root.shape(), root.device());
   if (root.is_leaf()) {
-    if (!root.impl()->grad) root.impl()->grad = seed.impl_ptr();
-    else accumulate_into(Tensor(root.impl()->grad), seed);
+    accumulate_leaf_grad(root, seed);
     return;
   }
   const std::shared_ptr<Node>& root_node = root.impl()->grad_fn;
@@ -110,34 +127,29 @@ void run_backward(const Tensor& root) {
     grad_of_output.erase(found);
 
     std::vector<Tensor> input_grads = node->backward(grad_output);
-    MINIDL_CHECK(input_grads.size() == node->inputs.size(), "backward", "op '", node->op,
-                 "' returned ", input_grads.size(), " gradients for ", node->inputs.size(),
+    MINIDL_CHECK(input_grads.size() == node->edges.size(), "backward", "op '", node->op,
+                 "' returned ", input_grads.size(), " gradients for ", node->edges.size(),
                  " inputs");
     for (size_t i = 0; i < input_grads.size(); ++i) {
-      const Tensor& input = node->inputs[i];
+      const Edge& edge = node->edges[i];
       const Tensor& grad = input_grads[i];
-      if (!input.requires_grad() || !grad.defined()) continue;
-      MINIDL_CHECK(grad.shape() == input.shape(), "backward", "op '", node->op,
+      if (!edge.needs_grad() || !grad.defined()) continue;
+      MINIDL_CHECK(grad.shape() == edge.shape, "backward", "op '", node->op,
                    "' produced a gradient of shape ", grad.shape_str(), " for input ", i,
-                   " of shape ", input.shape_str());
-      if (Node* producer = input.impl()->grad_fn.get()) {
-        auto [slot, inserted] = grad_of_output.try_emplace(producer, grad);
-        if (!inserted) slot->second = ops::add(slot->second, grad);
+                   " of shape ", shape_str(edge.shape));
+      MINIDL_CHECK(grad.device() == edge.device, "backward", "op '", node->op,
+                   "' produced a ", device_name(grad.device()), " gradient for a ",
+                   device_name(edge.device), (edge.leaf.defined() ? " leaf" : " input"),
+                   " of shape ", shape_str(edge.shape));
+      if (edge.producer) {
+        auto [slot, inserted] = grad_of_output.try_emplace(edge.producer.get(), grad);
+        if (!inserted) slot->second = sum_of(slot->second, grad);
       } else {
-        MINIDL_CHECK(grad.device() == input.device(), "backward", "op '", node->op,
-                     "' produced a ", device_name(grad.device()), " gradient for a ",
-                     device_name(input.device()), " leaf of shape ", input.shape_str());
-        if (!input.impl()->grad) {
-          // A copy: `grad` may share storage with another tensor, and later accumulation is
-          // done in place.
-          input.impl()->grad = grad.clone().impl_ptr();
-        } else {
-          accumulate_into(Tensor(input.impl()->grad), grad);
-        }
+        accumulate_leaf_grad(edge.leaf, grad);
       }
     }
     // Release what the forward pass kept alive for this node.
-    node->inputs.clear();
+    node->edges.clear();
     node->backward = nullptr;
     node->released = true;
   }

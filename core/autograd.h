@@ -1,30 +1,48 @@
 // Reverse-mode automatic differentiation, micrograd style.
 //
 // Each differentiable op that runs while gradients are enabled creates a Node and hangs it on
-// its output (Tensor::grad_fn). The node keeps one edge per input (the leaf itself, or a
-// data-less handle to the node that produced it; nothing for inputs that need no gradient)
-// and a closure that maps the gradient of the output to one gradient per input; the closure
-// holds whatever values that needs (e.g. relu keeps its output, conv2d its input and weight). backward() orders the
-// nodes reachable from the root so that every node runs after all nodes that consume its output
-// (reverse topological order), sums the gradients a tensor receives from several consumers, and
-// stores the result in the .grad of leaf tensors that require it. Each node releases its inputs
-// and closure once it has run, so the memory of the forward pass is freed by backward().
+// its output (TensorImpl::grad_fn). The node keeps one Edge per input, saying where that
+// input's gradient goes (the node that produced the input, or the leaf whose .grad collects
+// it, or nowhere), and a closure that maps the gradient of the output to one gradient per
+// input; the closure holds whatever values that needs (e.g. relu keeps its output, conv2d
+// its input and weight). backward() orders the nodes reachable from the root so that every
+// node runs after all nodes that consume its output (reverse topological order), sums the
+// gradients a tensor receives from several consumers, and stores the result in the .grad of
+// leaf tensors that require it. Each node releases its edges and closure once it has run, so
+// the memory of the forward pass is freed by backward().
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "core/device.h"
+#include "core/shape.h"
 #include "core/tensor.h"
 
 namespace minidl {
 
 using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output)>;
 
+// Where the gradient of one input of a node goes. Of an op's result it keeps only the node
+// that produced it, not its data, so the result's memory is freed as soon as the forward pass
+// is done with it (a backward closure keeps the values it needs); a leaf is kept itself, since
+// backward writes its .grad.
+struct Edge {
+  std::shared_ptr<Node> producer;  // the node that made the input (an op's result)
+  Tensor leaf;                     // or the leaf whose .grad collects the gradient
+  Shape shape;                     // the input's shape and device: its gradient must match
+  Device device = Device::CPU;
+
+  // False for an input that needs no gradient (neither producer nor leaf).
+  bool needs_grad() const { return producer != nullptr || leaf.defined(); }
+};
+
 struct Node {
-  std::string op;              // name of the op that made the output, for messages
-  std::vector<Tensor> inputs;  // one edge per input (see record()); empty once backward has run
-  BackwardFn backward;         // returns one gradient per input (undefined: no gradient)
+  std::string op;           // name of the op that made the output, for messages
+  std::vector<Edge> edges;  // one per input, in the op's order; empty once backward has run
+  BackwardFn backward;      // returns one gradient per input (undefined: no gradient)
   bool released = false;
 };
 
@@ -44,10 +62,12 @@ class NoGradGuard {
 };
 
 // Called by every differentiable op after computing `output`: when grad is enabled and some
-// input requires grad, attaches a node to `output` and marks it as requiring grad.
+// input requires grad, attaches a node to `output` (one Edge per input, in order: the
+// closure returns its gradients in the same order) and marks `output` as requiring grad.
 // The closure must not capture `output` itself (that would be a reference cycle); capture
 // output.detach() when the backward needs the output's values.
-void record(const char* op, Tensor& output, std::vector<Tensor> inputs, BackwardFn backward);
+void record(const char* op, Tensor& output, const std::vector<Tensor>& inputs,
+            BackwardFn backward);
 
 // The engine behind Tensor::backward(). `root` must be a one-element tensor.
 void run_backward(const Tensor& root);

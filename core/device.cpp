@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <mutex>
 
-#include "core/cuda_runtime.h"
+#include "core/cuda/runtime.h"
 #include "core/error.h"
 
 namespace minidl {

@@ -16,7 +16,7 @@
 
 #include <exception>
 
-#include "core/cuda_runtime.h"
+#include "core/cuda/runtime.h"
 #include "core/error.h"
 #include "core/profiler.h"
 #include "core/tensor.h"

@@ -1,6 +1,7 @@
-// Tensors, autograd and the functional ops: the core of minidl in one include. For the whole
-// library (layers, optimizers, schedules, checkpoints, data, models) include
-// <minidl/minidl.h>, which includes this header.
+// Tensors, autograd and the functional ops (core/*.h and ops/ops.h) in one include. For the
+// whole library (layers, optimizers, schedules, checkpoints, data, models) include
+// <minidl/minidl.h>, which includes this header. A header for users: it reaches up into ops/,
+// so no file of the library includes it (tests/check_layering.sh).
 //
 // Conventions of every public header:
 //  - shapes are written outermost first, [N, C, H, W] for images (core/shape.h);
@@ -15,7 +16,7 @@
 #include "core/autograd.h"
 #include "core/device.h"
 #include "core/error.h"
-#include "core/ops.h"
 #include "core/profiler.h"
 #include "core/random.h"
 #include "core/tensor.h"
+#include "ops/ops.h"

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/cuda_runtime.h"
+#include "core/cuda/runtime.h"
 #include "core/error.h"
 
 namespace minidl::profiler {

@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "core/allocator.h"
-#include "core/cuda_runtime.h"
+#include "core/cuda/runtime.h"
 
 namespace minidl {
 

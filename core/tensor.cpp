@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "core/autograd.h"
-#include "core/cuda_runtime.h"
+#include "core/cuda/runtime.h"
 #include "core/dispatch.h"
 #include "core/error.h"
 #include "kernels/elementwise.h"
@@ -110,7 +110,7 @@ std::string Tensor::shape_str() const { return defined() ? minidl::shape_str(sha
 
 float* Tensor::data() const {
   require_defined("Tensor::data");
-  return static_cast<float*>(impl_->storage->data()) + impl_->offset;
+  return static_cast<float*>(impl_->storage->data());
 }
 
 // ---- views and copies --------------------------------------------------------------------
@@ -138,7 +138,6 @@ Tensor Tensor::reshape(const Shape& new_shape) const {
 
   auto view = std::make_shared<TensorImpl>();
   view->storage = impl_->storage;
-  view->offset = impl_->offset;
   view->shape = resolved;
   Tensor out(view);
   const Shape original = shape();
@@ -178,7 +177,6 @@ Tensor Tensor::detach() const {
   require_defined("Tensor::detach");
   auto view = std::make_shared<TensorImpl>();
   view->storage = impl_->storage;
-  view->offset = impl_->offset;
   view->shape = impl_->shape;
   return Tensor(view);
 }
@@ -252,12 +250,12 @@ bool Tensor::is_leaf() const { return defined() && impl_->grad_fn == nullptr; }
 
 Tensor Tensor::grad() const {
   require_defined("grad");
-  return impl_->grad ? Tensor(impl_->grad) : Tensor();
+  return impl_->grad;
 }
 
 void Tensor::zero_grad() {
   require_defined("zero_grad");
-  impl_->grad.reset();
+  impl_->grad = Tensor();
 }
 
 void Tensor::backward() const { run_backward(*this); }

@@ -17,16 +17,7 @@
 namespace minidl {
 
 struct Node;
-
-// What a Tensor handle points to. Users rarely touch it; ops and autograd do.
-struct TensorImpl {
-  std::shared_ptr<Storage> storage;
-  int64_t offset = 0;  // in elements, from the start of storage
-  Shape shape;
-  bool requires_grad = false;
-  std::shared_ptr<TensorImpl> grad;  // accumulated by backward() on leaves
-  std::shared_ptr<Node> grad_fn;     // the op that produced this tensor (null for leaves)
-};
+struct TensorImpl;
 
 class Tensor {
  public:
@@ -70,7 +61,6 @@ class Tensor {
   // A view with a new shape and the same elements; one dimension may be -1 (inferred).
   // Differentiable. Error when the element counts differ or -1 cannot be inferred.
   Tensor reshape(const Shape& shape) const;
-  Tensor view(const Shape& shape) const { return reshape(shape); }
   // Merges dimensions start_dim..end into one: [N, C, H, W].flatten(1) is [N, C*H*W].
   // start_dim must be in [0, rank) (0 for a rank-0 tensor).
   Tensor flatten(int64_t start_dim = 1) const;
@@ -113,6 +103,17 @@ class Tensor {
   void require_defined(const char* op) const;
   int64_t flat_index(const char* op, std::initializer_list<int64_t> index) const;
   std::shared_ptr<TensorImpl> impl_;
+};
+
+// What a Tensor handle points to. Users rarely touch it; ops and autograd do. The elements
+// start at the beginning of the storage: every view (reshape, flatten, detach) covers all of
+// it, so there is no offset.
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  Shape shape;
+  bool requires_grad = false;
+  Tensor grad;                    // accumulated by backward() on leaves; undefined until then
+  std::shared_ptr<Node> grad_fn;  // the op that produced this tensor (null for leaves)
 };
 
 }  // namespace minidl

@@ -13,9 +13,9 @@
 #include <cstddef>
 #include <vector>
 
-#include "core/cuda_runtime.h"
-#include "core/ops.h"
+#include "core/cuda/runtime.h"
 #include "data/loader.h"
+#include "ops/ops.h"
 
 namespace minidl {
 

@@ -17,12 +17,12 @@
 #include "data/cifar10.h"
 #include "data/loader.h"
 #include "data/run_files.h"
-#include "examples/train_options.h"
 #include "examples/progress.h"
+#include "examples/train_options.h"
+#include "io/checkpoint.h"
 #include "layers/inspect.h"
 #include "layers/summary.h"
 #include "models/resnet.h"
-#include "optim/checkpoint.h"
 #include "optim/optimizer.h"
 #include "optim/scheduler.h"
 
@@ -120,7 +120,7 @@ int run(const TrainOptions& o) {
   DataLoader test_loader(test_set, test_options);
 
   BatchUploader uploader(device, config.num_classes);
-  SGD optimizer(decay_groups(model, o.lr, o.weight_decay),
+  SGD optimizer(decay_groups(model.parameters(), o.lr, o.weight_decay),
                 SgdOptions{o.lr, o.momentum, o.weight_decay, o.nesterov});
   LRScheduler scheduler(optimizer, make_schedule(o, total_train_steps(o, train_set.size())));
   // What a checkpoint records of the run's shape: a resume with another batch size or length

@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "core/minidl.h"
-#include "core/safetensors.h"
 #include "data/cifar10.h"
 #include "examples/train_options.h"
-#include "optim/checkpoint.h"
+#include "io/checkpoint.h"
+#include "io/safetensors.h"
 
 namespace minidl::fuzz {
 
@@ -70,7 +70,7 @@ struct TinyModel : Module {
 
 struct TinyRun {
   TinyModel model;
-  SGD sgd{decay_groups(model, 0.1f, 5e-4f), SgdOptions{0.1f, 0.9f, 5e-4f, true}};
+  SGD sgd{decay_groups(model.parameters(), 0.1f, 5e-4f), SgdOptions{0.1f, 0.9f, 5e-4f, true}};
   LRScheduler scheduler{sgd, one_cycle(20, 0.3)};
 };
 

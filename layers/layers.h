@@ -1,7 +1,7 @@
-// The layers: thin Modules over the functional ops of core/ops.h. Each holds its parameters
+// The layers: thin Modules over the functional ops of ops/ops.h. Each holds its parameters
 // and options; forward() calls one op (two for BatchNorm's buffers). Constructors refuse
 // sizes that are not positive (an Error naming the layer); forward() has the shapes and the
-// errors of the op it calls (core/ops.h).
+// errors of the op it calls (ops/ops.h).
 #pragma once
 
 #include <memory>
@@ -124,23 +124,6 @@ class Sequential : public Module {
   Tensor forward(const Tensor& x) override;
   std::string describe() const override { return "Sequential"; }
   size_t size() const { return children().size(); }
-};
-
-// The residual block of ResNet-18/34:
-//   out = relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))
-// shortcut(x) = x when the shape is kept; a 1x1 convolution with the block's stride followed
-// by BatchNorm (a "projection") when the stride or the channel count changes.
-class BasicBlock : public Module {
- public:
-  BasicBlock(int in_channels, int out_channels, int stride,
-             Generator& gen = default_generator());
-  Tensor forward(const Tensor& x) override;
-  std::string describe() const override;
-
- private:
-  int in_channels_, out_channels_, stride_;
-  std::shared_ptr<Conv2d> conv1_, conv2_, shortcut_conv_;
-  std::shared_ptr<BatchNorm2d> bn1_, bn2_, shortcut_bn_;
 };
 
 }  // namespace minidl

@@ -60,8 +60,7 @@ void Module::to(Device device) {
     // Swap the storage under the existing TensorImpl so every handle follows the move.
     const Tensor moved = t.detach().to(device);
     t.impl()->storage = moved.impl()->storage;
-    t.impl()->offset = moved.impl()->offset;
-    t.impl()->grad.reset();
+    t.impl()->grad = Tensor();
   };
   for (auto& [name, p] : named_parameters()) move(p);
   for (auto& [name, b] : named_buffers()) move(b);

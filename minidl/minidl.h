@@ -1,11 +1,12 @@
 // The one header a user of the whole library includes: `#include <minidl/minidl.h>`.
 //
-//   tensors, autograd, ops, devices, RNG, profiler   core/minidl.h
+//   tensors, autograd, ops, devices, RNG, profiler   core/minidl.h (core/*.h, ops/ops.h)
 //   layers (Module, Conv2d, BatchNorm2d, Linear, ...), init, summary, inspect
 //                                                    layers/*.h
-//   optimizers, LR schedules, checkpoints            optim/*.h, core/safetensors.h
+//   optimizers, LR schedules                         optim/*.h
+//   safetensors files, training checkpoints          io/*.h
 //   CIFAR-10, transforms, DataLoader, batch upload   data/*.h
-//   the reference ResNet                             models/resnet.h
+//   the reference ResNet and its block               models/*.h
 //
 // Why it lives in minidl/ at the top of the source tree: the library's own files include each
 // other as "core/tensor.h", "layers/layers.h", ... relative to the source root, and so do
@@ -21,7 +22,6 @@
 #pragma once
 
 #include "core/minidl.h"
-#include "core/safetensors.h"
 
 #include "layers/init.h"
 #include "layers/inspect.h"
@@ -29,13 +29,16 @@
 #include "layers/module.h"
 #include "layers/summary.h"
 
-#include "optim/checkpoint.h"
 #include "optim/optimizer.h"
 #include "optim/scheduler.h"
+
+#include "io/checkpoint.h"
+#include "io/safetensors.h"
 
 #include "data/batch_upload.h"
 #include "data/cifar10.h"
 #include "data/loader.h"
 #include "data/transforms.h"
 
+#include "models/basic_block.h"
 #include "models/resnet.h"

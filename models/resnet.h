@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "layers/layers.h"
+#include "models/basic_block.h"
 
 namespace minidl {
 

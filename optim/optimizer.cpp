@@ -33,9 +33,10 @@ std::vector<ParamGroup> one_group(std::vector<Tensor> params, float lr, float we
 }
 }  // namespace
 
-std::vector<ParamGroup> decay_groups(const Module& model, float lr, float weight_decay) {
+std::vector<ParamGroup> decay_groups(const std::vector<Tensor>& params, float lr,
+                                     float weight_decay) {
   ParamGroup decayed{{}, lr, weight_decay}, not_decayed{{}, lr, 0.f};
-  for (const Tensor& p : model.parameters()) (p.dim() >= 2 ? decayed : not_decayed).params.push_back(p);
+  for (const Tensor& p : params) (p.dim() >= 2 ? decayed : not_decayed).params.push_back(p);
   return {decayed, not_decayed};
 }
 

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "layers/module.h"
 
 namespace minidl {
 
@@ -22,8 +21,11 @@ struct ParamGroup {
 };
 
 // Two groups: weights of rank >= 2 (conv and linear) with `weight_decay`, and rank-1
-// parameters (BatchNorm gamma/beta, biases) without.
-std::vector<ParamGroup> decay_groups(const Module& model, float lr, float weight_decay);
+// parameters (BatchNorm gamma/beta, biases) without. For a model: decay_groups(
+// model.parameters(), lr, weight_decay). Optimizers see tensors, never Modules, so optim/
+// does not depend on layers/.
+std::vector<ParamGroup> decay_groups(const std::vector<Tensor>& params, float lr,
+                                     float weight_decay);
 
 // The base of every optimizer. Parameters keep their devices: state tensors live next to
 // them, and a state tensor found on another device (a model moved after the optimizer was

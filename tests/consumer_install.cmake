@@ -27,7 +27,9 @@ if(CONFIG)
   set(config_args --config ${CONFIG})
 endif()
 run("install" ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix} ${config_args})
-foreach(file include/minidl/minidl.h include/minidl/core/tensor.h)
+foreach(file include/minidl/minidl.h include/minidl/core/minidl.h include/minidl/core/tensor.h
+             include/minidl/core/cuda/runtime.h include/minidl/ops/ops.h
+             include/minidl/io/checkpoint.h)
   if(NOT EXISTS ${prefix}/${file})
     message(FATAL_ERROR "consumer_install: ${prefix}/${file} was not installed")
   endif()

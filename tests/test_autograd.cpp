@@ -1,7 +1,8 @@
 // Proves the autograd engine's contract: gradients of shared sub-expressions are summed,
 // .grad accumulates across backward() calls until zero_grad(), NoGradGuard and detach() stop
 // recording, a graph can be walked only once, only one-element tensors start a backward pass,
-// gradients flow through reshape/flatten, and leaves that do not require grad get none.
+// gradients flow through reshape/flatten, leaves that do not require grad get none, and a
+// node's edges keep no op result's data alive.
 #include <cmath>
 #include <memory>
 
@@ -167,8 +168,34 @@ TEST_CASE("backward frees the forward graph's inputs", "[cpu][autograd]") {
   Tensor loss = ops::sum(ops::mul(x.t, x.t));
   std::shared_ptr<minidl::Node> node = loss.impl()->grad_fn;
   REQUIRE(node != nullptr);
-  CHECK_FALSE(node->inputs.empty());
+  CHECK_FALSE(node->edges.empty());
   loss.backward();
-  CHECK(node->inputs.empty());
+  CHECK(node->edges.empty());
   CHECK(node->released);
+}
+
+TEST_CASE("an edge leads to the producing node or to the leaf, never to an op result's data",
+          "[cpu][autograd]") {
+  Tensor x = Tensor::full({4}, 2.f).set_requires_grad(true);
+  const Tensor constant = Tensor::full({4}, 3.f);  // needs no gradient
+  Tensor y = ops::scale(x, 2.f);                    // scale's backward keeps no values
+  const std::weak_ptr<minidl::Storage> y_storage = y.impl()->storage;
+  const std::shared_ptr<minidl::Node> y_node = y.impl()->grad_fn;
+  Tensor z = ops::add(y, constant);
+
+  const std::vector<minidl::Edge>& edges = z.impl()->grad_fn->edges;
+  REQUIRE(edges.size() == 2);
+  CHECK(edges[0].producer == y_node);
+  CHECK_FALSE(edges[0].leaf.defined());
+  CHECK(edges[0].shape == minidl::Shape{4});
+  CHECK(edges[0].device == minidl::Device::CPU);
+  CHECK_FALSE(edges[1].needs_grad());
+  REQUIRE(y_node->edges.size() == 1);
+  CHECK(y_node->edges[0].leaf.impl() == x.impl());
+  CHECK(y_node->edges[0].producer == nullptr);
+
+  y = Tensor();  // the graph does not keep the intermediate result's memory alive
+  CHECK(y_storage.expired());
+  ops::sum(z).backward();
+  CHECK(x.grad().to_vector() == std::vector<float>(4, 2.f));
 }

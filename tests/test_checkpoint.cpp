@@ -8,10 +8,10 @@
 #include <fstream>
 
 #include "core/minidl.h"
-#include "core/safetensors.h"
+#include "io/checkpoint.h"
+#include "io/safetensors.h"
 #include "layers/layers.h"
 #include "models/resnet.h"
-#include "optim/checkpoint.h"
 
 using namespace minidl;
 namespace fs = std::filesystem;
@@ -82,6 +82,23 @@ TEST_CASE("a checkpoint of another configuration is refused by tensor name and s
                       Catch::Contains("no tensor named 'model.0.weight'"));
 }
 
+TEST_CASE("a checkpoint saves and loads named tensors without a Module", "[cpu][checkpoint]") {
+  Generator gen(3);
+  const Tensor w = Tensor::normal({3, 2}, 0.f, 1.f, gen), b = Tensor::normal({3}, 0.f, 1.f, gen);
+  const fs::path path = temp_path("named.safetensors");
+  save_checkpoint(path.string(), {{"fc.weight", w}, {"fc.bias", b}}, nullptr, nullptr,
+                  CheckpointState{2, {}, {}});
+  const Tensor w2 = Tensor::zeros({3, 2}), b2 = Tensor::zeros({3});
+  CHECK(load_checkpoint(path.string(), {{"fc.weight", w2}, {"fc.bias", b2}}, nullptr, nullptr).epoch == 2);
+  CHECK(w2.to_vector() == w.to_vector());
+  CHECK(b2.to_vector() == b.to_vector());
+  // The same file is what a Module with those names saves: model_tensors() is the bridge.
+  Linear fc(2, 3);
+  REQUIRE(model_tensors(fc).size() == 2);
+  CHECK(model_tensors(fc)[0].first == "weight");
+  CHECK(model_tensors(fc)[1].first == "bias");
+}
+
 TEST_CASE("a failed save leaves the previous checkpoint intact", "[cpu][checkpoint]") {
   const fs::path dir = temp_path("readonly_target");
   fs::create_directories(dir / "last.safetensors.tmp");  // the temporary cannot be created
@@ -122,7 +139,7 @@ TEST_CASE("resuming from a checkpoint reproduces the uninterrupted run's losses"
   auto make = [&](std::unique_ptr<ResNet>& model, std::unique_ptr<SGD>& sgd,
                   std::unique_ptr<LRScheduler>& scheduler) {
     model = std::make_unique<ResNet>(config);
-    sgd = std::make_unique<SGD>(decay_groups(*model, 0.05f, 5e-4f), SgdOptions{0.05f, 0.9f, 5e-4f, true});
+    sgd = std::make_unique<SGD>(decay_groups(model->parameters(), 0.05f, 5e-4f), SgdOptions{0.05f, 0.9f, 5e-4f, true});
     scheduler = std::make_unique<LRScheduler>(*sgd, one_cycle(12, 0.3));
   };
 

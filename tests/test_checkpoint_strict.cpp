@@ -17,12 +17,12 @@
 #include <sstream>
 
 #include "core/minidl.h"
-#include "core/safetensors.h"
 #include "data/cifar10.h"
 #include "examples/train_options.h"
 #include "fuzz/fuzz_entries.h"
+#include "io/checkpoint.h"
+#include "io/safetensors.h"
 #include "layers/layers.h"
-#include "optim/checkpoint.h"
 
 using namespace minidl;
 namespace fs = std::filesystem;
@@ -58,7 +58,7 @@ struct Run {
   SGD sgd;
   LRScheduler scheduler;
   explicit Run(float momentum = 0.9f, bool nesterov = true, float lr = 0.1f, float decay = 5e-4f)
-      : sgd(decay_groups(model, lr, decay), SgdOptions{lr, momentum, decay, nesterov}),
+      : sgd(decay_groups(model.parameters(), lr, decay), SgdOptions{lr, momentum, decay, nesterov}),
         scheduler(sgd, one_cycle(20, 0.3)) {}
   void train(int steps) {
     Generator gen(5);

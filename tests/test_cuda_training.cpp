@@ -81,8 +81,8 @@ TEST_CASE("one training step of the reference ResNet on CUDA matches the CPU ste
   Generator gen(42);
   const Tensor images = Tensor::normal({4, 3, 32, 32}, 0.f, 1.f, gen);
   const std::vector<int> labels = {3, 1, 4, 1};
-  SGD cpu_sgd(decay_groups(cpu_model, 0.1f, 5e-4f), SgdOptions{0.1f, 0.9f, 5e-4f, true});
-  SGD gpu_sgd(decay_groups(gpu_model, 0.1f, 5e-4f), SgdOptions{0.1f, 0.9f, 5e-4f, true});
+  SGD cpu_sgd(decay_groups(cpu_model.parameters(), 0.1f, 5e-4f), SgdOptions{0.1f, 0.9f, 5e-4f, true});
+  SGD gpu_sgd(decay_groups(gpu_model.parameters(), 0.1f, 5e-4f), SgdOptions{0.1f, 0.9f, 5e-4f, true});
 
   const Tensor cpu_loss = ops::softmax_cross_entropy(cpu_model.forward(images), labels, 0.1f);
   const Tensor gpu_loss = ops::softmax_cross_entropy(gpu_model.forward(images.to(Device::CUDA)), labels, 0.1f);

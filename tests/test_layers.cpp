@@ -8,6 +8,7 @@
 #include "core/minidl.h"
 #include "layers/layers.h"
 #include "layers/summary.h"
+#include "models/basic_block.h"
 #include "models/resnet.h"
 
 using namespace minidl;

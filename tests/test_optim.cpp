@@ -84,7 +84,7 @@ TEST_CASE("decay_groups exempts BatchNorm parameters and biases from weight deca
       .add(std::make_shared<BatchNorm2d>(4))
       .add(std::make_shared<Flatten>())
       .add(std::make_shared<Linear>(4 * 5 * 5, 2));
-  const std::vector<ParamGroup> groups = decay_groups(net, 0.1f, 5e-4f);
+  const std::vector<ParamGroup> groups = decay_groups(net.parameters(), 0.1f, 5e-4f);
   REQUIRE(groups.size() == 2);
   CHECK(groups[0].weight_decay == 5e-4f);
   CHECK(groups[1].weight_decay == 0.f);

@@ -1,5 +1,5 @@
 // Proves the Tensor basics: factories (constant, from data, seeded random), views that share
-// storage (reshape, view, flatten, detach) versus copies that do not (clone), element access,
+// storage (reshape, flatten, detach) versus copies that do not (clone), element access,
 // 64-byte alignment of CPU data, and placement on the CPU.
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -132,10 +132,10 @@ TEST_CASE("the generator's state can be saved and restored", "[cpu][tensor][rand
   CHECK_THROWS_AS(g.set_state("not a state"), minidl::Error);
 }
 
-TEST_CASE("reshape and view share storage with the original", "[cpu][tensor][views]") {
+TEST_CASE("reshape and flatten share storage with the original", "[cpu][tensor][views]") {
   Tensor a = Tensor::from_vector(iota(6), {2, 3});
   Tensor b = a.reshape({3, 2});
-  Tensor v = a.view({6});
+  Tensor v = a.flatten(0);
   CHECK(b.shape() == Shape{3, 2});
   CHECK(v.shape() == Shape{6});
   CHECK(b.to_vector() == a.to_vector());

@@ -1,4 +1,4 @@
-// Naive double-precision references for every op of core/ops.h, forward and backward.
+// Naive double-precision references for every op of ops/ops.h, forward and backward.
 //
 // These are the yardstick the library's float kernels are measured against (docs/design.md,
 // section 4, the correctness protocol), so they are written to be obviously correct rather than

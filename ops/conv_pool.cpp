@@ -5,10 +5,10 @@
 
 #include "core/autograd.h"
 #include "core/dispatch.h"
-#include "core/op_checks.h"
-#include "core/ops.h"
 #include "kernels/conv2d.h"
 #include "kernels/pooling.h"
+#include "ops/checks.h"
+#include "ops/ops.h"
 
 namespace minidl::ops {
 

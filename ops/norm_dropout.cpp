@@ -2,10 +2,10 @@
 // dropout: the ops whose behaviour differs between training and eval.
 #include "core/autograd.h"
 #include "core/dispatch.h"
-#include "core/op_checks.h"
-#include "core/ops.h"
 #include "kernels/batch_norm.h"
 #include "kernels/elementwise.h"
+#include "ops/checks.h"
+#include "ops/ops.h"
 
 namespace minidl::ops {
 

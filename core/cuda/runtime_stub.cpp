@@ -1,5 +1,5 @@
 // The CUDA runtime functions of a CPU-only build (no nvcc at configure time, or MINIDL_CUDA=OFF).
-#include "core/cuda_runtime.h"
+#include "core/cuda/runtime.h"
 #include "core/error.h"
 
 namespace minidl::cuda_runtime {

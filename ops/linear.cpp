@@ -4,10 +4,10 @@
 //   Y = X W^T + b ->  dX = dY W,     dW = dY^T X,   db = column sums of dY
 #include "core/autograd.h"
 #include "core/dispatch.h"
-#include "core/op_checks.h"
-#include "core/ops.h"
 #include "kernels/elementwise.h"
 #include "kernels/gemm.h"
+#include "ops/checks.h"
+#include "ops/ops.h"
 
 namespace minidl::ops {
 

@@ -1,6 +1,10 @@
 // The few CUDA runtime calls the core needs (device query, memory, copies, error checks),
-// behind plain C++ functions so that no other core file includes CUDA headers. In a build
-// without CUDA the same functions exist and throw minidl::Error ("built without CUDA").
+// behind plain C++ functions so that no other file includes CUDA headers. Exactly one of the
+// three implementations beside this header is linked into a library:
+//   runtime_native.cpp     the real CUDA runtime (a build with nvcc: minidl)
+//   runtime_stub.cpp       a CPU-only build: probe() says so, every other call throws
+//   runtime_emulated.cpp   the test backend (minidl_emulated): host memory, kernels run on the
+//                          CPU emulator of kernels/cuda/emulator/
 #pragma once
 
 #include <cstddef>

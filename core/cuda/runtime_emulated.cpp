@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "core/cuda_runtime.h"
+#include "core/cuda/runtime.h"
 #include "core/error.h"
 
 namespace minidl::cuda_runtime {

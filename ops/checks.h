@@ -1,4 +1,4 @@
-// Argument checks shared by the ops in core/ops_*.cpp. Each failure is a minidl::Error whose
+// Argument checks shared by the ops in ops/*.cpp. Each failure is a minidl::Error whose
 // message names the op, the argument and its shape.
 #pragma once
 

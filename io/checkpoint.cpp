@@ -1,4 +1,4 @@
-#include "optim/checkpoint.h"
+#include "io/checkpoint.h"
 
 #include <charconv>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include "core/autograd.h"
 #include "core/error.h"
-#include "core/safetensors.h"
+#include "io/safetensors.h"
 
 namespace minidl {
 
@@ -144,8 +144,15 @@ std::string optimizer_state_hint(const std::string& name) {
 
 }  // namespace
 
-void save_checkpoint(const std::string& path, const Module& model, const Optimizer* optimizer,
-                     const LRScheduler* scheduler, const CheckpointState& state) {
+NamedTensors model_tensors(const Module& model) {
+  NamedTensors tensors = model.named_parameters();
+  for (auto& named : model.named_buffers()) tensors.push_back(std::move(named));
+  return tensors;
+}
+
+void save_checkpoint(const std::string& path, const NamedTensors& model,
+                     const Optimizer* optimizer, const LRScheduler* scheduler,
+                     const CheckpointState& state) {
   const char* op = "save_checkpoint";
   MINIDL_CHECK(state.epoch >= 0, op, path, ": epoch ", state.epoch, " is negative");
   MINIDL_CHECK(state.run.batch_size >= 0 && state.run.steps_per_epoch >= 0 && state.run.epochs >= 0,
@@ -160,9 +167,8 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
   MINIDL_CHECK(best == state.extra.end() || parse_accuracy(best->second, accuracy), op, path,
                ": best_test_acc = '", best->second, "' is not an accuracy between 0 and 1; not saved");
 
-  std::vector<std::pair<std::string, Tensor>> tensors;
-  for (const auto& [name, t] : model.named_parameters()) tensors.emplace_back("model." + name, t);
-  for (const auto& [name, t] : model.named_buffers()) tensors.emplace_back("model." + name, t);
+  NamedTensors tensors;
+  for (const auto& [name, t] : model) tensors.emplace_back("model." + name, t);
   std::map<std::string, std::string> metadata = state.extra;
   metadata["epoch"] = std::to_string(state.epoch);
   metadata["rng.default"] = default_generator().state();
@@ -202,8 +208,9 @@ void check_run_settings(const std::string& path, const RunSettings& saved, const
                "with --epochs ", saved.epochs, ", or start a new run with --epochs ", now.epochs);
 }
 
-CheckpointState load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer,
-                                LRScheduler* scheduler, const RunSettings* expected) {
+CheckpointState load_checkpoint(const std::string& path, const NamedTensors& model,
+                                Optimizer* optimizer, LRScheduler* scheduler,
+                                const RunSettings* expected) {
   const SafetensorsReader file(path);  // the header, checked against the file's size
   const Metadata metadata(file);
 
@@ -251,8 +258,7 @@ CheckpointState load_checkpoint(const std::string& path, Module& model, Optimize
     copies.emplace_back(source, destination);
     wanted[name] = true;
   };
-  for (const auto& [name, t] : model.named_parameters()) expect("model." + name, t);
-  for (const auto& [name, t] : model.named_buffers()) expect("model." + name, t);
+  for (const auto& [name, t] : model) expect("model." + name, t);
   if (optimizer) {
     for (const auto& [name, t] : optimizer->state()) expect("optimizer." + name, t);
   }

@@ -3,9 +3,9 @@
 // written with ops or dispatched kernels, so it runs wherever the gradient lives.
 #include "core/autograd.h"
 #include "core/dispatch.h"
-#include "core/op_checks.h"
-#include "core/ops.h"
 #include "kernels/elementwise.h"
+#include "ops/checks.h"
+#include "ops/ops.h"
 
 namespace minidl::ops {
 

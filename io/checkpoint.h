@@ -29,7 +29,10 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "core/tensor.h"
 #include "layers/module.h"
 #include "optim/optimizer.h"
 #include "optim/scheduler.h"
@@ -52,18 +55,40 @@ struct CheckpointState {
   RunSettings run;                            // the run's shape, when the caller records it
 };
 
+// A model as a checkpoint sees it: its tensors by name, saved as "model.<name>". Any list
+// works (a model written with ops alone has no Module); for a Module, model_tensors() below.
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+// A Module's parameters, then its buffers (BatchNorm's running statistics), by their dotted
+// names: what a checkpoint of the module holds.
+NamedTensors model_tensors(const Module& model);
+
 // optimizer and scheduler may be null (e.g. a weights-only export). Refuses a negative epoch or
 // run setting, a best_test_acc that is not an accuracy in [0, 1], an `extra` key that the
 // checkpoint itself uses (epoch, rng.*, optimizer.*, scheduler.*, run.*), and non-finite tensors.
-void save_checkpoint(const std::string& path, const Module& model, const Optimizer* optimizer,
-                     const LRScheduler* scheduler, const CheckpointState& state);
+void save_checkpoint(const std::string& path, const NamedTensors& model,
+                     const Optimizer* optimizer, const LRScheduler* scheduler,
+                     const CheckpointState& state);
 
-// Loads into existing objects (built with the same configuration) and restores the default
-// generator. Tensors are copied into the model's own, on whatever device the model is. With
-// `expected`, the run's shape is checked too (check_run_settings) before anything changes.
-// Optimizer state in the file is ignored when `optimizer` is null.
-CheckpointState load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer,
-                                LRScheduler* scheduler, const RunSettings* expected = nullptr);
+// Loads into existing tensors (of a model built with the same configuration) and restores the
+// default generator. Values are copied into the model's own tensors, on whatever device they
+// are. With `expected`, the run's shape is checked too (check_run_settings) before anything
+// changes. Optimizer state in the file is ignored when `optimizer` is null.
+CheckpointState load_checkpoint(const std::string& path, const NamedTensors& model,
+                                Optimizer* optimizer, LRScheduler* scheduler,
+                                const RunSettings* expected = nullptr);
+
+// The same for a Module, through model_tensors(model).
+inline void save_checkpoint(const std::string& path, const Module& model,
+                            const Optimizer* optimizer, const LRScheduler* scheduler,
+                            const CheckpointState& state) {
+  save_checkpoint(path, model_tensors(model), optimizer, scheduler, state);
+}
+inline CheckpointState load_checkpoint(const std::string& path, Module& model,
+                                       Optimizer* optimizer, LRScheduler* scheduler,
+                                       const RunSettings* expected = nullptr) {
+  return load_checkpoint(path, model_tensors(model), optimizer, scheduler, expected);
+}
 
 // Refuses a resume whose batch size, steps per epoch or epochs differ from those `saved` in
 // the checkpoint at `path` (each compared only when both are recorded), naming the setting and

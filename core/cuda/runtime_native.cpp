@@ -1,5 +1,6 @@
-// Built only when CUDA is enabled; core/cuda_runtime_stub.cpp takes its place otherwise.
-#include "core/cuda_runtime.h"
+// The CUDA runtime of a build with CUDA (nvcc found at configure time); runtime_stub.cpp
+// takes its place otherwise.
+#include "core/cuda/runtime.h"
 
 #include <cuda_runtime_api.h>
 

@@ -3,9 +3,9 @@
 
 #include "core/autograd.h"
 #include "core/dispatch.h"
-#include "core/op_checks.h"
-#include "core/ops.h"
 #include "kernels/softmax_cross_entropy.h"
+#include "ops/checks.h"
+#include "ops/ops.h"
 
 namespace minidl::ops {
 
