@@ -1,5 +1,5 @@
-// Matrix products: matmul and linear, both on the GEMM kernel (Eigen on the CPU, cuBLAS on
-// the GPU).
+// Matrix products: matmul and linear, both on the GEMM kernel (kernels/cpu/gemm.cpp on the
+// CPU, cuBLAS on the GPU).
 //   Y = A B       ->  dA = dY B^T,   dB = A^T dY
 //   Y = X W^T + b ->  dX = dY W,     dW = dY^T X,   db = column sums of dY
 #include "core/autograd.h"

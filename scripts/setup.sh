@@ -3,6 +3,7 @@
 # Safe to run again: when everything is present it does nothing and touches no network.
 set -euo pipefail
 
+# libeigen3-dev: only bench_gemm_cpu (the CPU GEMM against Eigen); the library does not use it.
 required=(cmake g++ make libeigen3-dev catch2 libbenchmark-dev)
 
 missing=()
