@@ -4,6 +4,22 @@
 
 namespace ref {
 
+Vec gemm(bool transpose_a, bool transpose_b, int64_t M, int64_t N, int64_t K, double alpha,
+         const Vec& a, const Vec& b, double beta, const Vec& c0) {
+  Vec c(M * N);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      double acc = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        const double a_ik = transpose_a ? a[k * M + i] : a[i * K + k];  // op(A)[i, k]
+        const double b_kj = transpose_b ? b[j * K + k] : b[k * N + j];  // op(B)[k, j]
+        acc += a_ik * b_kj;
+      }
+      c[i * N + j] = alpha * acc + (beta == 0 ? 0.0 : beta * c0[i * N + j]);
+    }
+  return c;
+}
+
 Vec matmul(const Vec& a, const Vec& b, int64_t M, int64_t K, int64_t N) {
   Vec c(M * N, 0.0);
   for (int64_t i = 0; i < M; ++i)

@@ -1,11 +1,17 @@
-// Double-precision references for kernels/gemm.h: the two ops built on the matrix product
-// (matmul and linear), forward and backward. Row-major throughout. Conventions:
-// reference/common.h.
+// Double-precision references for kernels/gemm.h: the general matrix product itself, and the
+// two ops built on it (matmul and linear), forward and backward. Row-major throughout.
+// Conventions: reference/common.h.
 #pragma once
 
 #include "reference/common.h"
 
 namespace ref {
+
+// C = alpha * op(A) op(B) + beta * C0, op(X) = X or X^T, op(A) M x K, op(B) K x N, C M x N.
+// A is stored [M, K], or [K, M] when transposed; B [K, N], or [N, K] when transposed.
+// beta = 0 ignores C0 altogether (a NaN in it included), as BLAS does.
+Vec gemm(bool transpose_a, bool transpose_b, int64_t M, int64_t N, int64_t K, double alpha,
+         const Vec& a, const Vec& b, double beta, const Vec& c0);
 
 // c[i, j] = sum_k a[i, k] b[k, j]: a [M, K] x b [K, N] -> [M, N].
 Vec matmul(const Vec& a, const Vec& b, int64_t M, int64_t K, int64_t N);

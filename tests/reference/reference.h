@@ -6,5 +6,6 @@
 #include "reference/conv2d.h"                 // kernels/conv2d.h, kernels/winograd_transforms.h
 #include "reference/elementwise.h"            // kernels/elementwise.h
 #include "reference/gemm.h"                   // kernels/gemm.h
+#include "reference/optimizer.h"              // kernels/optimizer.h
 #include "reference/pooling.h"                // kernels/pooling.h
 #include "reference/softmax_cross_entropy.h"  // kernels/softmax_cross_entropy.h
