@@ -7,6 +7,10 @@
 // the backward pass. Fused, the training forward reads x for the statistics, reads x and the
 // residual once more and writes y; the backward reads dy, y and x and writes dx and the
 // residual's gradient. Batch norm is memory-bound, so bytes moved are its time.
+//
+// Reference: tests/reference/batch_norm.cpp, the double-precision loop written to be obviously
+// right. The CPU kernels here are tested against it, the CUDA kernels against the CPU ones
+// (docs/testing.md). The fused residual and ReLU are checked against the unfused ops.
 #pragma once
 
 #include <cstdint>

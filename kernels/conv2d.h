@@ -2,6 +2,10 @@
 //   x  [batch, in_channels, in_h, in_w]
 //   w  [out_channels, in_channels, kernel_h, kernel_w]
 //   y  [batch, out_channels, out_h, out_w],  out_h = (in_h + 2 pad_h - kernel_h) / stride_h + 1
+//
+// Reference: tests/reference/conv2d.cpp, the double-precision loop written to be obviously right.
+// The CPU kernels here are tested against it, the CUDA kernels against the CPU ones
+// (docs/testing.md).
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,9 @@
 // Elementwise kernels over n contiguous floats. Outputs may alias inputs (in place is fine).
 // The CUDA versions take device pointers and run on the library's stream.
+//
+// Reference: tests/reference/elementwise.cpp, the double-precision loop written to be obviously
+// right. The CPU kernels here are tested against it, the CUDA kernels against the CPU ones
+// (docs/testing.md).
 #pragma once
 
 #include <cstdint>

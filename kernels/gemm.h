@@ -3,6 +3,9 @@
 // CPU: minidl's packed, blocked GEMM (kernels/cpu/gemm.cpp; threaded through OpenMP when called
 // outside a parallel region). CUDA: cuBLAS, which
 // throws std::runtime_error with cuBLAS's status when it fails (core/dispatch.h names the op).
+//
+// Reference: tests/reference/gemm.cpp, the double-precision loop written to be obviously right. The
+// CPU kernels here are tested against it, the CUDA kernels against the CPU ones (docs/testing.md).
 #pragma once
 
 #include "kernels/host_device.h"

@@ -3,6 +3,10 @@
 // one call (on CUDA, one launch for up to 32 of them: the reference ResNet has 38 parameter
 // tensors, and 38 launches of a few microseconds each were 5% of a GPU step); Adam takes one
 // tensor per call.
+//
+// Reference: tests/reference/optimizer.cpp, the double-precision loop written to be obviously
+// right. The CPU kernels here are tested against it, the CUDA kernels against the CPU ones
+// (docs/testing.md).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,8 @@
 // 2-D pooling on NCHW arrays: max and average over square windows, and the global average.
+//
+// Reference: tests/reference/pooling.cpp, the double-precision loop written to be obviously right.
+// The CPU kernels here are tested against it, the CUDA kernels against the CPU ones
+// (docs/testing.md).
 #pragma once
 
 #include <cstdint>

@@ -2,6 +2,10 @@
 // smoothing: the target of row n is (1 - eps) * one_hot(label[n]) + eps / classes.
 // Per row: loss_n = logsumexp(z_n) - sum_k target_nk * z_nk (since the targets sum to 1), with
 // the log-sum-exp taken around the row maximum so large logits do not overflow.
+//
+// Reference: tests/reference/softmax_cross_entropy.cpp, the double-precision loop written to be
+// obviously right. The CPU kernels here are tested against it, the CUDA kernels against the CPU
+// ones (docs/testing.md).
 #pragma once
 
 #include <cstdint>

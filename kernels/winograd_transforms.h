@@ -11,6 +11,10 @@
 // (the 2x2 dy tile) over the 4x4 x tile, F(3, 2) in each dimension.
 // Every matrix holds only 0, +-1 and +-1/2, so each transform is exact up to the rounding of a
 // few additions. A 2-D transform applies the 1-D one to the columns, then to the rows.
+//
+// Reference: tests/reference/conv2d.cpp, the double-precision convolution loop that every Winograd
+// pass built on these transforms is tested against (on the CPU directly, on CUDA through the CPU
+// kernels; docs/testing.md).
 #pragma once
 
 #include "kernels/host_device.h"

@@ -10,6 +10,7 @@
 
 #include "core/minidl.h"
 #include "reference/reference.h"
+#include "testutil.h"
 
 namespace testutil {
 

@@ -1,9 +1,10 @@
-// The CPU GEMM (kernels/cpu/gemm.cpp) on its own, against a double-precision loop: every
-// transpose combination, alpha and beta (beta = 0 must ignore NaN already in C), an empty sum
-// (k = 0), sizes around the register tile (6 x 16) and the cache blocks (256 deep, 144 rows,
-// 4096 columns) so that every edge path runs, and the threaded path (called outside a parallel
-// region) giving the same bits as one thread. Error bound: |C - reference| <= 1e-5 * sqrt(k)
-// * (1 + |reference|) per element (float32 accumulation of k products of values in [-1, 1]).
+// The CPU GEMM (kernels/cpu/gemm.cpp) on its own, against the double-precision loop ref::gemm
+// (tests/reference/gemm.cpp): every transpose combination, alpha and beta (beta = 0 must ignore NaN
+// already in C), an empty sum (k = 0), sizes around the register tile (6 x 16) and the cache blocks
+// (256 deep, 144 rows, 4096 columns) so that every edge path runs, and the threaded path (called
+// outside a parallel region) giving the same bits as one thread. Error bound: |C - reference| <=
+// 1e-5 * sqrt(k) * (1 + |reference|) per element (float32 accumulation of k products of values in
+// [-1, 1]).
 #include <omp.h>
 
 #include <catch2/catch.hpp>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "kernels/gemm.h"
+#include "reference/gemm.h"
 
 namespace {
 
@@ -25,21 +27,17 @@ Matrix random_matrix(size_t size, std::mt19937& rng) {
   return m;
 }
 
-// The largest scaled error of C = alpha op(A) op(B) + beta C0 over all elements.
+// The largest scaled error of C = alpha op(A) op(B) + beta C0 over all elements, against the
+// double-precision loop ref::gemm (tests/reference/gemm.cpp).
 double worst_error(bool ta, bool tb, int m, int n, int k, float alpha, const Matrix& a,
                    const Matrix& b, float beta, const Matrix& c0, const Matrix& c) {
+  const ref::Vec expected = ref::gemm(ta, tb, m, n, k, alpha, ref::Vec(a.begin(), a.end()),
+                                      ref::Vec(b.begin(), b.end()), beta,
+                                      ref::Vec(c0.begin(), c0.end()));
   double worst = 0.0;
-  for (int i = 0; i < m; ++i) {
-    for (int j = 0; j < n; ++j) {
-      double sum = 0.0;
-      for (int p = 0; p < k; ++p) {
-        sum += double(ta ? a[size_t(p) * m + i] : a[size_t(i) * k + p]) *
-               double(tb ? b[size_t(j) * k + p] : b[size_t(p) * n + j]);
-      }
-      const double expected = alpha * sum + (beta == 0.f ? 0.0 : beta * double(c0[size_t(i) * n + j]));
-      const double error = std::abs(expected - c[size_t(i) * n + j]) / (1.0 + std::abs(expected));
-      worst = std::max(worst, error / std::sqrt(std::max(k, 1)));
-    }
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const double error = std::abs(expected[i] - c[i]) / (1.0 + std::abs(expected[i]));
+    worst = std::max(worst, error / std::sqrt(std::max(k, 1)));
   }
   return worst;
 }

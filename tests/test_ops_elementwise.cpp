@@ -1,6 +1,6 @@
 // Proves the elementwise ops and reductions of ops/ops.h (add, bias add, sub, mul, scale, relu,
 // sum, mean) right on the CPU: forward output and every input gradient of the float32 library
-// match the double reference (reference/reference.h) on several shapes, odd ones included.
+// match the double reference (reference/elementwise.h) on several shapes, odd ones included.
 #include "op_check.h"
 
 using minidl::Tensor;

@@ -1,5 +1,6 @@
 // Optimizers and LR schedules against values worked out by hand from PyTorch's formulas
-// (torch.optim.SGD / Adam / AdamW and torch.optim.lr_scheduler), step by step.
+// (torch.optim.SGD / Adam / AdamW and torch.optim.lr_scheduler), step by step, and against the
+// double-precision update loops of tests/reference/optimizer.cpp.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -8,6 +9,7 @@
 #include "layers/layers.h"
 #include "optim/optimizer.h"
 #include "optim/scheduler.h"
+#include "reference/optimizer.h"
 
 using namespace minidl;
 
@@ -34,6 +36,10 @@ TEST_CASE("SGD with Nesterov momentum and weight decay matches PyTorch step by s
   const double d = 0.5 + 0.01 * 0.9031, buf = 0.9 * 0.51 + d;
   CHECK(p.item() == Approx(0.9031 - 0.1 * (d + 0.9 * buf)).epsilon(1e-6));
   CHECK(sgd.steps_taken() == 2);
+  // The same two steps through the reference loop.
+  ref::Vec rp{1.0}, rbuf{0.0};
+  for (int t = 0; t < 2; ++t) ref::sgd_step({0.1f, 0.9f, 0.01f, true}, rp, {0.5}, rbuf);
+  CHECK(p.item() == Approx(rp[0]).epsilon(1e-6));
 }
 
 TEST_CASE("SGD with plain momentum and without momentum", "[cpu][optim]") {
@@ -48,6 +54,13 @@ TEST_CASE("SGD with plain momentum and without momentum", "[cpu][optim]") {
   }
   CHECK(a.item() == Approx(2.0 - 0.5 * 1.0 - 0.5 * 1.5));  // buf: 1, then 0.5 * 1 + 1
   CHECK(b.item() == Approx(1.0));
+  ref::Vec ra{2.0}, rb{2.0}, rbuf{0.0}, none;
+  for (int t = 0; t < 2; ++t) {
+    ref::sgd_step({0.5, 0.5, 0.0, false}, ra, {1.0}, rbuf);
+    ref::sgd_step({0.5, 0.0, 0.0, false}, rb, {1.0}, none);
+  }
+  CHECK(a.item() == Approx(ra[0]));
+  CHECK(b.item() == Approx(rb[0]));
   REQUIRE_THROWS_WITH(SGD({scalar_param(0)}, SgdOptions{0.1f, 0.f, 0.f, true}),
                       Catch::Contains("Nesterov"));
 }
@@ -58,23 +71,19 @@ TEST_CASE("Adam and AdamW follow PyTorch for two steps", "[cpu][optim]") {
   Adam adam({a}, AdamOptions{lr, 0.9f, 0.999f, 1e-8f, wd});
   AdamW adamw({w}, AdamOptions{lr, 0.9f, 0.999f, 1e-8f, wd});
 
-  // Reference in double, written out from the update rule.
-  double pa = 1, pw = 1, ma = 0, va = 0, mw = 0, vw = 0;
+  // The reference loops in double (tests/reference/optimizer.cpp).
+  const ref::AdamHyper adam_ref{lr, 0.9, 0.999, 1e-8, wd, false};
+  const ref::AdamHyper adamw_ref{lr, 0.9, 0.999, 1e-8, wd, true};
+  ref::Vec pa{1}, ma{0}, va{0}, pw{1}, mw{0}, vw{0};
   for (int t = 1; t <= 2; ++t) {
     set_grad(a, 0.3f);
     set_grad(w, 0.3f);
     adam.step();
     adamw.step();
-    const double ga = 0.3 + wd * pa;  // Adam: L2 decay joins the gradient
-    ma = 0.9 * ma + 0.1 * ga;
-    va = 0.999 * va + 0.001 * ga * ga;
-    pa -= lr * (ma / (1 - std::pow(0.9, t))) / (std::sqrt(va / (1 - std::pow(0.999, t))) + 1e-8);
-    pw -= lr * wd * pw;  // AdamW: decoupled decay first
-    mw = 0.9 * mw + 0.1 * 0.3;
-    vw = 0.999 * vw + 0.001 * 0.09;
-    pw -= lr * (mw / (1 - std::pow(0.9, t))) / (std::sqrt(vw / (1 - std::pow(0.999, t))) + 1e-8);
-    CHECK(a.item() == Approx(pa).epsilon(1e-5));
-    CHECK(w.item() == Approx(pw).epsilon(1e-5));
+    ref::adam_step(adam_ref, t, pa, {0.3f}, ma, va);    // Adam: L2 decay joins the gradient
+    ref::adam_step(adamw_ref, t, pw, {0.3f}, mw, vw);  // AdamW: decoupled decay first
+    CHECK(a.item() == Approx(pa[0]).epsilon(1e-5));
+    CHECK(w.item() == Approx(pw[0]).epsilon(1e-5));
   }
 }
 

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "reference/reference.h"
+#include "testutil.h"
 
 using ref::Vec;
 using testutil::random_vec;
