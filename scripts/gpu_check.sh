@@ -238,13 +238,16 @@ key_train() {
 # TRAIN_EPOCHS epochs (default 2; 40 is `make train`'s full recipe) on the real data: all of
 # it when the five training files are there, else the 10,000 images of data_batch_1.bin (the
 # dataset travels to the GPU machine in pieces), tested on whatever test_batch.bin holds
-# (gpu_pack.sh's slice: the first 5,000 images). The checkpoints (about 40 MB each) go to a
-# scratch folder, not to $OUT: the log has the numbers.
+# (gpu_pack.sh's slice: the first 5,000 images, passed as --limit-test). The checkpoints
+# (about 40 MB each) go to a scratch folder, not to $OUT: the log has the numbers.
 stage_train() {
   [[ -f $CIFAR10_DIR/test_batch.bin && -f $CIFAR10_DIR/data_batch_1.bin ]] ||
     { skip train "no CIFAR-10 in $CIFAR10_DIR (set CIFAR10_DIR)"; return; }
   local limit=() epochs=${TRAIN_EPOCHS:-2}
   [[ -f $CIFAR10_DIR/data_batch_5.bin ]] || limit=(--limit-train 10000)
+  # The strict reader takes a short test file only with a limit its whole records satisfy.
+  local test_images=$(($(stat -c %s "$CIFAR10_DIR/test_batch.bin") / 3073))
+  ((test_images < 10000)) && limit+=(--limit-test "$test_images")
   run_stage train $((120 + 10 * epochs)) "$TRAIN" --device cuda --epochs "$epochs" \
     --data "$CIFAR10_DIR" --out "${TMPDIR:-/tmp}/minidl_gpu_check_train" --overwrite "${limit[@]}"
 }
