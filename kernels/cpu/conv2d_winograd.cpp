@@ -18,10 +18,12 @@
 // per call. Every output value is computed by one thread in a fixed order, so results do not
 // depend on the thread count.
 //
-// The transforms are written for the vector units: each plane is first copied into a
+// The transforms are laid out for the vector units: each plane is first copied into a
 // zero-filled frame (no bounds checks afterwards), the 1-D transform runs down whole rows of
 // tiles at once, and a tile's 16 transformed values go to 16 rows where neighbouring tiles
-// are neighbours (the GEMMs' contiguous operand).
+// are neighbours (the GEMMs' contiguous operand). GCC 12 nevertheless leaves these loops
+// scalar (-fopt-info-vec-missed: it finds no vector type for loads through the arrays of row
+// pointers); together they are about a fifth of a CPU training step (docs/benchmarks.md).
 #include "kernels/cpu/conv2d_winograd.h"
 
 #include <algorithm>
