@@ -32,13 +32,4 @@ double rel_err(const Vec& a, const Vec& b) {
   return std::sqrt(diff) / std::max(std::sqrt(ref), 1e-12);
 }
 
-std::string shape_str(const Shape& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) s += ", ";
-    s += std::to_string(shape[i]);
-  }
-  return s + "]";
-}
-
 }  // namespace testutil

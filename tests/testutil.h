@@ -24,7 +24,7 @@ std::vector<int> random_labels(int64_t n, int classes, std::mt19937& rng);
 // ||a - b||_2 / max(||b||_2, 1e-12); b is the reference. Sizes must match (else +infinity).
 double rel_err(const Vec& a, const Vec& b);
 
-std::string shape_str(const Shape& shape);
+using minidl::shape_str;  // "[2, 3, 4]": the library's own (core/shape.h)
 
 // Between the library's float tensors and the references' doubles.
 inline Vec to_double(const minidl::Tensor& t) {
