@@ -9,6 +9,7 @@
 // (docs/testing.md).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "kernels/host_device.h"
@@ -51,6 +52,37 @@ struct AdamHyper {
   bool decoupled_weight_decay;  // AdamW: p -= lr * wd * p; Adam: g += wd * p
   int64_t step;                 // 1 on the first update (for bias correction)
 };
+
+// What one Adam update shares across elements: the bias corrections of step h.step folded
+// into the step size, computed once on the host.
+struct AdamStep {
+  float step_size;             // lr / (1 - beta1^t)
+  float inv_sqrt_correction2;  // 1 / sqrt(1 - beta2^t)
+};
+inline AdamStep adam_step(const AdamHyper& h) {
+  const float correction1 = 1.f - std::pow(h.beta1, float(h.step));
+  const float correction2 = 1.f - std::pow(h.beta2, float(h.step));
+  return {h.lr / correction1, 1.f / std::sqrt(correction2)};
+}
+
+// One element of Adam / AdamW, the same on both devices:
+//   g = grad (+ wd p for Adam; AdamW decays p itself);  m = b1 m + (1 - b1) g;
+//   v = b2 v + (1 - b2) g^2;  p -= step_size m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+MINIDL_HOST_DEVICE inline void adam_update_element(const AdamHyper& h, const AdamStep& c,
+                                                   float* param, const float* grad, float* m,
+                                                   float* v, int64_t i) {
+  float p = param[i], g = grad[i];
+  if (h.decoupled_weight_decay) {
+    p -= h.lr * h.weight_decay * p;
+  } else {
+    g += h.weight_decay * p;
+  }
+  const float m_i = h.beta1 * m[i] + (1.f - h.beta1) * g;
+  const float v_i = h.beta2 * v[i] + (1.f - h.beta2) * g * g;
+  m[i] = m_i;
+  v[i] = v_i;
+  param[i] = p - c.step_size * m_i / (sqrtf(v_i) * c.inv_sqrt_correction2 + h.eps);
+}
 
 namespace cpu {
 // sgd_update_element over every element of tensors[0 .. count).

@@ -5,6 +5,7 @@
 // (docs/testing.md).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "kernels/host_device.h"
@@ -23,6 +24,30 @@ struct Pool2dShape {
 // or a NaN (so a NaN anywhere in the window makes the output NaN; the last NaN wins). Ties keep
 // the first in row order.
 MINIDL_HOST_DEVICE inline bool max_pool_replaces(float v, float best) { return v > best || v != v; }
+
+// Output (oh, ow) of max pooling over one input plane: writes the window's winner to *value and
+// its flat index within the plane to *index (-1, with value -infinity, only if the window is
+// all padding). The one window search of the CPU and CUDA kernels.
+MINIDL_HOST_DEVICE inline void max_pool_window(const Pool2dShape& s, const float* plane, int oh,
+                                               int ow, float* value, int32_t* index) {
+  float best = -INFINITY;
+  int32_t best_index = -1;
+  for (int r = 0; r < s.kernel; ++r) {
+    const int ih = oh * s.stride - s.pad + r;
+    if (ih < 0 || ih >= s.in_h) continue;
+    for (int q = 0; q < s.kernel; ++q) {
+      const int iw = ow * s.stride - s.pad + q;
+      if (iw < 0 || iw >= s.in_w) continue;
+      const float v = plane[ih * s.in_w + iw];
+      if (best_index < 0 || max_pool_replaces(v, best)) {  // ties keep the first
+        best = v;
+        best_index = ih * s.in_w + iw;
+      }
+    }
+  }
+  *value = best;
+  *index = best_index;
+}
 
 namespace cpu {
 // Also records, per output, the flat index (within its input plane) of the winning input so

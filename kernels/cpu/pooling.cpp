@@ -1,7 +1,6 @@
 // CPU pooling: one (image, channel) plane per OpenMP iteration; planes are independent, so
 // the backward passes can scatter into their own plane without races.
 #include <algorithm>
-#include <limits>
 
 #include "kernels/pooling.h"
 
@@ -14,24 +13,8 @@ void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, int32_t*
     const float* in = x + plane * s.in_h * s.in_w;
     for (int oh = 0; oh < OH; ++oh) {
       for (int ow = 0; ow < OW; ++ow) {
-        float best = -std::numeric_limits<float>::infinity();
-        int32_t best_index = -1;
-        for (int r = 0; r < s.kernel; ++r) {
-          const int ih = oh * s.stride - s.pad + r;
-          if (ih < 0 || ih >= s.in_h) continue;
-          for (int q = 0; q < s.kernel; ++q) {
-            const int iw = ow * s.stride - s.pad + q;
-            if (iw < 0 || iw >= s.in_w) continue;
-            const float v = in[ih * s.in_w + iw];
-            if (best_index < 0 || max_pool_replaces(v, best)) {
-              best = v;
-              best_index = ih * s.in_w + iw;
-            }
-          }
-        }
         const int64_t out = (plane * OH + oh) * OW + ow;
-        y[out] = best;
-        argmax[out] = best_index;
+        max_pool_window(s, in, oh, ow, &y[out], &argmax[out]);
       }
     }
   }

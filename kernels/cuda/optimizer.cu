@@ -48,22 +48,10 @@ __global__ void sgd_kernel(SgdHyper h, SgdBatch batch) {
 // m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
 // p -= step_size * m / (sqrt(v) / sqrt(1 - b2^t) + eps),  step_size = lr / (1 - b1^t).
 // AdamW decays the parameter itself first; Adam adds the decay to the gradient.
-__global__ void adam_kernel(int64_t n, float lr, float beta1, float beta2, float eps,
-                            float weight_decay, bool decoupled_weight_decay, float step_size,
-                            float inv_sqrt_correction2, float* param, const float* grad,
+__global__ void adam_kernel(int64_t n, AdamHyper h, AdamStep c, float* param, const float* grad,
                             float* m, float* v) {
   for (int64_t i = first_index(); i < n; i += grid_stride()) {
-    float p = param[i], g = grad[i];
-    if (decoupled_weight_decay) {
-      p -= lr * weight_decay * p;
-    } else {
-      g += weight_decay * p;
-    }
-    const float m_i = beta1 * m[i] + (1.f - beta1) * g;
-    const float v_i = beta2 * v[i] + (1.f - beta2) * g * g;
-    m[i] = m_i;
-    v[i] = v_i;
-    param[i] = p - step_size * m_i / (sqrtf(v_i) * inv_sqrt_correction2 + eps);
+    adam_update_element(h, c, param, grad, m, v, i);
   }
 }
 
@@ -85,12 +73,7 @@ void sgd_update(const SgdHyper& h, const SgdTensor* tensors, int count) {
 
 void adam_update(int64_t n, const AdamHyper& h, float* param, const float* grad, float* m,
                  float* v) {
-  const float correction1 = 1.f - std::pow(h.beta1, float(h.step));
-  const float correction2 = 1.f - std::pow(h.beta2, float(h.step));
-  const float step_size = h.lr / correction1;
-  const float inv_sqrt_correction2 = 1.f / std::sqrt(correction2);
-  launch("adam_update", adam_kernel, grid_for(n), kBlockSize, n, h.lr, h.beta1, h.beta2, h.eps,
-         h.weight_decay, h.decoupled_weight_decay, step_size, inv_sqrt_correction2, param, grad,
+  launch("adam_update", adam_kernel, grid_for(n), kBlockSize, n, h, adam_step(h), param, grad,
          m, v);
 }
 

@@ -56,23 +56,7 @@ __global__ void max_pool2d_forward_kernel(Pool2dShape s, int out_h, int out_w, c
     const int ow = int(o % out_w), oh = int(o / out_w % out_h);
     const int64_t plane = o / (int64_t(out_w) * out_h);
     const float* in = x + plane * s.in_h * s.in_w;
-    float best = -INFINITY;
-    int32_t best_index = -1;  // stays -1 only if the window is all padding
-    for (int r = 0; r < s.kernel; ++r) {
-      const int ih = oh * s.stride - s.pad + r;
-      if (ih < 0 || ih >= s.in_h) continue;
-      for (int q = 0; q < s.kernel; ++q) {
-        const int iw = ow * s.stride - s.pad + q;
-        if (iw < 0 || iw >= s.in_w) continue;
-        const float v = in[ih * s.in_w + iw];
-        if (best_index < 0 || max_pool_replaces(v, best)) {  // ties keep the first
-          best = v;
-          best_index = ih * s.in_w + iw;
-        }
-      }
-    }
-    y[o] = best;
-    argmax[o] = best_index;
+    max_pool_window(s, in, oh, ow, &y[o], &argmax[o]);
   }
 }
 
