@@ -65,7 +65,7 @@ class DataLoader {
   std::deque<Batch> ready_;
   bool stopping_ = false;
   std::exception_ptr error_;  // a failure on the worker, rethrown by next()
-  int64_t consumed_ = 0;  // batches handed out in this epoch
+  int64_t consumed_ = 0;      // batches handed out in this epoch
 };
 
 }  // namespace minidl

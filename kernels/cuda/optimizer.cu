@@ -25,7 +25,6 @@ namespace minidl::kernels::cuda {
 
 namespace {
 
-
 constexpr int kMaxTensors = 32;
 constexpr int64_t kChunk = 16 * kBlockSize;  // floats per block: 16 per thread
 
@@ -50,8 +49,8 @@ __global__ void sgd_kernel(SgdHyper h, SgdBatch batch) {
 // AdamW decays the parameter itself first; Adam adds the decay to the gradient.
 __global__ void adam_kernel(int64_t n, float lr, float beta1, float beta2, float eps,
                             float weight_decay, bool decoupled_weight_decay, float step_size,
-                            float inv_sqrt_correction2, float* param, const float* grad,
-                            float* m, float* v) {
+                            float inv_sqrt_correction2, float* param, const float* grad, float* m,
+                            float* v) {
   for (int64_t i = first_index(); i < n; i += grid_stride()) {
     float p = param[i], g = grad[i];
     if (decoupled_weight_decay) {
@@ -90,8 +89,8 @@ void adam_update(int64_t n, const AdamHyper& h, float* param, const float* grad,
   const float step_size = h.lr / correction1;
   const float inv_sqrt_correction2 = 1.f / std::sqrt(correction2);
   launch("adam_update", adam_kernel, grid_for(n), kBlockSize, n, h.lr, h.beta1, h.beta2, h.eps,
-         h.weight_decay, h.decoupled_weight_decay, step_size, inv_sqrt_correction2, param, grad,
-         m, v);
+         h.weight_decay, h.decoupled_weight_decay, step_size, inv_sqrt_correction2, param, grad, m,
+         v);
 }
 
 }  // namespace minidl::kernels::cuda
