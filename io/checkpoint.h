@@ -50,9 +50,9 @@ struct RunSettings {
 };
 
 struct CheckpointState {
-  int64_t epoch = 0;                         // epochs completed
-  std::map<std::string, std::string> extra;  // caller's own metadata (e.g. "best_test_acc")
-  RunSettings run;                           // the run's shape, when the caller records it
+  int64_t epoch = 0;                           // epochs completed
+  std::map<std::string, std::string> extra{};  // caller's own metadata (e.g. "best_test_acc")
+  RunSettings run{};                           // the run's shape, when the caller records it
 };
 
 // A model as a checkpoint sees it: its tensors by name, saved as "model.<name>". Any list
