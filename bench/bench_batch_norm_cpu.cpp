@@ -70,9 +70,9 @@ void run(benchmark::State& state, Activation a, bool backward, Fusion fusion) {
     }
     benchmark::ClobberMemory();
   }
-  state.counters["GB/s"] = benchmark::Counter(double(tensors) * size * sizeof(float) * 1e-9 *
-                                                  state.iterations(),
-                                              benchmark::Counter::kIsRate);
+  state.counters["GB/s"] =
+      benchmark::Counter(double(tensors) * size * sizeof(float) * 1e-9 * state.iterations(),
+                         benchmark::Counter::kIsRate);
 }
 
 const int kRegistered = [] {

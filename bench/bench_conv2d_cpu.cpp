@@ -4,7 +4,7 @@
 // direct convolution (2 * its multiply-adds: Winograd does fewer, so its "effective" rate can
 // pass the machine's peak).
 //   build/bench/bench_conv2d_cpu --benchmark_filter=stem
-//   build/bench/bench_conv2d_cpu --benchmark_filter='block1_.*(im2col|winograd)$' 
+//   build/bench/bench_conv2d_cpu --benchmark_filter='block1_.*(im2col|winograd)$'
 // Runs on the kernels directly (no Tensor, no autograd), as a reader of kernels/ would.
 #include <benchmark/benchmark.h>
 
@@ -16,8 +16,8 @@
 
 namespace {
 
-using minidl::kernels::Conv2dShape;
 using minidl::kernels::Conv2dAlgorithm;
+using minidl::kernels::Conv2dShape;
 
 struct Layer {
   const char* name;
@@ -75,8 +75,8 @@ void run(benchmark::State& state, Layer layer, Pass pass, Conv2dAlgorithm algori
   for (auto _ : state) {
     switch (pass) {
       case Pass::Forward:
-        minidl::kernels::cpu::conv2d_forward(s, x.data(), w.data(), bias.data(), y.data(),
-                                             nullptr, config);
+        minidl::kernels::cpu::conv2d_forward(s, x.data(), w.data(), bias.data(), y.data(), nullptr,
+                                             config);
         break;
       case Pass::BackwardData:
         minidl::kernels::cpu::conv2d_backward_data(s, y.data(), w.data(), x.data(), nullptr,
@@ -105,8 +105,8 @@ const int kRegistered = [] {
         const bool supported = algorithm != Conv2dAlgorithm::Winograd ||
                                minidl::kernels::cpu::conv2d_winograd_supports(shape_of(layer));
         if (!supported) continue;
-        const std::string name = std::string("conv2d_cpu/") + layer.name + "/" + pass_name + "/" +
-                                 algorithm_name;
+        const std::string name =
+            std::string("conv2d_cpu/") + layer.name + "/" + pass_name + "/" + algorithm_name;
         benchmark::RegisterBenchmark(name.c_str(), run, layer, pass, algorithm)
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime();

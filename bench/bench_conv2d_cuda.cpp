@@ -47,10 +47,10 @@
 
 namespace {
 
-using minidl::kernels::Conv2dShape;
 using minidl::kernels::Conv2dAlgorithm;
-using minidl::kernels::Conv2dPass;
 using minidl::kernels::Conv2dConfig;
+using minidl::kernels::Conv2dPass;
+using minidl::kernels::Conv2dShape;
 namespace conv = minidl::kernels::cuda;
 
 // ---- what is measured ---------------------------------------------------------------------
@@ -119,9 +119,10 @@ int64_t reduction_length(const Conv2dShape& s, Conv2dPass pass, Conv2dAlgorithm 
     case Conv2dPass::Forward:
       return winograd ? s.in_channels : int64_t(s.in_channels) * s.kernel_h * s.kernel_w;
     case Conv2dPass::BackwardData:
-      return winograd ? s.out_channels
-                      : int64_t(s.out_channels) * taps_reaching_input(s.kernel_h, s.stride_h, s.pad_h) *
-                            taps_reaching_input(s.kernel_w, s.stride_w, s.pad_w);
+      return winograd
+                 ? s.out_channels
+                 : int64_t(s.out_channels) * taps_reaching_input(s.kernel_h, s.stride_h, s.pad_h) *
+                       taps_reaching_input(s.kernel_w, s.stride_w, s.pad_w);
     case Conv2dPass::BackwardWeight:
       return winograd ? int64_t(s.batch) * ((s.out_h() + 1) / 2) * ((s.out_w() + 1) / 2)
                       : int64_t(s.batch) * s.out_h() * s.out_w();
@@ -134,8 +135,8 @@ const char* algorithm_name(Conv2dAlgorithm a) {
 }
 
 std::string tiling_str(const Conv2dConfig& t) {
-  return std::to_string(t.tile_m) + "x" + std::to_string(t.tile_n) + "x" + std::to_string(t.slices) +
-         (t.algorithm == Conv2dAlgorithm::Winograd ? "w" : "");
+  return std::to_string(t.tile_m) + "x" + std::to_string(t.tile_n) + "x" +
+         std::to_string(t.slices) + (t.algorithm == Conv2dAlgorithm::Winograd ? "w" : "");
 }
 
 bool same_tiling(const Conv2dConfig& a, const Conv2dConfig& b) {
@@ -407,10 +408,10 @@ class CudnnConvolution {
     check_cudnn(cudnnSetFilter4dDescriptor(w_desc_, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW,
                                            s.out_channels, s.in_channels, s.kernel_h, s.kernel_w),
                 "w descriptor");
-    check_cudnn(
-        cudnnSetConvolution2dDescriptor(conv_desc_, s.pad_h, s.pad_w, s.stride_h, s.stride_w, 1, 1,
-                                        CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
-        "convolution descriptor");
+    check_cudnn(cudnnSetConvolution2dDescriptor(conv_desc_, s.pad_h, s.pad_w, s.stride_h,
+                                                s.stride_w, 1, 1, CUDNN_CROSS_CORRELATION,
+                                                CUDNN_DATA_FLOAT),
+                "convolution descriptor");
     check_cudnn(cudnnSetConvolutionMathType(conv_desc_, CUDNN_FMA_MATH), "math type");
     find_fastest(workspace_bytes);
   }
@@ -475,7 +476,8 @@ class CudnnConvolution {
         found.push_back({int(results[i].algo), results[i].memory});
       }
     }
-    if (found.empty()) throw std::runtime_error(std::string("cuDNN found no fp32 FMA algorithm for ") + pass);
+    if (found.empty())
+      throw std::runtime_error(std::string("cuDNN found no fp32 FMA algorithm for ") + pass);
     return found;
   }
 
@@ -703,10 +705,9 @@ class Comparison {
 
   // The model sums per batch and pass, the worst row per batch, and the count of mismatches.
   void print_summary() {
-    std::printf(
-        "\nSums over the %s convolutions, each once (ms; ratio = cuDNN / minidl, above 1 "
-        "means minidl is faster):\n",
-        selection_name());
+    std::printf("\nSums over the %s convolutions, each once (ms; ratio = cuDNN / minidl, above 1 "
+                "means minidl is faster):\n",
+                selection_name());
     std::printf("%6s  %-17s %10s %10s %8s\n", "batch", "pass", "minidl", "cuDNN", "ratio");
     for (int batch : options_.batches) {
       const Sum fwd = sum(batch, Conv2dPass::Forward, true);
@@ -722,9 +723,8 @@ class Comparison {
       print_sum(batch, "train", train);
       print_worst_row(batch);
     }
-    std::printf(
-        "(train = fwd + bwd_data_no_stem + bwd_weight: the convolution work of one "
-        "training step)\n");
+    std::printf("(train = fwd + bwd_data_no_stem + bwd_weight: the convolution work of one "
+                "training step)\n");
     const auto mismatches = std::count_if(
         rows_.begin(), rows_.end(), [](const Row& r) { return !(r.error <= kMaxRelativeError); });
     if (mismatches > 0) {
@@ -787,12 +787,12 @@ class Comparison {
       std::fprintf(stderr, "!!! MISMATCH %s %s batch %d: relative error %.3g against cuDNN\n",
                    layer.name, pass_name(pass), batch, error);
     }
-    state.SetLabel(
-        formatted("%scuDNN %.4f ms | TFLOP/s %.2f vs %.2f | ratio %.2f | tiling %s | "
-                  "cuDNN %s | err %.1e",
-                  mismatch ? "MISMATCH! " : "", row.cudnn_ms, row.flops / row.minidl_ms * 1e-9,
-                  row.flops / row.cudnn_ms * 1e-9, row.ratio(), tiling_str(tiling).c_str(),
-                  cudnn.algorithm().c_str(), error));
+    state.SetLabel(formatted("%scuDNN %.4f ms | TFLOP/s %.2f vs %.2f | ratio %.2f | tiling %s | "
+                             "cuDNN %s | err %.1e",
+                             mismatch ? "MISMATCH! " : "", row.cudnn_ms,
+                             row.flops / row.minidl_ms * 1e-9, row.flops / row.cudnn_ms * 1e-9,
+                             row.ratio(), tiling_str(tiling).c_str(), cudnn.algorithm().c_str(),
+                             error));
     return row;
   }
 

@@ -61,8 +61,8 @@ const int kRegistered = [] {
                               "_" + std::to_string(p.m) + "x" + std::to_string(p.n) + "x" +
                               std::to_string(p.k);
     for (bool eigen : {false, true}) {
-      const std::string name = std::string("gemm_cpu/") + p.what + "/" + shape + "/" +
-                               (eigen ? "eigen" : "minidl");
+      const std::string name =
+          std::string("gemm_cpu/") + p.what + "/" + shape + "/" + (eigen ? "eigen" : "minidl");
       benchmark::RegisterBenchmark(name.c_str(), run, p, eigen)->UseRealTime();
     }
   }

@@ -12,10 +12,11 @@
 // softmax cross-entropy with label smoothing 0.1, zero_grad, backward, SGD (Nesterov momentum
 // 0.9, weight decay 5e-4 on conv and linear weights, none on batch norm), and the loss read
 // back with item() every step, which waits for the device, as torch_peer_bench.py's
-// loss.item() does (the example itself reads it back only every 20 steps). The learning rate stays at 0.05 (a schedule only changes a float between steps). The
-// data is synthetic (normal images from a fixed seed, labels i % 10): a step's cost does not
-// depend on the values. Inference (--mode infer): eval(), the forward pass under NoGradGuard,
-// and one device synchronisation at the end of each step.
+// loss.item() does (the example itself reads it back only every 20 steps). The learning rate stays
+// at 0.05 (a schedule only changes a float between steps). The data is synthetic (normal images
+// from a fixed seed, labels i % 10): a step's cost does not depend on the values. Inference (--mode
+// infer): eval(), the forward pass under NoGradGuard, and one device synchronisation at the end of
+// each step.
 //
 // Each batch size and mode gets a freshly built model. Every step is timed on its own; the
 // report gives the median, min and max over the timed steps (after --warmup untimed ones),
@@ -269,8 +270,8 @@ Result measure_training(const Options& o, Device device, int batch) {
     profiler::end_step(device);  // before item(): a profile shows the step without the wait
     last_loss = loss.item();
   });
-  return {"train", batch, std::move(ms), mib(allocator_stats(device).peak_bytes_in_use),
-          peak_rss_mib(), last_loss};
+  const double allocator_peak = mib(allocator_stats(device).peak_bytes_in_use);
+  return {"train", batch, std::move(ms), allocator_peak, peak_rss_mib(), last_loss};
 }
 
 Result measure_inference(const Options& o, Device device, int batch) {
@@ -286,15 +287,15 @@ Result measure_inference(const Options& o, Device device, int batch) {
     model.forward(uploader.upload(data).images);
     synchronize(device);
   });
-  return {"infer", batch, std::move(ms), mib(allocator_stats(device).peak_bytes_in_use),
-          peak_rss_mib(), NAN};
+  const double allocator_peak = mib(allocator_stats(device).peak_bytes_in_use);
+  return {"infer", batch, std::move(ms), allocator_peak, peak_rss_mib(), NAN};
 }
 
 // ---- reporting ----------------------------------------------------------------------------
 
 void print_header() {
-  std::printf("%-6s %6s %6s %10s %10s %10s %10s %15s %13s\n", "mode", "batch", "steps",
-              "median ms", "min ms", "max ms", "images/s", "alloc peak MiB", "peak RSS MiB");
+  std::printf("%-6s %6s %6s %10s %10s %10s %10s %15s %13s\n", "mode", "batch", "steps", "median ms",
+              "min ms", "max ms", "images/s", "alloc peak MiB", "peak RSS MiB");
 }
 
 void print_row(const Result& r) {
@@ -320,8 +321,8 @@ class CsvFile {
     char line[512];
     std::snprintf(line, sizeof line, "%s,%s,%d,%d,%zu,%.4f,%.4f,%.4f,%.2f,%.2f,%.2f,", device,
                   r.mode, r.batch, omp_get_max_threads(), r.step_ms.size(), r.median_ms(),
-                  r.step_ms.front(), r.step_ms.back(), r.images_per_second(),
-                  r.allocator_peak_mib, r.peak_rss_mib);
+                  r.step_ms.front(), r.step_ms.back(), r.images_per_second(), r.allocator_peak_mib,
+                  r.peak_rss_mib);
     out_ << line;
     if (!std::isnan(r.last_loss)) out_ << r.last_loss;
     out_ << std::endl;  // flushed: a run cut short keeps the rows it measured

@@ -14,7 +14,7 @@ namespace minidl {
 
 namespace {
 
-constexpr size_t kAlignment = 64;     // a cache line, and the widest AVX-512 load
+constexpr size_t kAlignment = 64;  // a cache line, and the widest AVX-512 load
 constexpr size_t kRoundingBytes = 512;
 std::atomic<bool> g_poison_cuda{false};
 

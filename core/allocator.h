@@ -14,8 +14,8 @@
 namespace minidl {
 
 struct AllocatorStats {
-  size_t bytes_in_use = 0;  // handed out and not yet returned
-  size_t bytes_cached = 0;  // returned, kept for reuse
+  size_t bytes_in_use = 0;        // handed out and not yet returned
+  size_t bytes_cached = 0;        // returned, kept for reuse
   size_t device_allocations = 0;  // calls that went to the system (malloc / cudaMalloc)
   // The most bytes_in_use has been since the program started or the last
   // reset_peak_memory_stats(): what torch.cuda.max_memory_allocated reports for PyTorch.

@@ -137,10 +137,9 @@ void run_backward(const Tensor& root) {
       MINIDL_CHECK(grad.shape() == edge.shape, "backward", "op '", node->op,
                    "' produced a gradient of shape ", grad.shape_str(), " for input ", i,
                    " of shape ", shape_str(edge.shape));
-      MINIDL_CHECK(grad.device() == edge.device, "backward", "op '", node->op,
-                   "' produced a ", device_name(grad.device()), " gradient for a ",
-                   device_name(edge.device), (edge.leaf.defined() ? " leaf" : " input"),
-                   " of shape ", shape_str(edge.shape));
+      MINIDL_CHECK(grad.device() == edge.device, "backward", "op '", node->op, "' produced a ",
+                   device_name(grad.device()), " gradient for a ", device_name(edge.device),
+                   (edge.leaf.defined() ? " leaf" : " input"), " of shape ", shape_str(edge.shape));
       if (edge.producer) {
         auto [slot, inserted] = grad_of_output.try_emplace(edge.producer.get(), grad);
         if (!inserted) slot->second = sum_of(slot->second, grad);

@@ -66,8 +66,7 @@ class NoGradGuard {
 // closure returns its gradients in the same order) and marks `output` as requiring grad.
 // The closure must not capture `output` itself (that would be a reference cycle); capture
 // output.detach() when the backward needs the output's values.
-void record(const char* op, Tensor& output, const std::vector<Tensor>& inputs,
-            BackwardFn backward);
+void record(const char* op, Tensor& output, const std::vector<Tensor>& inputs, BackwardFn backward);
 
 // The engine behind Tensor::backward(). `root` must be a one-element tensor.
 void run_backward(const Tensor& root);

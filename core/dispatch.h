@@ -21,21 +21,21 @@
 #include "core/profiler.h"
 #include "core/tensor.h"
 
-#define MINIDL_DISPATCH(tensor, op_name, call)                                    \
-  do {                                                                            \
-    const ::minidl::profiler::Scope profile_scope_(op_name, (tensor).device());   \
-    try {                                                                         \
-      if ((tensor).device() == ::minidl::Device::CPU) {                           \
-        ::minidl::kernels::cpu::call;                                             \
-      } else {                                                                    \
-        ::minidl::kernels::cuda::call;                                            \
-        MINIDL_CHECK_LAUNCH(op_name);                                             \
-      }                                                                           \
-    } catch (const ::minidl::Error&) {                                            \
-      throw;                                                                      \
-    } catch (const std::exception& kernel_error_) {                               \
-      ::minidl::detail::fail(op_name, kernel_error_.what());                      \
-    }                                                                             \
+#define MINIDL_DISPATCH(tensor, op_name, call)                                  \
+  do {                                                                          \
+    const ::minidl::profiler::Scope profile_scope_(op_name, (tensor).device()); \
+    try {                                                                       \
+      if ((tensor).device() == ::minidl::Device::CPU) {                         \
+        ::minidl::kernels::cpu::call;                                           \
+      } else {                                                                  \
+        ::minidl::kernels::cuda::call;                                          \
+        MINIDL_CHECK_LAUNCH(op_name);                                           \
+      }                                                                         \
+    } catch (const ::minidl::Error&) {                                          \
+      throw;                                                                    \
+    } catch (const std::exception& kernel_error_) {                             \
+      ::minidl::detail::fail(op_name, kernel_error_.what());                    \
+    }                                                                           \
   } while (0)
 
 #define MINIDL_DEVICE_QUERY(device, call) \

@@ -27,7 +27,7 @@ template <typename... Parts>
 }  // namespace minidl
 
 // MINIDL_CHECK(condition, "op", "message parts", value, ...): throws minidl::Error when false.
-#define MINIDL_CHECK(condition, op, ...)                        \
-  do {                                                          \
+#define MINIDL_CHECK(condition, op, ...)                       \
+  do {                                                         \
     if (!(condition)) ::minidl::detail::fail(op, __VA_ARGS__); \
   } while (0)

@@ -39,7 +39,7 @@ struct State {
   int steps_seen = 0;       // begin_step calls so far
   int steps_profiled = 0;
   bool printed = false;
-  bool in_step = false;     // active(): a profiled step is running
+  bool in_step = false;  // active(): a profiled step is running
   Device step_device = Device::CPU;
 
   // The open scope (at most one: nested ones are ignored) and the open step.
@@ -116,7 +116,8 @@ void configure_from_environment() {
   State& s = state();
   if (s.configured) return;
   s.configured = true;
-  if (parse_count("MINIDL_PROFILE", 0) > 0) s.requested_steps = parse_count("MINIDL_PROFILE_STEPS", 50);
+  if (parse_count("MINIDL_PROFILE", 0) > 0)
+    s.requested_steps = parse_count("MINIDL_PROFILE_STEPS", 50);
 }
 
 void request(int steps) {

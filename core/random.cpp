@@ -36,8 +36,8 @@ void Generator::set_state(const std::string& state) {
     if (error != std::errc() || (next < end && *next != ' ')) {
       const char* token_end = p;
       while (token_end < end && *token_end != ' ' && token_end - p < 24) ++token_end;
-      detail::fail(op, "number ", numbers.size() + 1, " of the state, '",
-                   std::string(p, token_end), "', is not a whole number from 0 to 2^64-1");
+      detail::fail(op, "number ", numbers.size() + 1, " of the state, '", std::string(p, token_end),
+                   "', is not a whole number from 0 to 2^64-1");
     }
     numbers.push_back(value);
     p = next;
@@ -47,7 +47,8 @@ void Generator::set_state(const std::string& state) {
   MINIDL_CHECK(numbers[n] <= n, op, "the state's position ", numbers[n], " is not in 0..", n);
   bool all_zero = true;
   for (size_t i = 0; i < n; ++i) all_zero = all_zero && numbers[i] == 0;
-  MINIDL_CHECK(!all_zero, op, "the state's words are all zero (the generator would only ever "
+  MINIDL_CHECK(!all_zero, op,
+               "the state's words are all zero (the generator would only ever "
                "produce zeros)");
   std::istringstream in(state);
   std::mt19937_64 restored;

@@ -72,8 +72,7 @@ Tensor Tensor::uniform(const Shape& shape, float low, float high, Generator& gen
   return from_vector(values, shape, device);
 }
 
-Tensor Tensor::normal(const Shape& shape, float mean, float stddev, Generator& gen,
-                      Device device) {
+Tensor Tensor::normal(const Shape& shape, float mean, float stddev, Generator& gen, Device device) {
   MINIDL_CHECK(stddev >= 0.f, "Tensor::normal", "negative standard deviation ", stddev);
   std::vector<float> values(shape_numel(shape));
   for (float& v : values) v = gen.normal(mean, stddev);
@@ -106,7 +105,9 @@ Device Tensor::device() const {
   return impl_->storage->device();
 }
 
-std::string Tensor::shape_str() const { return defined() ? minidl::shape_str(shape()) : "undefined"; }
+std::string Tensor::shape_str() const {
+  return defined() ? minidl::shape_str(shape()) : "undefined";
+}
 
 float* Tensor::data() const {
   require_defined("Tensor::data");
@@ -202,8 +203,8 @@ int64_t Tensor::flat_index(const char* op, std::initializer_list<int64_t> index)
                " for a tensor of shape ", shape_str());
   int64_t flat = 0, d = 0;
   for (int64_t i : index) {
-    MINIDL_CHECK(i >= 0 && i < impl_->shape[d], op, "index ", i, " out of range in dimension ",
-                 d, " of shape ", shape_str());
+    MINIDL_CHECK(i >= 0 && i < impl_->shape[d], op, "index ", i, " out of range in dimension ", d,
+                 " of shape ", shape_str());
     flat = flat * impl_->shape[d] + i;
     ++d;
   }

@@ -79,7 +79,7 @@ class Tensor {
   // In-place writes (set, fill_, copy_) bypass autograd: there is no version counter, so
   // overwriting a tensor that a recorded graph still reads (an activation, or anything
   // sharing its storage) silently changes the gradients. Write to leaves, under NoGradGuard.
-  void fill_(float value);                            // in place, any device
+  void fill_(float value);           // in place, any device
   void copy_(const Tensor& source);  // in place, same shape (else Error), any devices
 
   // ---- autograd --------------------------------------------------------------------------

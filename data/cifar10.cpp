@@ -13,8 +13,8 @@
 
 namespace minidl {
 
-const char* const kCifar10ClassNames[10] = {"airplane", "automobile", "bird", "cat", "deer",
-                                            "dog", "frog", "horse", "ship", "truck"};
+const char* const kCifar10ClassNames[10] = {"airplane", "automobile", "bird",  "cat",  "deer",
+                                            "dog",      "frog",       "horse", "ship", "truck"};
 
 namespace {
 
@@ -31,7 +31,7 @@ struct FilePlan {
 
 // Checks that `dir` is a directory, with a message for each way it is not.
 void check_directory(const std::string& dir) {
-  MINIDL_CHECK(!dir.empty(), "cifar10", "the data directory name is empty; set CIFAR10_DIR "
+  MINIDL_CHECK(!dir.empty(), "cifar10", "the data directory name is empty; set CIFAR10_DIR ",
                "or --data to the folder holding ", kLayout);
   std::error_code error;
   const fs::file_status status = fs::status(dir, error);
@@ -39,8 +39,9 @@ void check_directory(const std::string& dir) {
                "' does not exist (set CIFAR10_DIR or --data; scripts/download_cifar10.sh "
                "fetches the dataset)");
   MINIDL_CHECK(!error, "cifar10", "cannot access data directory '", dir, "': ", error.message());
-  MINIDL_CHECK(fs::is_directory(status), "cifar10", "data directory '", dir, "' is a file, not a "
-               "directory: point CIFAR10_DIR or --data at the folder that holds it (", kLayout, ")");
+  MINIDL_CHECK(fs::is_directory(status), "cifar10", "data directory '", dir, "' is a file, not a ",
+               "directory: point CIFAR10_DIR or --data at the folder that holds it (", kLayout,
+               ")");
 }
 
 // Checks one file before anything is read or allocated and returns how many records to read:
@@ -48,10 +49,10 @@ void check_directory(const std::string& dir) {
 int64_t plan_records(const fs::path& path, int64_t needed, bool limited, int64_t file_records) {
   std::error_code error;
   const fs::file_status status = fs::status(path, error);
-  MINIDL_CHECK(status.type() != fs::file_type::not_found, "cifar10", "missing file ",
-               path.string(), " (expected ", kLayout, ")");
+  MINIDL_CHECK(status.type() != fs::file_type::not_found, "cifar10", "missing file ", path.string(),
+               " (expected ", kLayout, ")");
   MINIDL_CHECK(!error, "cifar10", "cannot access ", path.string(), ": ", error.message());
-  MINIDL_CHECK(!fs::is_directory(status), "cifar10", path.string(), " is a directory, not a "
+  MINIDL_CHECK(!fs::is_directory(status), "cifar10", path.string(), " is a directory, not a ",
                "file (expected ", kLayout, "; was the archive unpacked one level too deep?)");
   MINIDL_CHECK(fs::is_regular_file(status), "cifar10", path.string(),
                " is not a regular file (expected ", kLayout, ")");
@@ -64,11 +65,11 @@ int64_t plan_records(const fs::path& path, int64_t needed, bool limited, int64_t
   if (limited && whole_records && bytes < full_bytes && records >= needed) return needed;
   if (limited && whole_records && bytes < full_bytes) {
     detail::fail("cifar10", path.string(), " holds ", records, " images (", bytes,
-                 " bytes), fewer than the ", needed, " the limit still needs from it; a "
+                 " bytes), fewer than the ", needed, " the limit still needs from it; a ",
                  "complete file holds ", file_records, " (", full_bytes,
                  " bytes): lower the limit or fetch the dataset again");
   }
-  detail::fail("cifar10", path.string(), " has ", bytes, " bytes but a CIFAR-10 binary file has "
+  detail::fail("cifar10", path.string(), " has ", bytes, " bytes but a CIFAR-10 binary file has ",
                "exactly ", full_bytes, " (", file_records, " records of ", Cifar10::kRecordBytes,
                " bytes): a truncated or corrupt download, or not the binary version? "
                "(a shorter file is accepted only with a limit, --limit-train or --limit-test, "
@@ -83,8 +84,9 @@ void read_records(const fs::path& path, int64_t records, int64_t first, Cifar10&
   for (int64_t r = 0; r < records; ++r) {
     uint8_t label = 0;
     uint8_t* pixels = data.pixels.data() + (first + r) * Cifar10::kImageBytes;
-    const bool ok = std::fread(&label, 1, 1, file.get()) == 1 &&
-                    std::fread(pixels, 1, Cifar10::kImageBytes, file.get()) == size_t(Cifar10::kImageBytes);
+    const bool ok =
+        std::fread(&label, 1, 1, file.get()) == 1 &&
+        std::fread(pixels, 1, Cifar10::kImageBytes, file.get()) == size_t(Cifar10::kImageBytes);
     MINIDL_CHECK(ok, "cifar10", "short read from ", path.string(), " at record ", r,
                  " (did the file change while it was read?)");
     MINIDL_CHECK(label < Cifar10::kClasses, "cifar10", "file ", path.string(), ": label byte ",

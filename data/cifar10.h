@@ -12,9 +12,9 @@ namespace minidl {
 
 struct Cifar10 {
   static constexpr int kChannels = 3, kHeight = 32, kWidth = 32, kClasses = 10;
-  static constexpr int kImageBytes = kChannels * kHeight * kWidth;  // 3072
-  static constexpr int kRecordBytes = 1 + kImageBytes;             // 3073
-  static constexpr int64_t kFileRecords = 10000;                    // every file of the dataset
+  static constexpr int kImageBytes = kChannels * kHeight * kWidth;    // 3072
+  static constexpr int kRecordBytes = 1 + kImageBytes;                // 3073
+  static constexpr int64_t kFileRecords = 10000;                      // every file of the dataset
   static constexpr int64_t kFileBytes = kFileRecords * kRecordBytes;  // 30,730,000
 
   std::vector<uint8_t> pixels;  // size() * 3072 bytes, each image CHW as in the files

@@ -22,7 +22,8 @@ DataLoader::DataLoader(const Cifar10& data, const LoaderOptions& options)
   MINIDL_CHECK(options.batch_size > 0, "DataLoader", "batch_size must be positive, got ",
                options.batch_size);
   MINIDL_CHECK(data.size() > 0, "DataLoader", "the dataset is empty");
-  MINIDL_CHECK(options.prefetch >= 1, "DataLoader", "prefetch must be >= 1, got ", options.prefetch);
+  MINIDL_CHECK(options.prefetch >= 1, "DataLoader", "prefetch must be >= 1, got ",
+               options.prefetch);
 }
 
 DataLoader::~DataLoader() { stop(); }
@@ -50,7 +51,8 @@ void DataLoader::start_epoch(int64_t epoch) {
   worker_ = std::thread([this, epoch] { produce(epoch); });
 }
 
-Batch DataLoader::make_batch(int64_t epoch, int64_t index, const std::vector<int64_t>& order) const {
+Batch DataLoader::make_batch(int64_t epoch, int64_t index,
+                             const std::vector<int64_t>& order) const {
   const int64_t first = index * options_.batch_size;
   const int64_t count = std::min<int64_t>(options_.batch_size, data_.size() - first);
   Batch batch;

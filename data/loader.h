@@ -28,7 +28,7 @@ struct LoaderOptions {
   int batch_size = 128;
   bool shuffle = true;
   bool augment = false;  // training transform (crop, flip, cutout) when true
-  AugmentOptions augment_options;
+  AugmentOptions augment_options{};
   ChannelStats stats = cifar10_published_stats();
   uint64_t seed = 0;
   bool drop_last = false;  // drop a final batch smaller than batch_size
@@ -65,7 +65,7 @@ class DataLoader {
   std::deque<Batch> ready_;
   bool stopping_ = false;
   std::exception_ptr error_;  // a failure on the worker, rethrown by next()
-  int64_t consumed_ = 0;  // batches handed out in this epoch
+  int64_t consumed_ = 0;      // batches handed out in this epoch
 };
 
 }  // namespace minidl

@@ -103,8 +103,9 @@ void check_writable(const std::string& dir) {
   const std::string reason = system_error();
   ::close(fd);
   ::unlink(probe.c_str());
-  if (!ok) fail("--out '", dir, "' is not writable (writing a file in it failed: ", reason,
-                "; is the disk full?); choose another --out");
+  if (!ok)
+    fail("--out '", dir, "' is not writable (writing a file in it failed: ", reason,
+         "; is the disk full?); choose another --out");
 }
 
 // A complete metrics row: 8 comma-separated fields, the first a positive epoch number.
@@ -112,7 +113,8 @@ void check_writable(const std::string& dir) {
 int64_t row_epoch(const std::string& line) {
   if (std::count(line.begin(), line.end(), ',') != 7) return 0;
   const std::string first = line.substr(0, line.find(','));
-  if (first.empty() || first.size() > 18 || first.find_first_not_of("0123456789") != std::string::npos) {
+  if (first.empty() || first.size() > 18 ||
+      first.find_first_not_of("0123456789") != std::string::npos) {
     return 0;
   }
   return std::stoll(first);
@@ -127,15 +129,19 @@ std::string join_epochs(const std::vector<int64_t>& epochs) {
 }  // namespace
 
 void prepare_output_folder(const std::string& dir, ExistingRun existing) {
-  if (dir.empty()) fail("--out is empty; give a folder for metrics.csv and the checkpoints, e.g. --out runs/cifar10");
+  if (dir.empty())
+    fail("--out is empty; give a folder for metrics.csv and the checkpoints, e.g. --out "
+         "runs/cifar10");
   const fs::file_type type = type_of(dir);
   if (type != fs::file_type::not_found && type != fs::file_type::directory) {
-    fail("--out '", dir, "' is a file, not a folder; choose a folder for metrics.csv and the "
+    fail("--out '", dir,
+         "' is a file, not a folder; choose a folder for metrics.csv and the "
          "checkpoints (it is created when missing)");
   }
   std::error_code error;
   fs::create_directories(dir, error);
-  if (error) fail("--out '", dir, "' cannot be created: ", error.message(), "; choose another --out");
+  if (error)
+    fail("--out '", dir, "' cannot be created: ", error.message(), "; choose another --out");
 
   const std::vector<std::string> present = existing_run_files(dir);
   if (!present.empty() && existing == ExistingRun::Refuse) {
@@ -161,25 +167,27 @@ void remove_run_files(const std::string& dir) {
 }
 
 void check_resume_file(const std::string& path) {
-  if (path.empty()) fail("--resume needs a checkpoint file, got an empty path (e.g. --resume runs/cifar10/last.safetensors)");
+  if (path.empty())
+    fail("--resume needs a checkpoint file, got an empty path (e.g. --resume "
+         "runs/cifar10/last.safetensors)");
   switch (type_of(path)) {
     case fs::file_type::not_found:
-      fail("--resume '", path, "' does not exist; give a checkpoint file such as "
+      fail("--resume '", path,
+           "' does not exist; give a checkpoint file such as "
            "runs/cifar10/last.safetensors, or leave --resume out to start a new run");
     case fs::file_type::directory: {
       const std::string inside = (fs::path(path) / "last.safetensors").string();
       fail("--resume '", path, "' is a directory; give the checkpoint file",
            fs::is_regular_file(inside) ? ", e.g. --resume " + inside : " (a .safetensors file)");
     }
-    case fs::file_type::regular:
-      break;
-    default:
-      fail("--resume '", path, "' is not a regular file; give a .safetensors checkpoint");
+    case fs::file_type::regular: break;
+    default: fail("--resume '", path, "' is not a regular file; give a .safetensors checkpoint");
   }
   std::ifstream in(path, std::ios::binary);
   if (!in.is_open()) fail("--resume '", path, "' cannot be read: ", system_error());
   if (fs::file_size(path) == 0) {
-    fail("--resume '", path, "' is empty (0 bytes), not a checkpoint: an interrupted copy? "
+    fail("--resume '", path,
+         "' is empty (0 bytes), not a checkpoint: an interrupted copy? "
          "Try the folder's other checkpoint (best.safetensors or last.safetensors)");
   }
 }
@@ -201,7 +209,9 @@ std::string MetricsRepair::describe() const {
   std::ostringstream out;
   if (created) out << "no metrics.csv: started a new one; ";
   if (header_restored) out << "restored the missing header; ";
-  if (rows_after_checkpoint) out << "dropped " << rows_after_checkpoint << " row(s) after the checkpoint's epoch (they are trained again); ";
+  if (rows_after_checkpoint)
+    out << "dropped " << rows_after_checkpoint
+        << " row(s) after the checkpoint's epoch (they are trained again); ";
   if (duplicate_rows) out << "dropped " << duplicate_rows << " duplicate row(s); ";
   if (broken_lines) out << "dropped " << broken_lines << " incomplete or malformed line(s); ";
   if (!missing_epochs.empty()) {

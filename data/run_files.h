@@ -55,9 +55,9 @@ struct MetricsRepair {
   bool created = false;          // there was no metrics.csv: a header-only one was written
   bool header_restored = false;  // the header line was missing
   int64_t rows_kept = 0;
-  int64_t rows_after_checkpoint = 0;  // rows for epochs the checkpoint has not completed
-  int64_t duplicate_rows = 0;         // a second row for an epoch already present
-  int64_t broken_lines = 0;           // a line cut short by a kill, or not a metrics row
+  int64_t rows_after_checkpoint = 0;    // rows for epochs the checkpoint has not completed
+  int64_t duplicate_rows = 0;           // a second row for an epoch already present
+  int64_t broken_lines = 0;             // a line cut short by a kill, or not a metrics row
   std::vector<int64_t> missing_epochs;  // completed epochs that have no row (cannot be rebuilt)
 
   bool changed() const {

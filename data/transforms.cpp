@@ -36,7 +36,8 @@ void cutout(float* image, int size, int cy, int cx) {
   const int y0 = std::max(cy - size / 2, 0), y1 = std::min(cy - size / 2 + size, kH);
   const int x0 = std::max(cx - size / 2, 0), x1 = std::min(cx - size / 2 + size, kW);
   for (int c = 0; c < Cifar10::kChannels; ++c) {
-    for (int y = y0; y < y1; ++y) std::fill(image + c * kPlane + y * kW + x0, image + c * kPlane + y * kW + x1, 0.f);
+    for (int y = y0; y < y1; ++y)
+      std::fill(image + c * kPlane + y * kW + x0, image + c * kPlane + y * kW + x1, 0.f);
   }
 }
 

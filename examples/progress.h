@@ -30,10 +30,10 @@ class ProgressBar {
     const int64_t filled = kWidth * done_ / batches_;
     for (int i = 0; i < kWidth; ++i) bar[i] = i < filled ? '#' : '.';
     bar[kWidth] = '\0';
-    std::printf("%sepoch %lld/%lld [%s] %lld/%lld  loss %.4f  acc %5.2f%%  %5.0f img/s  ETA %4.0f s%s",
-                terminal_ ? "\r" : "", (long long)epoch_, (long long)epochs_, bar,
-                (long long)done_, (long long)batches_, loss, 100 * accuracy, rate, eta,
-                terminal_ ? "" : "\n");
+    std::printf(
+        "%sepoch %lld/%lld [%s] %lld/%lld  loss %.4f  acc %5.2f%%  %5.0f img/s  ETA %4.0f s%s",
+        terminal_ ? "\r" : "", (long long)epoch_, (long long)epochs_, bar, (long long)done_,
+        (long long)batches_, loss, 100 * accuracy, rate, eta, terminal_ ? "" : "\n");
     std::fflush(stdout);
   }
 

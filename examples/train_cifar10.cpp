@@ -101,9 +101,9 @@ int run(const TrainOptions& o) {
   // The output folder and the checkpoint to resume are checked before the data is loaded,
   // so a mistake there costs seconds, not an epoch.
   const RunFolder out{o.out_dir};
-  prepare_output_folder(out.dir, o.resume.empty() ? (o.overwrite ? ExistingRun::Overwrite
-                                                                 : ExistingRun::Refuse)
-                                                  : ExistingRun::Resume);
+  prepare_output_folder(out.dir, o.resume.empty()
+                                     ? (o.overwrite ? ExistingRun::Overwrite : ExistingRun::Refuse)
+                                     : ExistingRun::Resume);
   if (!o.resume.empty()) check_resume_file(o.resume);
 
   const Cifar10 train_set = load_cifar10(o.data_dir, Split::Train, o.limit_train);
@@ -138,7 +138,8 @@ int run(const TrainOptions& o) {
     if (first_epoch > o.epochs) {
       // The run's own length when the checkpoint records it (the schedule depends on it).
       const int64_t planned = state.run.epochs > 0 ? state.run.epochs : first_epoch;
-      std::fprintf(stderr, "error: --epochs %lld, but %s has already completed %lld epochs: "
+      std::fprintf(stderr,
+                   "error: --epochs %lld, but %s has already completed %lld epochs: "
                    "resume with --epochs %lld (nothing was changed in %s)\n",
                    (long long)o.epochs, o.resume.c_str(), (long long)first_epoch,
                    (long long)planned, out.dir.c_str());
@@ -161,7 +162,7 @@ int run(const TrainOptions& o) {
     }
   }
   if (o.overwrite) remove_run_files(out.dir);  // only now that everything else checked out
-  MetricsLog metrics(out.metrics());  // a new file gets its header here, on disk
+  MetricsLog metrics(out.metrics());           // a new file gets its header here, on disk
 
   std::printf("training ResNet (%lld parameters) on %lld images, testing on %lld, device %s, "
               "%lld epochs of %lld batches\n",
@@ -213,7 +214,8 @@ int run(const TrainOptions& o) {
                      "%g) or resume from the last checkpoint\n",
                      loss_mean, (long long)(epoch * train_loader.batches_per_epoch() + batches),
                      (long long)batches, (long long)epoch + 1,
-                     state.empty() ? "none among the parameters, gradients and buffers" : state.c_str(),
+                     state.empty() ? "none among the parameters, gradients and buffers"
+                                   : state.c_str(),
                      layer.empty() ? "none" : layer.c_str(), o.lr);
         return 1;
       }
@@ -225,17 +227,16 @@ int run(const TrainOptions& o) {
     progress.finish();
     std::printf("epoch %lld/%lld  lr %.4f  train loss %.4f acc %.2f%%  test loss %.4f acc "
                 "%.2f%%  %.0f s (%.0f images/s)\n",
-                (long long)epoch + 1, (long long)o.epochs, epoch_lr, loss_mean,
-                100 * accuracy, test.loss, 100 * test.accuracy, seconds,
-                seen / train_seconds);
+                (long long)epoch + 1, (long long)o.epochs, epoch_lr, loss_mean, 100 * accuracy,
+                test.loss, 100 * test.accuracy, seconds, seen / train_seconds);
     std::fflush(stdout);
 
     // The metrics row before the checkpoints: a run killed in between has a row the
     // checkpoint does not know about, which reconcile_metrics drops on --resume and the
     // resumed run writes again. (The other order would lose the row.)
     std::ostringstream row;
-    row << epoch + 1 << ',' << epoch_lr << ',' << loss_mean << ',' << accuracy << ','
-        << test.loss << ',' << test.accuracy << ',' << seconds << ',' << seen / train_seconds;
+    row << epoch + 1 << ',' << epoch_lr << ',' << loss_mean << ',' << accuracy << ',' << test.loss
+        << ',' << test.accuracy << ',' << seconds << ',' << seen / train_seconds;
     metrics.append(row.str());
 
     best_accuracy = std::max(best_accuracy, test.accuracy);
@@ -243,7 +244,8 @@ int run(const TrainOptions& o) {
     state.epoch = epoch + 1;
     state.run = run_settings;
     state.extra["best_test_acc"] = std::to_string(best_accuracy);
-    if (test.accuracy >= best_accuracy) save_checkpoint(out.best(), model, &optimizer, &scheduler, state);
+    if (test.accuracy >= best_accuracy)
+      save_checkpoint(out.best(), model, &optimizer, &scheduler, state);
     save_checkpoint(out.last(), model, &optimizer, &scheduler, state);
   }
   profiler::print_if_pending();  // a run shorter than the profiled steps

@@ -35,8 +35,8 @@ T parse_whole(const std::string& flag, const std::string& text, T low, T high) {
   const bool number = !text.empty() && stop == end;
   if (error == std::errc::invalid_argument || (error == std::errc() && !number)) {
     std::ostringstream message;
-    message << flag << " expects a whole number from " << low << " to " << high << ", got '"
-            << text << "'";
+    message << flag << " expects a whole number from " << low << " to " << high << ", got '" << text
+            << "'";
     throw UsageError(message.str());
   }
   if (error == std::errc::result_out_of_range || value < low || value > high) {
@@ -49,7 +49,8 @@ T parse_whole(const std::string& flag, const std::string& text, T low, T high) {
 
 // A path that must not be empty ("--out ''" would otherwise surface as "Invalid argument []").
 std::string parse_path(const std::string& flag, const std::string& text, const char* example) {
-  if (text.empty()) throw UsageError(flag + " needs a path, got an empty one (e.g. " + flag + " " + example + ")");
+  if (text.empty())
+    throw UsageError(flag + " needs a path, got an empty one (e.g. " + flag + " " + example + ")");
   return text;
 }
 
@@ -70,7 +71,8 @@ std::string train_usage(const char* program) {
   u << "usage: " << program << " [options]\n"
     << "Trains the reference ResNet on CIFAR-10 (binary version) and reports test accuracy.\n\n"
     << "  --data DIR              dataset directory (default $CIFAR10_DIR, else data/cifar10)\n"
-    << "  --epochs N              epochs to train, 1.." << kMaxEpochs << " (default " << d.epochs << ")\n"
+    << "  --epochs N              epochs to train, 1.." << kMaxEpochs << " (default " << d.epochs
+    << ")\n"
     << "  --batch-size N          images per step (default " << d.batch_size << ")\n"
     << "  --lr X                  peak learning rate (default " << d.lr << ")\n"
     << "  --momentum X            SGD momentum (default " << d.momentum << ")\n"
@@ -93,9 +95,11 @@ std::string train_usage(const char* program) {
     << "                          rows of metrics.csv after its epoch are dropped and retrained\n"
     << "  --overwrite             replace a run already in --out (without it, or --resume, a\n"
     << "                          folder that holds a run is refused)\n"
-    << "  --limit-train N         use only the first N training images (1.." << kTrainImages << ")\n"
+    << "  --limit-train N         use only the first N training images (1.." << kTrainImages
+    << ")\n"
     << "  --limit-test N          use only the first N test images (1.." << kTestImages << ")\n"
-    << "  --profile N             after " << profiler::kWarmupSteps << " warm-up steps, time every op of N training\n"
+    << "  --profile N             after " << profiler::kWarmupSteps
+    << " warm-up steps, time every op of N training\n"
     << "                          steps and print the table (as MINIDL_PROFILE=1)\n"
     << "  --summary               print the model's layers, output shapes and parameters; exit\n"
     << "  --help                  this text\n";
@@ -118,7 +122,8 @@ TrainOptions parse_train_options(int argc, char** argv) {
     else if (flag == "--overwrite") o.overwrite = true;
     else if (flag == "--data") o.data_dir = parse_path(flag, value(), "data/cifar10");
     else if (flag == "--epochs") o.epochs = parse_whole<int64_t>(flag, value(), 1, kMaxEpochs);
-    else if (flag == "--batch-size") o.batch_size = int(parse_whole<int64_t>(flag, value(), 2, kMaxBatchSize));
+    else if (flag == "--batch-size")
+      o.batch_size = int(parse_whole<int64_t>(flag, value(), 2, kMaxBatchSize));
     else if (flag == "--lr") o.lr = parse_real(flag, value());
     else if (flag == "--momentum") o.momentum = parse_real(flag, value());
     else if (flag == "--weight-decay") o.weight_decay = parse_real(flag, value());
@@ -130,12 +135,15 @@ TrainOptions parse_train_options(int argc, char** argv) {
     else if (flag == "--device") o.device = value();
     else if (flag == "--seed") {
       o.seed = parse_whole<uint64_t>(flag, value(), 0, std::numeric_limits<uint64_t>::max());
-    }
-    else if (flag == "--out") o.out_dir = parse_path(flag, value(), "runs/cifar10");
-    else if (flag == "--resume") o.resume = parse_path(flag, value(), "runs/cifar10/last.safetensors");
-    else if (flag == "--limit-train") o.limit_train = parse_whole<int64_t>(flag, value(), 1, kTrainImages);
-    else if (flag == "--limit-test") o.limit_test = parse_whole<int64_t>(flag, value(), 1, kTestImages);
-    else if (flag == "--profile") o.profile_steps = int(parse_whole<int64_t>(flag, value(), 0, 1000000));
+    } else if (flag == "--out") o.out_dir = parse_path(flag, value(), "runs/cifar10");
+    else if (flag == "--resume")
+      o.resume = parse_path(flag, value(), "runs/cifar10/last.safetensors");
+    else if (flag == "--limit-train")
+      o.limit_train = parse_whole<int64_t>(flag, value(), 1, kTrainImages);
+    else if (flag == "--limit-test")
+      o.limit_test = parse_whole<int64_t>(flag, value(), 1, kTestImages);
+    else if (flag == "--profile")
+      o.profile_steps = int(parse_whole<int64_t>(flag, value(), 0, 1000000));
     else throw UsageError("unknown option '" + flag + "'");
   }
   if (!o.resume.empty() && o.overwrite) {
@@ -147,8 +155,8 @@ TrainOptions parse_train_options(int argc, char** argv) {
   require(o.nesterov == false || o.momentum > 0.f, "--momentum", o.momentum,
           "Nesterov needs momentum > 0 (or pass --no-nesterov)");
   require(o.weight_decay >= 0.f, "--weight-decay", o.weight_decay, "must be >= 0");
-  require(o.schedule == "cosine" || o.schedule == "step" || o.schedule == "onecycle",
-          "--schedule", o.schedule, "must be cosine, step or onecycle");
+  require(o.schedule == "cosine" || o.schedule == "step" || o.schedule == "onecycle", "--schedule",
+          o.schedule, "must be cosine, step or onecycle");
   require(o.warmup_fraction > 0.f && o.warmup_fraction < 1.f, "--warmup", o.warmup_fraction,
           "must be in (0, 1)");
   require(o.label_smoothing >= 0.f && o.label_smoothing < 1.f, "--label-smoothing",

@@ -5,7 +5,6 @@
 #include <stdexcept>
 #include <string>
 
-
 namespace minidl {
 
 struct TrainOptions {
@@ -24,7 +23,7 @@ struct TrainOptions {
   std::string device = "auto";
   uint64_t seed = 1;
   std::string out_dir = "runs/cifar10";
-  std::string resume;   // --resume PATH: continue that checkpoint's run in out_dir
+  std::string resume;      // --resume PATH: continue that checkpoint's run in out_dir
   bool overwrite = false;  // --overwrite: replace a run already in out_dir
   int64_t limit_train = -1, limit_test = -1;
   int profile_steps = 0;  // --profile N: per-op table of N steps (core/profiler.h); 0 off
@@ -49,6 +48,5 @@ std::string train_usage(const char* program);
 // images, checked against what the learning-rate schedule needs (onecycle at least 3 steps,
 // cosine at least 2). Throws UsageError naming --batch-size, --epochs and --limit-train.
 int64_t total_train_steps(const TrainOptions& options, int64_t train_images);
-
 
 }  // namespace minidl

@@ -80,7 +80,8 @@ inline void checkpoint_input(const uint8_t* data, size_t size) {
   const std::string path = scratch_file("input_checkpoint.safetensors", data, size);
   TinyRun run;
   const RunSettings expected{8, 2, 10};
-  const CheckpointState state = load_checkpoint(path, run.model, &run.sgd, &run.scheduler, &expected);
+  const CheckpointState state =
+      load_checkpoint(path, run.model, &run.sgd, &run.scheduler, &expected);
   check_run_settings(path, state.run, expected);
   TinyModel weights_only;
   load_checkpoint(path, weights_only, nullptr, nullptr);

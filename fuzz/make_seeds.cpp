@@ -44,12 +44,14 @@ int main(int argc, char** argv) {
   const fs::path st = out / "safetensors";
   put(st, "empty_header", with_header("{}", ""));
   put(st, "metadata_only", with_header("{\"__metadata__\":{\"a\":\"b\\u0001\\\"\"}}", ""));
-  put(st, "two_tensors", with_header("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-                                     "\"b\":{\"dtype\":\"F32\",\"shape\":[1,1],\"data_offsets\":[8,12]},"
-                                     "\"z\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[12,12]}}",
-                                     std::string(12, '\0')));
-  put(st, "scalar", with_header("{\"s\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[0,4]}}  ",
-                                std::string("\x00\x00\xc0\x7f", 4)));
+  put(st, "two_tensors",
+      with_header("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                  "\"b\":{\"dtype\":\"F32\",\"shape\":[1,1],\"data_offsets\":[8,12]},"
+                  "\"z\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[12,12]}}",
+                  std::string(12, '\0')));
+  put(st, "scalar",
+      with_header("{\"s\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[0,4]}}  ",
+                  std::string("\x00\x00\xc0\x7f", 4)));
   put(st, "tiny_checkpoint", read(out / "checkpoint" / "weights_only.safetensors"));
   // cifar10: a complete 2-record file, one record, a bad label
   std::string record(Cifar10::kRecordBytes, '\x10');
@@ -67,12 +69,15 @@ int main(int argc, char** argv) {
     return s;
   };
   put(options, "defaults", "");
-  put(options, "typical", args({"--epochs", "5", "--limit-train", "10000", "--batch-size", "256",
-                                "--lr", "0.2", "--schedule", "cosine", "--device", "cpu"}));
-  put(options, "resume", args({"--resume", "runs/x/last.safetensors", "--out", "runs/x", "--seed", "7"}));
-  put(options, "numbers", args({"--momentum", "0.8", "--no-nesterov", "--weight-decay", "1e-4",
-                                "--warmup", "0.2", "--label-smoothing", "0", "--cutout", "0",
-                                "--dropout", "0.1", "--limit-test", "500", "--profile", "3"}));
+  put(options, "typical",
+      args({"--epochs", "5", "--limit-train", "10000", "--batch-size", "256", "--lr", "0.2",
+            "--schedule", "cosine", "--device", "cpu"}));
+  put(options, "resume",
+      args({"--resume", "runs/x/last.safetensors", "--out", "runs/x", "--seed", "7"}));
+  put(options, "numbers",
+      args({"--momentum", "0.8", "--no-nesterov", "--weight-decay", "1e-4", "--warmup", "0.2",
+            "--label-smoothing", "0", "--cutout", "0", "--dropout", "0.1", "--limit-test", "500",
+            "--profile", "3"}));
   put(options, "bad", args({"--epochs", "-1", "--batch-size", "1", "--overwrite", "--help"}));
   std::cout << "seeds written to " << out << "\n";
   return 0;

@@ -63,7 +63,8 @@ class Metadata {
     return *value;
   }
   // A whole number >= minimum; `fallback` when absent and not required.
-  int64_t count(const std::string& key, int64_t minimum, bool required, int64_t fallback = 0) const {
+  int64_t count(const std::string& key, int64_t minimum, bool required,
+                int64_t fallback = 0) const {
     const std::string* text = required ? &require(key) : find(key);
     if (!text) return fallback;
     int64_t value = 0;
@@ -80,7 +81,9 @@ class Metadata {
 // The train_cifar10 flag that sets an optimizer setting to `saved`, for the messages.
 std::string flag_hint(const std::string& setting, const std::string& saved) {
   if (setting == "momentum") return "; train_cifar10: --momentum " + saved;
-  if (setting == "nesterov") return saved == "1" ? "; train_cifar10: leave out --no-nesterov" : "; train_cifar10: --no-nesterov";
+  if (setting == "nesterov")
+    return saved == "1" ? "; train_cifar10: leave out --no-nesterov"
+                        : "; train_cifar10: --no-nesterov";
   if (setting == "group0.weight_decay") return "; train_cifar10: --weight-decay " + saved;
   if (setting.rfind("base_lr", 0) == 0) return "; train_cifar10: --lr " + saved;
   return "";
@@ -92,7 +95,8 @@ std::vector<std::pair<std::string, std::string>> settings_metadata(const Optimiz
                                                                    const LRScheduler* scheduler) {
   std::vector<std::pair<std::string, std::string>> out;
   if (optimizer) {
-    for (const auto& [name, value] : optimizer->settings()) out.emplace_back("optimizer." + name, value);
+    for (const auto& [name, value] : optimizer->settings())
+      out.emplace_back("optimizer." + name, value);
     out.emplace_back("optimizer.groups", std::to_string(optimizer->groups().size()));
     for (size_t g = 0; g < optimizer->groups().size(); ++g) {
       out.emplace_back("optimizer.group" + std::to_string(g) + ".weight_decay",
@@ -100,7 +104,8 @@ std::vector<std::pair<std::string, std::string>> settings_metadata(const Optimiz
     }
     if (scheduler) {
       for (size_t g = 0; g < optimizer->groups().size(); ++g) {
-        out.emplace_back("scheduler.base_lr" + std::to_string(g), number_text(scheduler->base_lr(g)));
+        out.emplace_back("scheduler.base_lr" + std::to_string(g),
+                         number_text(scheduler->base_lr(g)));
       }
     }
   }
@@ -127,8 +132,8 @@ void check_settings(const SafetensorsReader& file, const Optimizer* optimizer,
                  "optimizer's settings (a damaged or edited checkpoint?)");
     MINIDL_CHECK(*saved == now, kLoad, file.path(), " was saved with the optimizer setting ",
                  setting, " = ", *saved, " (metadata '", key, "') but this run has ", setting,
-                 " = ", now, ": resume with the settings the checkpoint was saved with (",
-                 setting, " = ", *saved, flag_hint(setting, *saved), "), or start a new run");
+                 " = ", now, ": resume with the settings the checkpoint was saved with (", setting,
+                 " = ", *saved, flag_hint(setting, *saved), "), or start a new run");
   }
 }
 
@@ -150,22 +155,23 @@ NamedTensors model_tensors(const Module& model) {
   return tensors;
 }
 
-void save_checkpoint(const std::string& path, const NamedTensors& model,
-                     const Optimizer* optimizer, const LRScheduler* scheduler,
-                     const CheckpointState& state) {
+void save_checkpoint(const std::string& path, const NamedTensors& model, const Optimizer* optimizer,
+                     const LRScheduler* scheduler, const CheckpointState& state) {
   const char* op = "save_checkpoint";
   MINIDL_CHECK(state.epoch >= 0, op, path, ": epoch ", state.epoch, " is negative");
   MINIDL_CHECK(state.run.batch_size >= 0 && state.run.steps_per_epoch >= 0 && state.run.epochs >= 0,
                op, path, ": run settings must not be negative (batch_size ", state.run.batch_size,
                ", steps_per_epoch ", state.run.steps_per_epoch, ", epochs ", state.run.epochs, ")");
   for (const auto& [key, value] : state.extra) {
-    MINIDL_CHECK(!reserved_key(key), op, path, ": the caller's metadata key '", key,
-                 "' is one the checkpoint itself writes (epoch, rng.*, optimizer.*, scheduler.*, run.*)");
+    MINIDL_CHECK(
+        !reserved_key(key), op, path, ": the caller's metadata key '", key,
+        "' is one the checkpoint itself writes (epoch, rng.*, optimizer.*, scheduler.*, run.*)");
   }
   const auto best = state.extra.find("best_test_acc");
   double accuracy = 0.0;
   MINIDL_CHECK(best == state.extra.end() || parse_accuracy(best->second, accuracy), op, path,
-               ": best_test_acc = '", best->second, "' is not an accuracy between 0 and 1; not saved");
+               ": best_test_acc = '", best->second,
+               "' is not an accuracy between 0 and 1; not saved");
 
   NamedTensors tensors;
   for (const auto& [name, t] : model) tensors.emplace_back("model." + name, t);
@@ -179,7 +185,8 @@ void save_checkpoint(const std::string& path, const NamedTensors& model,
   if (scheduler) metadata["scheduler.steps"] = std::to_string(scheduler->steps_taken());
   for (const auto& [key, value] : settings_metadata(optimizer, scheduler)) metadata[key] = value;
   if (state.run.batch_size > 0) metadata["run.batch_size"] = std::to_string(state.run.batch_size);
-  if (state.run.steps_per_epoch > 0) metadata["run.steps_per_epoch"] = std::to_string(state.run.steps_per_epoch);
+  if (state.run.steps_per_epoch > 0)
+    metadata["run.steps_per_epoch"] = std::to_string(state.run.steps_per_epoch);
   if (state.run.epochs > 0) metadata["run.epochs"] = std::to_string(state.run.epochs);
   save_safetensors(path, tensors, metadata);
 }
@@ -190,7 +197,7 @@ void check_run_settings(const std::string& path, const RunSettings& saved, const
   MINIDL_CHECK(!both(saved.batch_size, now.batch_size) || saved.batch_size == now.batch_size, op,
                path, " was saved by a run with batch size ", saved.batch_size,
                " (metadata 'run.batch_size') but this run has --batch-size ", now.batch_size,
-               ": the learning-rate schedule counts optimizer steps, so another batch size "
+               ": the learning-rate schedule counts optimizer steps, so another batch size ",
                "would shift it; resume with --batch-size ", saved.batch_size,
                ", or start a new run");
   MINIDL_CHECK(!both(saved.steps_per_epoch, now.steps_per_epoch) ||
@@ -202,9 +209,9 @@ void check_run_settings(const std::string& path, const RunSettings& saved, const
                "optimizer steps, so it would shift; resume with the same --limit-train and "
                "data, or start a new run");
   MINIDL_CHECK(!both(saved.epochs, now.epochs) || saved.epochs == now.epochs, op, path,
-               " belongs to a run of ", saved.epochs, " epochs (metadata 'run.epochs') but this "
-               "run has --epochs ", now.epochs, ": the learning-rate schedule spans all the "
-               "epochs, so another --epochs changes the rate of every remaining step; resume "
+               " belongs to a run of ", saved.epochs, " epochs (metadata 'run.epochs') but this ",
+               "run has --epochs ", now.epochs, ": the learning-rate schedule spans all the ",
+               "epochs, so another --epochs changes the rate of every remaining step; resume ",
                "with --epochs ", saved.epochs, ", or start a new run with --epochs ", now.epochs);
 }
 
@@ -271,7 +278,7 @@ CheckpointState load_checkpoint(const std::string& path, const NamedTensors& mod
     }
     MINIDL_CHECK(e.name.rfind("model.", 0) != 0, kLoad, path, " has tensor '", e.name,
                  "' that this model does not have (a checkpoint of a different configuration?)");
-    detail::fail(kLoad, path, " has tensor '", e.name, "', which is not part of a minidl "
+    detail::fail(kLoad, path, " has tensor '", e.name, "', which is not part of a minidl ",
                  "checkpoint (names start with 'model.' or 'optimizer.')");
   }
 

@@ -50,9 +50,9 @@ struct RunSettings {
 };
 
 struct CheckpointState {
-  int64_t epoch = 0;                          // epochs completed
-  std::map<std::string, std::string> extra;  // caller's own metadata (e.g. "best_test_acc")
-  RunSettings run;                            // the run's shape, when the caller records it
+  int64_t epoch = 0;                           // epochs completed
+  std::map<std::string, std::string> extra{};  // caller's own metadata (e.g. "best_test_acc")
+  RunSettings run{};                           // the run's shape, when the caller records it
 };
 
 // A model as a checkpoint sees it: its tensors by name, saved as "model.<name>". Any list
@@ -66,9 +66,8 @@ NamedTensors model_tensors(const Module& model);
 // optimizer and scheduler may be null (e.g. a weights-only export). Refuses a negative epoch or
 // run setting, a best_test_acc that is not an accuracy in [0, 1], an `extra` key that the
 // checkpoint itself uses (epoch, rng.*, optimizer.*, scheduler.*, run.*), and non-finite tensors.
-void save_checkpoint(const std::string& path, const NamedTensors& model,
-                     const Optimizer* optimizer, const LRScheduler* scheduler,
-                     const CheckpointState& state);
+void save_checkpoint(const std::string& path, const NamedTensors& model, const Optimizer* optimizer,
+                     const LRScheduler* scheduler, const CheckpointState& state);
 
 // Loads into existing tensors (of a model built with the same configuration) and restores the
 // default generator. Values are copied into the model's own tensors, on whatever device they
@@ -84,8 +83,8 @@ inline void save_checkpoint(const std::string& path, const Module& model,
                             const CheckpointState& state) {
   save_checkpoint(path, model_tensors(model), optimizer, scheduler, state);
 }
-inline CheckpointState load_checkpoint(const std::string& path, Module& model,
-                                       Optimizer* optimizer, LRScheduler* scheduler,
+inline CheckpointState load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer,
+                                       LRScheduler* scheduler,
                                        const RunSettings* expected = nullptr) {
   return load_checkpoint(path, model_tensors(model), optimizer, scheduler, expected);
 }

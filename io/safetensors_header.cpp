@@ -37,13 +37,17 @@ class HeaderParser {
         if (e == 'u') {  // only the control characters save_safetensors escapes
           unsigned code = 0;
           const char* first = text_.data() + pos_;
-          const auto [end, error] = std::from_chars(first, first + std::min<size_t>(4, text_.size() - pos_), code, 16);
-          if (error != std::errc() || end != first + 4 || code > 0x7f) fail("unsupported \\u escape");
+          const auto [end, error] =
+              std::from_chars(first, first + std::min<size_t>(4, text_.size() - pos_), code, 16);
+          if (error != std::errc() || end != first + 4 || code > 0x7f)
+            fail("unsupported \\u escape");
           c = static_cast<char>(code);
           pos_ += 4;
         } else {
           switch (e) {
-            case '"': case '\\': case '/': c = e; break;
+            case '"':
+            case '\\':
+            case '/': c = e; break;
             case 'n': c = '\n'; break;
             case 't': c = '\t'; break;
             case 'r': c = '\r'; break;
@@ -61,7 +65,8 @@ class HeaderParser {
   int64_t integer() {
     skip_space();
     int64_t value = 0;
-    const auto [end, error] = std::from_chars(text_.data() + pos_, text_.data() + text_.size(), value);
+    const auto [end, error] =
+        std::from_chars(text_.data() + pos_, text_.data() + text_.size(), value);
     if (error != std::errc() || value < 0) fail("expected a non-negative integer below 2^63");
     pos_ = end - text_.data();
     return value;
@@ -144,8 +149,10 @@ Header parse(const std::string& text, const std::string& path, uint64_t data_siz
       do {
         const std::string field = parser.string();
         parser.expect(':');
-        bool* seen = field == "dtype" ? &p.has_dtype : field == "shape" ? &p.has_shape
-                     : field == "data_offsets" ? &p.has_offsets : nullptr;
+        bool* seen = field == "dtype"          ? &p.has_dtype
+                     : field == "shape"        ? &p.has_shape
+                     : field == "data_offsets" ? &p.has_offsets
+                                               : nullptr;
         if (!seen) parser.fail("unknown field '" + field + "' in tensor '" + name + "'");
         if (*seen) parser.fail("field '" + field + "' of tensor '" + name + "' appears twice");
         *seen = true;
@@ -181,12 +188,11 @@ Header parse(const std::string& text, const std::string& path, uint64_t data_siz
                    "' has an impossibly large shape ", shape_str(e.shape));
       elements *= d;
     }
-    MINIDL_CHECK(e.begin <= e.end && uint64_t(e.end) <= data_size, op, path, ": tensor '",
-                 e.name, "' has data offsets [", e.begin, ", ", e.end, "] outside the ",
-                 data_size, " data bytes (truncated file?)");
-    MINIDL_CHECK(e.end - e.begin == elements * 4, op, path, ": tensor '", e.name,
-                 "' of shape ", shape_str(e.shape), " needs ", elements * 4,
-                 " bytes but spans ", e.end - e.begin);
+    MINIDL_CHECK(e.begin <= e.end && uint64_t(e.end) <= data_size, op, path, ": tensor '", e.name,
+                 "' has data offsets [", e.begin, ", ", e.end, "] outside the ", data_size,
+                 " data bytes (truncated file?)");
+    MINIDL_CHECK(e.end - e.begin == elements * 4, op, path, ": tensor '", e.name, "' of shape ",
+                 shape_str(e.shape), " needs ", elements * 4, " bytes but spans ", e.end - e.begin);
     header.entries.push_back(e);
   }
 
@@ -200,8 +206,8 @@ Header parse(const std::string& text, const std::string& path, uint64_t data_siz
   const TensorEntry* previous = nullptr;
   for (const TensorEntry* e : order) {
     MINIDL_CHECK(e->begin >= covered, op, path, ": tensors '", previous ? previous->name : "",
-                 "' [", previous ? previous->begin : 0, ", ", covered, ") and '", e->name,
-                 "' [", e->begin, ", ", e->end, ") overlap in the data section");
+                 "' [", previous ? previous->begin : 0, ", ", covered, ") and '", e->name, "' [",
+                 e->begin, ", ", e->end, ") overlap in the data section");
     MINIDL_CHECK(e->begin == covered, op, path, ": data bytes [", covered, ", ", e->begin,
                  ") belong to no tensor (a gap before '", e->name,
                  "'): a damaged file, or not written by a safetensors writer");

@@ -78,8 +78,8 @@ void SafetensorsReader::read_bytes(uint64_t offset, void* out, uint64_t size,
   while (size > 0) {
     const ssize_t got = ::pread(fd_, p, std::min<uint64_t>(size, 1u << 30), off_t(offset));
     if (got < 0 && errno == EINTR) continue;
-    MINIDL_CHECK(got >= 0, "load_safetensors", "reading ", what, " of ", path_, " failed: ",
-                 std::strerror(errno));
+    MINIDL_CHECK(got >= 0, "load_safetensors", "reading ", what, " of ", path_,
+                 " failed: ", std::strerror(errno));
     MINIDL_CHECK(got > 0, "load_safetensors", path_, " ended at byte ", offset, " while reading ",
                  what, ", before the ", file_size_, " bytes it had when opened (did it shrink?)");
     p += got;

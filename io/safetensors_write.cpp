@@ -81,8 +81,8 @@ void save_safetensors(const std::string& path,
   // the old file or the complete new one.
   const std::string temporary = path + ".tmp";
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  MINIDL_CHECK(fd >= 0, "save_safetensors", "cannot open ", temporary, " for writing: ",
-               std::strerror(errno));
+  MINIDL_CHECK(fd >= 0, "save_safetensors", "cannot open ", temporary,
+               " for writing: ", std::strerror(errno));
   uint64_t length = header.size();
   std::string bytes(8, '\0');
   for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((length >> (8 * i)) & 0xff);

@@ -71,8 +71,8 @@ void batch_norm_forward_eval(const BatchNormShape& s, const float* x, const floa
 // is masked with it first), else null. residual_grad, dgamma and dbeta may be null.
 void batch_norm_backward(const BatchNormShape& s, const float* dy, const float* x,
                          const float* gamma, const float* save_mean, const float* save_invstd,
-                         const float* relu_output, float* dx, float* residual_grad,
-                         float* dgamma, float* dbeta, float* workspace);
+                         const float* relu_output, float* dx, float* residual_grad, float* dgamma,
+                         float* dbeta, float* workspace);
 // Backward of the eval forward without epilogue (statistics are constants):
 // dx = dy * gamma * invstd.
 void batch_norm_backward_eval(const BatchNormShape& s, const float* dy, const float* x,
@@ -93,8 +93,8 @@ void batch_norm_forward_eval(const BatchNormShape& s, const float* x, const floa
                              float* y);
 void batch_norm_backward(const BatchNormShape& s, const float* dy, const float* x,
                          const float* gamma, const float* save_mean, const float* save_invstd,
-                         const float* relu_output, float* dx, float* residual_grad,
-                         float* dgamma, float* dbeta, float* workspace);
+                         const float* relu_output, float* dx, float* residual_grad, float* dgamma,
+                         float* dbeta, float* workspace);
 void batch_norm_backward_eval(const BatchNormShape& s, const float* dy, const float* x,
                               const float* gamma, const float* running_mean,
                               const float* running_var, float eps, float* dx, float* dgamma,

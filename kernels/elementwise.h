@@ -20,11 +20,11 @@ MINIDL_HOST_DEVICE inline float relu_grad(float y, float dy) { return y <= 0.f ?
 
 namespace cpu {
 void fill(int64_t n, float value, float* out);
-void add(int64_t n, const float* a, const float* b, float* out);        // a + b
-void sub(int64_t n, const float* a, const float* b, float* out);        // a - b
-void mul(int64_t n, const float* a, const float* b, float* out);        // a * b
-void scale(int64_t n, const float* a, float factor, float* out);        // a * factor
-void axpy(int64_t n, float alpha, const float* x, float* y);            // y += alpha * x
+void add(int64_t n, const float* a, const float* b, float* out);  // a + b
+void sub(int64_t n, const float* a, const float* b, float* out);  // a - b
+void mul(int64_t n, const float* a, const float* b, float* out);  // a * b
+void scale(int64_t n, const float* a, float factor, float* out);  // a * factor
+void axpy(int64_t n, float alpha, const float* x, float* y);      // y += alpha * x
 // x viewed as [outer, channels, inner]: out = x + bias[c] (the bias broadcast of add()).
 void add_channel_bias(int64_t outer, int64_t channels, int64_t inner, const float* x,
                       const float* bias, float* out);

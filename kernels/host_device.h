@@ -13,7 +13,7 @@
 // declaring both, e.g. MINIDL_SAME_KERNEL(relu_forward); a signature that drifts on one side
 // stops the build with this message.
 #include <type_traits>
-#define MINIDL_SAME_KERNEL(name)                                                         \
-  static_assert(std::is_same_v<decltype(&cpu::name), decltype(&cuda::name)>,             \
+#define MINIDL_SAME_KERNEL(name)                                                               \
+  static_assert(std::is_same_v<decltype(&cpu::name), decltype(&cuda::name)>,                   \
                 #name ": the CPU and CUDA kernels must have the same signature (the dispatch " \
-                "contract of core/dispatch.h)")
+                      "contract of core/dispatch.h)")

@@ -53,8 +53,7 @@ namespace cpu {
 // Also records, per output, the flat index (within its input plane) of the winning input so
 // that backward routes the gradient without recomputing the max (max_pool_replaces).
 void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, int32_t* argmax);
-void max_pool2d_backward(const Pool2dShape& s, const float* dy, const int32_t* argmax,
-                         float* dx);
+void max_pool2d_backward(const Pool2dShape& s, const float* dy, const int32_t* argmax, float* dx);
 // Divides by kernel*kernel even where the window overlaps padding (count_include_pad).
 void avg_pool2d_forward(const Pool2dShape& s, const float* x, float* y);
 void avg_pool2d_backward(const Pool2dShape& s, const float* dy, float* dx);
@@ -65,8 +64,7 @@ void global_avg_pool_backward(int64_t planes, int64_t spatial, const float* dy, 
 
 namespace cuda {  // the same contracts as cpu::; every pointer is device memory
 void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, int32_t* argmax);
-void max_pool2d_backward(const Pool2dShape& s, const float* dy, const int32_t* argmax,
-                         float* dx);
+void max_pool2d_backward(const Pool2dShape& s, const float* dy, const int32_t* argmax, float* dx);
 void avg_pool2d_forward(const Pool2dShape& s, const float* x, float* y);
 void avg_pool2d_backward(const Pool2dShape& s, const float* dy, float* dx);
 void global_avg_pool_forward(int64_t planes, int64_t spatial, const float* x, float* y);

@@ -22,8 +22,8 @@ void softmax_cross_entropy_forward(int batch, int classes, const float* logits,
                                    float* row_loss, float* loss);
 // dlogits = grad_loss[0] / batch * (probs - target)
 void softmax_cross_entropy_backward(int batch, int classes, const float* probs,
-                                    const int32_t* labels, float smoothing,
-                                    const float* grad_loss, float* dlogits);
+                                    const int32_t* labels, float smoothing, const float* grad_loss,
+                                    float* dlogits);
 // correct[0] = the number of rows whose first maximum is in the label's column (a float: it
 // is summed with other tensors on the device; exact up to 2^24 rows).
 void count_correct(int batch, int classes, const float* logits, const int32_t* labels,
@@ -35,8 +35,8 @@ void softmax_cross_entropy_forward(int batch, int classes, const float* logits,
                                    const int32_t* labels, float smoothing, float* probs,
                                    float* row_loss, float* loss);
 void softmax_cross_entropy_backward(int batch, int classes, const float* probs,
-                                    const int32_t* labels, float smoothing,
-                                    const float* grad_loss, float* dlogits);
+                                    const int32_t* labels, float smoothing, const float* grad_loss,
+                                    float* dlogits);
 void count_correct(int batch, int classes, const float* logits, const int32_t* labels,
                    float* correct);
 }  // namespace cuda

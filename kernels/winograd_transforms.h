@@ -21,8 +21,8 @@
 
 namespace minidl::kernels::winograd {
 
-constexpr int kTile = 4;                      // transformed tiles are 4x4
-constexpr int kTransformed = kTile * kTile;   // 16 products (GEMMs) per pass
+constexpr int kTile = 4;                     // transformed tiles are 4x4
+constexpr int kTransformed = kTile * kTile;  // 16 products (GEMMs) per pass
 
 struct Input1d {  // B^T d for F(2, 3): the input tile
   MINIDL_HOST_DEVICE void operator()(const float d[4], float out[4]) const {

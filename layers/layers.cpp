@@ -10,13 +10,13 @@ namespace minidl {
 
 // ---- Conv2d ----------------------------------------------------------------------------------
 Conv2d::Conv2d(const Conv2dOptions& options, Generator& gen) : options_(options) {
-  MINIDL_CHECK(options.in_channels > 0 && options.out_channels > 0 && options.kernel > 0,
-               "Conv2d", "channels and kernel must be positive, got in ", options.in_channels,
-               " out ", options.out_channels, " kernel ", options.kernel);
+  MINIDL_CHECK(options.in_channels > 0 && options.out_channels > 0 && options.kernel > 0, "Conv2d",
+               "channels and kernel must be positive, got in ", options.in_channels, " out ",
+               options.out_channels, " kernel ", options.kernel);
   weight = register_parameter(
-      "weight", init::kaiming_normal_fan_out(
-                    {options.out_channels, options.in_channels, options.kernel, options.kernel},
-                    gen));
+      "weight",
+      init::kaiming_normal_fan_out(
+          {options.out_channels, options.in_channels, options.kernel, options.kernel}, gen));
   if (options.bias) bias = register_parameter("bias", Tensor::zeros({options.out_channels}));
 }
 
@@ -35,8 +35,8 @@ std::string Conv2d::describe() const {
 // ---- Linear ----------------------------------------------------------------------------------
 Linear::Linear(int in_features, int out_features, bool has_bias, Generator& gen)
     : in_features_(in_features), out_features_(out_features) {
-  MINIDL_CHECK(in_features > 0 && out_features > 0, "Linear",
-               "features must be positive, got in ", in_features, " out ", out_features);
+  MINIDL_CHECK(in_features > 0 && out_features > 0, "Linear", "features must be positive, got in ",
+               in_features, " out ", out_features);
   weight = register_parameter("weight",
                               init::uniform_fan_in({out_features, in_features}, in_features, gen));
   if (has_bias) {
@@ -70,8 +70,8 @@ Tensor BatchNorm2d::forward_relu(const Tensor& x, const Tensor& residual) {
     return ops::batch_norm_add_relu(x, residual, weight, bias, running_mean, running_var,
                                     is_training(), momentum_, eps_);
   }
-  return ops::batch_norm_relu(x, weight, bias, running_mean, running_var, is_training(),
-                              momentum_, eps_);
+  return ops::batch_norm_relu(x, weight, bias, running_mean, running_var, is_training(), momentum_,
+                              eps_);
 }
 
 std::string BatchNorm2d::describe() const {
@@ -83,7 +83,9 @@ Tensor ReLU::forward(const Tensor& x) { return ops::relu(x); }
 
 MaxPool2d::MaxPool2d(int kernel, int stride, int padding)
     : kernel_(kernel), stride_(stride), padding_(padding) {}
-Tensor MaxPool2d::forward(const Tensor& x) { return ops::max_pool2d(x, kernel_, stride_, padding_); }
+Tensor MaxPool2d::forward(const Tensor& x) {
+  return ops::max_pool2d(x, kernel_, stride_, padding_);
+}
 std::string MaxPool2d::describe() const {
   return "MaxPool2d(kernel=" + std::to_string(kernel_) + ", stride=" + std::to_string(stride_) +
          ", padding=" + std::to_string(padding_) + ")";
@@ -91,7 +93,9 @@ std::string MaxPool2d::describe() const {
 
 AvgPool2d::AvgPool2d(int kernel, int stride, int padding)
     : kernel_(kernel), stride_(stride), padding_(padding) {}
-Tensor AvgPool2d::forward(const Tensor& x) { return ops::avg_pool2d(x, kernel_, stride_, padding_); }
+Tensor AvgPool2d::forward(const Tensor& x) {
+  return ops::avg_pool2d(x, kernel_, stride_, padding_);
+}
 std::string AvgPool2d::describe() const {
   return "AvgPool2d(kernel=" + std::to_string(kernel_) + ", stride=" + std::to_string(stride_) +
          ", padding=" + std::to_string(padding_) + ")";
@@ -122,8 +126,8 @@ Tensor Sequential::forward(const Tensor& x) {
   Tensor out = x;
   for (size_t i = 0; i < modules.size(); ++i) {
     auto* batch_norm = dynamic_cast<BatchNorm2d*>(modules[i].second.get());
-    const bool relu_next = i + 1 < modules.size() &&
-                           dynamic_cast<ReLU*>(modules[i + 1].second.get()) != nullptr;
+    const bool relu_next =
+        i + 1 < modules.size() && dynamic_cast<ReLU*>(modules[i + 1].second.get()) != nullptr;
     if (batch_norm && relu_next) {
       out = batch_norm->forward_relu(out);
       ++i;  // the ReLU is done

@@ -35,8 +35,7 @@ class Conv2d : public Module {
 // ops::linear: [N, in_features] -> [N, out_features]; weight [out_features, in_features].
 class Linear : public Module {
  public:
-  Linear(int in_features, int out_features, bool bias = true,
-         Generator& gen = default_generator());
+  Linear(int in_features, int out_features, bool bias = true, Generator& gen = default_generator());
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
   Tensor weight, bias;

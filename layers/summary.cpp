@@ -35,7 +35,8 @@ void print_summary(Module& model, const Shape& input_shape, std::ostream& out) {
   const bool was_training = model.is_training();
   model.eval();  // no running-statistics update from the dummy batch
   std::vector<Row> rows;
-  Tensor x = Tensor::zeros(input_shape, model.parameters().empty() ? Device::CPU : model.parameters()[0].device());
+  Tensor x = Tensor::zeros(
+      input_shape, model.parameters().empty() ? Device::CPU : model.parameters()[0].device());
   for (const auto& [name, child] : model.children()) x = walk(*child, name, x, rows);
   model.train(was_training);
 

@@ -4,11 +4,12 @@ namespace minidl {
 
 BasicBlock::BasicBlock(int in_channels, int out_channels, int stride, Generator& gen)
     : in_channels_(in_channels), out_channels_(out_channels), stride_(stride) {
-  conv1_ = register_module("conv1", std::make_shared<Conv2d>(
-                                        Conv2dOptions{in_channels, out_channels, 3, stride, 1}, gen));
+  conv1_ = register_module(
+      "conv1",
+      std::make_shared<Conv2d>(Conv2dOptions{in_channels, out_channels, 3, stride, 1}, gen));
   bn1_ = register_module("bn1", std::make_shared<BatchNorm2d>(out_channels));
-  conv2_ = register_module("conv2", std::make_shared<Conv2d>(
-                                        Conv2dOptions{out_channels, out_channels, 3, 1, 1}, gen));
+  conv2_ = register_module(
+      "conv2", std::make_shared<Conv2d>(Conv2dOptions{out_channels, out_channels, 3, 1, 1}, gen));
   bn2_ = register_module("bn2", std::make_shared<BatchNorm2d>(out_channels));
   if (stride != 1 || in_channels != out_channels) {
     shortcut_conv_ = register_module(

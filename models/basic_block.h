@@ -16,8 +16,7 @@ namespace minidl {
 // by BatchNorm (a "projection") when the stride or the channel count changes.
 class BasicBlock : public Module {
  public:
-  BasicBlock(int in_channels, int out_channels, int stride,
-             Generator& gen = default_generator());
+  BasicBlock(int in_channels, int out_channels, int stride, Generator& gen = default_generator());
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
 

@@ -8,16 +8,16 @@ ResNet::ResNet(const ResNetConfig& config, Generator& gen) : config_(config) {
   MINIDL_CHECK(config.stem == "7x7" || config.stem == "3x3", "ResNet", "unknown stem '",
                config.stem, "' (expected 7x7 or 3x3)");
   MINIDL_CHECK(!config.widths.empty() && config.widths.size() == config.blocks.size(), "ResNet",
-               "need one width per stage and one block count per stage, got ",
-               config.widths.size(), " widths and ", config.blocks.size(), " block counts");
+               "need one width per stage and one block count per stage, got ", config.widths.size(),
+               " widths and ", config.blocks.size(), " block counts");
 
   const bool big_stem = config.stem == "7x7";
   const int stem_width = config.widths[0];
   stem_ = register_module("stem", std::make_shared<Sequential>());
-  stem_->add(std::make_shared<Conv2d>(Conv2dOptions{config.in_channels, stem_width,
-                                                    big_stem ? 7 : 3, big_stem ? 2 : 1,
-                                                    big_stem ? 3 : 1},
-                                      gen));
+  stem_->add(
+      std::make_shared<Conv2d>(Conv2dOptions{config.in_channels, stem_width, big_stem ? 7 : 3,
+                                             big_stem ? 2 : 1, big_stem ? 3 : 1},
+                               gen));
   stem_->add(std::make_shared<BatchNorm2d>(stem_width));
   stem_->add(std::make_shared<ReLU>());
 
@@ -39,6 +39,8 @@ ResNet::ResNet(const ResNetConfig& config, Generator& gen) : config_(config) {
   head_->add(std::make_shared<Linear>(channels, config.num_classes, true, gen));
 }
 
-Tensor ResNet::forward(const Tensor& x) { return head_->forward(stages_->forward(stem_->forward(x))); }
+Tensor ResNet::forward(const Tensor& x) {
+  return head_->forward(stages_->forward(stem_->forward(x)));
+}
 
 }  // namespace minidl

@@ -19,9 +19,8 @@ kernels::Conv2dShape conv_shape(const Tensor& x, const Tensor& weight, int strid
   checks::rank("conv2d", "weight", weight, 4, "(out_channels, in_channels, kH, kW)");
   MINIDL_CHECK(stride >= 1, "conv2d", "stride must be >= 1, got ", stride);
   MINIDL_CHECK(padding >= 0, "conv2d", "padding must be >= 0, got ", padding);
-  MINIDL_CHECK(x.size(1) == weight.size(1), "conv2d", "input ", x.shape_str(), " has ",
-               x.size(1), " channels but weight ", weight.shape_str(), " expects ",
-               weight.size(1));
+  MINIDL_CHECK(x.size(1) == weight.size(1), "conv2d", "input ", x.shape_str(), " has ", x.size(1),
+               " channels but weight ", weight.shape_str(), " expects ", weight.size(1));
   kernels::Conv2dShape s;
   s.batch = int(x.size(0));
   s.in_channels = int(x.size(1));
@@ -32,8 +31,8 @@ kernels::Conv2dShape conv_shape(const Tensor& x, const Tensor& weight, int strid
   s.kernel_w = int(weight.size(3));
   s.stride_h = s.stride_w = stride;
   s.pad_h = s.pad_w = padding;
-  MINIDL_CHECK(s.in_h + 2 * padding >= s.kernel_h && s.in_w + 2 * padding >= s.kernel_w,
-               "conv2d", "kernel ", s.kernel_h, "x", s.kernel_w, " of weight ", weight.shape_str(),
+  MINIDL_CHECK(s.in_h + 2 * padding >= s.kernel_h && s.in_w + 2 * padding >= s.kernel_w, "conv2d",
+               "kernel ", s.kernel_h, "x", s.kernel_w, " of weight ", weight.shape_str(),
                " is larger than the input ", x.shape_str(), " with padding ", padding);
   return s;
 }
@@ -66,14 +65,11 @@ Tensor conv_workspace(const kernels::Conv2dShape& s, kernels::Conv2dPass pass, D
 }
 float* data_or_null(const Tensor& t) { return t.defined() ? t.data() : nullptr; }
 
-Shape pooled(const kernels::Pool2dShape& s) {
-  return {s.batch, s.channels, s.out_h(), s.out_w()};
-}
+Shape pooled(const kernels::Pool2dShape& s) { return {s.batch, s.channels, s.out_h(), s.out_w()}; }
 
 }  // namespace
 
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride,
-              int padding) {
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride, int padding) {
   const kernels::Conv2dShape s = conv_shape(x, weight, stride, padding);
   checks::same_device("conv2d", {x, weight, bias});
   if (bias.defined()) {
@@ -109,8 +105,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
            float* db = has_bias ? bias_grad.data() : nullptr;
            const Tensor workspace = conv_workspace(s, kernels::Conv2dPass::BackwardWeight, device);
            MINIDL_DISPATCH(g, "conv2d backward-weight",
-                           conv2d_backward_weight(s, x_values.data(), g.data(), grads[1].data(),
-                                                  db, data_or_null(workspace)));
+                           conv2d_backward_weight(s, x_values.data(), g.data(), grads[1].data(), db,
+                                                  data_or_null(workspace)));
            if (has_bias) grads.push_back(bias_grad);
            return grads;
          });
@@ -127,9 +123,9 @@ Tensor max_pool2d(const Tensor& x, int kernel, int stride, int padding) {
   const Shape in_shape = x.shape();
   record("max_pool2d", out, {x}, [s, argmax, in_shape](const Tensor& g) {
     Tensor dx = Tensor::empty(in_shape, g.device());
-    MINIDL_DISPATCH(g, "max_pool2d backward",
-                    max_pool2d_backward(s, g.data(), static_cast<const int32_t*>(argmax->data()),
-                                        dx.data()));
+    MINIDL_DISPATCH(
+        g, "max_pool2d backward",
+        max_pool2d_backward(s, g.data(), static_cast<const int32_t*>(argmax->data()), dx.data()));
     return std::vector<Tensor>{dx};
   });
   return out;

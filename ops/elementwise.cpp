@@ -54,8 +54,9 @@ Tensor sub(const Tensor& a, const Tensor& b) {
   checks::same_shape("sub", a, b);
   Tensor out = Tensor::empty(a.shape(), a.device());
   MINIDL_DISPATCH(a, "sub", sub(a.numel(), a.data(), b.data(), out.data()));
-  record("sub", out, {a, b},
-         [](const Tensor& g) { return std::vector<Tensor>{g, scale(g, -1.f)}; });
+  record("sub", out, {a, b}, [](const Tensor& g) {
+    return std::vector<Tensor>{g, scale(g, -1.f)};
+  });
   return out;
 }
 

@@ -13,11 +13,12 @@ namespace minidl::ops {
 
 namespace {
 // C [m, n] = op(A) op(B), on a's device.
-Tensor gemm(const char* op, bool trans_a, bool trans_b, const Tensor& a, const Tensor& b,
-            int64_t m, int64_t n, int64_t k) {
+Tensor gemm(const char* op, bool trans_a, bool trans_b, const Tensor& a, const Tensor& b, int64_t m,
+            int64_t n, int64_t k) {
   Tensor c = Tensor::empty({m, n}, a.device());
-  MINIDL_DISPATCH(a, op, gemm(trans_a, trans_b, int(m), int(n), int(k), 1.f, a.data(), b.data(),
-                              0.f, c.data()));
+  MINIDL_DISPATCH(
+      a, op,
+      gemm(trans_a, trans_b, int(m), int(n), int(k), 1.f, a.data(), b.data(), 0.f, c.data()));
   return c;
 }
 }  // namespace
@@ -26,8 +27,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   checks::rank("matmul", "a", a, 2, "[M, K]");
   checks::rank("matmul", "b", b, 2, "[K, N]");
   checks::same_device("matmul", {a, b});
-  MINIDL_CHECK(a.size(1) == b.size(0), "matmul", "inner dimensions differ: ", a.shape_str(),
-               " x ", b.shape_str());
+  MINIDL_CHECK(a.size(1) == b.size(0), "matmul", "inner dimensions differ: ", a.shape_str(), " x ",
+               b.shape_str());
   const int64_t m = a.size(0), k = a.size(1), n = b.size(1);
   Tensor out = gemm("matmul", false, false, a, b, m, n, k);
   const Tensor a_values = a.detach(), b_values = b.detach();
@@ -52,8 +53,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   const int64_t batch = x.size(0), in = x.size(1), out_features = weight.size(0);
   Tensor out = gemm("linear", false, true, x, weight, batch, out_features, in);
   if (bias.defined()) {  // in place: `out` is ours
-    MINIDL_DISPATCH(out, "linear (bias)", add_channel_bias(batch, out_features, 1, out.data(),
-                                                           bias.data(), out.data()));
+    MINIDL_DISPATCH(out, "linear (bias)",
+                    add_channel_bias(batch, out_features, 1, out.data(), bias.data(), out.data()));
   }
   const Tensor x_values = x.detach(), w_values = weight.detach();
   const bool has_bias = bias.defined();

@@ -11,9 +11,8 @@ namespace minidl::ops {
 
 namespace {
 void check_per_channel(const char* op, const char* name, const Tensor& t, const Tensor& x) {
-  MINIDL_CHECK(t.defined() && t.dim() == 1 && t.size(0) == x.size(1), op, name, " ",
-               t.shape_str(), " must be [", x.size(1), "] (one value per channel of input ",
-               x.shape_str(), ")");
+  MINIDL_CHECK(t.defined() && t.dim() == 1 && t.size(0) == x.size(1), op, name, " ", t.shape_str(),
+               " must be [", x.size(1), "] (one value per channel of input ", x.shape_str(), ")");
 }
 
 // Scratch memory for the training passes (none on the CPU; the CUDA ones keep per-chunk
@@ -30,8 +29,8 @@ Tensor batch_norm_fused(const char* op, const Tensor& x, const Tensor& residual,
                         const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
                         const Tensor& running_var, bool training, float momentum, float eps) {
   checks::nonempty(op, "input", x);
-  MINIDL_CHECK(x.dim() == 2 || x.dim() == 4, op,
-               "input must be [N, C] or [N, C, H, W], got shape ", x.shape_str());
+  MINIDL_CHECK(x.dim() == 2 || x.dim() == 4, op, "input must be [N, C] or [N, C, H, W], got shape ",
+               x.shape_str());
   MINIDL_CHECK(gamma.defined() == beta.defined(), op,
                "gamma and beta must both be given or both be undefined");
   MINIDL_CHECK(eps > 0.f && momentum >= 0.f && momentum <= 1.f, op,
@@ -53,7 +52,7 @@ Tensor batch_norm_fused(const char* op, const Tensor& x, const Tensor& residual,
   s.batch = x.size(0);
   s.channels = channels;
   s.spatial = x.numel() / (s.batch * channels);
-  MINIDL_CHECK(!training || s.count() > 1, op, "training needs more than one value per "
+  MINIDL_CHECK(!training || s.count() > 1, op, "training needs more than one value per ",
                "channel to estimate a variance, got input ", x.shape_str());
   const bool affine = gamma.defined();
   const Device device = x.device();
@@ -64,8 +63,8 @@ Tensor batch_norm_fused(const char* op, const Tensor& x, const Tensor& residual,
   if (!training && fused && recording) {
     // Differentiating through eval-mode statistics is rare (fine-tuning with frozen batch
     // norm); it takes the unfused composition rather than a fourth fused kernel.
-    Tensor out = batch_norm_fused(op, x, Tensor(), false, gamma, beta, running_mean,
-                                  running_var, false, momentum, eps);
+    Tensor out = batch_norm_fused(op, x, Tensor(), false, gamma, beta, running_mean, running_var,
+                                  false, momentum, eps);
     if (residual.defined()) out = add(out, residual);
     return relu ? ops::relu(out) : out;
   }
@@ -80,8 +79,8 @@ Tensor batch_norm_fused(const char* op, const Tensor& x, const Tensor& residual,
   if (!training) {
     MINIDL_DISPATCH(x, op,
                     batch_norm_forward_eval(s, x.data(), data_or_null(gamma), data_or_null(beta),
-                                            epilogue, running_mean.data(), running_var.data(),
-                                            eps, out.data()));
+                                            epilogue, running_mean.data(), running_var.data(), eps,
+                                            out.data()));
     // Here nothing is fused. The statistics are constants in eval mode; a node keeps a copy so
     // later training steps that update the running buffers do not change its gradient (no copy
     // when nothing is recorded, as in evaluation under NoGradGuard).
@@ -95,19 +94,19 @@ Tensor batch_norm_fused(const char* op, const Tensor& x, const Tensor& residual,
                dgamma = Tensor::empty({s.channels}, g.device());
                dbeta = Tensor::empty({s.channels}, g.device());
              }
-             MINIDL_DISPATCH(g, op,
-                             batch_norm_backward_eval(s, g.data(), x_values.data(),
-                                                      data_or_null(gamma_values),
-                                                      mean_values.data(), var_values.data(), eps,
-                                                      dx.data(), data_or_null(dgamma),
-                                                      data_or_null(dbeta)));
+             MINIDL_DISPATCH(
+                 g, op,
+                 batch_norm_backward_eval(s, g.data(), x_values.data(), data_or_null(gamma_values),
+                                          mean_values.data(), var_values.data(), eps, dx.data(),
+                                          data_or_null(dgamma), data_or_null(dbeta)));
              return gamma_values.defined() ? std::vector<Tensor>{dx, dgamma, dbeta}
                                            : std::vector<Tensor>{dx};
            });
     return out;
   }
 
-  Tensor save_mean = Tensor::empty({channels}, device), save_invstd = Tensor::empty({channels}, device);
+  Tensor save_mean = Tensor::empty({channels}, device),
+         save_invstd = Tensor::empty({channels}, device);
   const Tensor workspace = batch_norm_workspace(s, device);
   MINIDL_DISPATCH(x, op,
                   batch_norm_forward_train(s, x.data(), data_or_null(gamma), data_or_null(beta),
@@ -134,13 +133,12 @@ Tensor batch_norm_fused(const char* op, const Tensor& x, const Tensor& residual,
              grads.push_back(dresidual);
            }
            const Tensor scratch = batch_norm_workspace(s, dev);
-           MINIDL_DISPATCH(g, op,
-                           batch_norm_backward(s, g.data(), x_values.data(),
-                                               data_or_null(gamma_values), save_mean.data(),
-                                               save_invstd.data(), data_or_null(relu_output),
-                                               grads[0].data(), data_or_null(dresidual),
-                                               data_or_null(dgamma), data_or_null(dbeta),
-                                               data_or_null(scratch)));
+           MINIDL_DISPATCH(
+               g, op,
+               batch_norm_backward(s, g.data(), x_values.data(), data_or_null(gamma_values),
+                                   save_mean.data(), save_invstd.data(), data_or_null(relu_output),
+                                   grads[0].data(), data_or_null(dresidual), data_or_null(dgamma),
+                                   data_or_null(dbeta), data_or_null(scratch)));
            return grads;
          });
   return out;
@@ -150,8 +148,8 @@ Tensor batch_norm_fused(const char* op, const Tensor& x, const Tensor& residual,
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                   const Tensor& running_mean, const Tensor& running_var, bool training,
                   float momentum, float eps) {
-  return batch_norm_fused("batch_norm", x, Tensor(), false, gamma, beta, running_mean,
-                          running_var, training, momentum, eps);
+  return batch_norm_fused("batch_norm", x, Tensor(), false, gamma, beta, running_mean, running_var,
+                          training, momentum, eps);
 }
 
 Tensor batch_norm_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta,

@@ -35,8 +35,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 // ---- convolution and pooling ---------------------------------------------------------------
 // x [N, C, H, W], weight [K, C, R, S] (any R, S), bias [K] or undefined; the same stride and
 // zero padding in both spatial dimensions. Output [N, K, (H + 2p - R) / s + 1, ...].
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride,
-              int padding);
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride, int padding);
 // x [N, C, H, W] -> [N, C, (H + 2p - kernel) / stride + 1, ...]. kernel, stride >= 1 and
 // padding in [0, kernel / 2], else an Error. Padding cells never win a max and count as zeros
 // in an average (PyTorch's defaults).

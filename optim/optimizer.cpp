@@ -82,7 +82,8 @@ std::vector<std::pair<std::string, Tensor>> Optimizer::state() const {
 SGD::SGD(std::vector<ParamGroup> groups, const SgdOptions& options)
     : Optimizer(std::move(groups)), options_(options) {
   MINIDL_CHECK(options.momentum >= 0.f && (!options.nesterov || options.momentum > 0.f), "SGD",
-               "need momentum >= 0, and momentum > 0 for Nesterov; got momentum ", options.momentum);
+               "need momentum >= 0, and momentum > 0 for Nesterov; got momentum ",
+               options.momentum);
   if (options.momentum > 0.f) momentum_ = &add_state("momentum_buffer");
 }
 
@@ -155,15 +156,16 @@ void Adam::step() {
   ++steps_;
   size_t flat = 0;
   for (ParamGroup& group : groups_) {
-    const kernels::AdamHyper hyper{group.lr,           options_.beta1, options_.beta2,
-                                   options_.eps,       group.weight_decay, decoupled_, steps_};
+    const kernels::AdamHyper hyper{group.lr,           options_.beta1, options_.beta2, options_.eps,
+                                   group.weight_decay, decoupled_,     steps_};
     for (Tensor& p : group.params) {
       const Tensor grad = p.grad();
       const size_t i = flat++;
       if (!grad.defined()) continue;
       check_state_device("Adam::step", (*m_)[i], p);
-      MINIDL_DISPATCH(p, "Adam::step", adam_update(p.numel(), hyper, p.data(), grad.data(),
-                                                   (*m_)[i].data(), (*v_)[i].data()));
+      MINIDL_DISPATCH(
+          p, "Adam::step",
+          adam_update(p.numel(), hyper, p.data(), grad.data(), (*m_)[i].data(), (*v_)[i].data()));
     }
   }
 }

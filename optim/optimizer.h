@@ -4,8 +4,8 @@
 // tensors on the parameter's device and exposed by name for checkpoints.
 #pragma once
 
-#include <deque>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <utility>
 #include <vector>
@@ -110,8 +110,10 @@ class Adam : public Optimizer {
 
 class AdamW : public Adam {
  public:
-  AdamW(std::vector<ParamGroup> groups, const AdamOptions& options) : Adam(std::move(groups), options, true) {}
-  AdamW(std::vector<Tensor> params, const AdamOptions& options) : Adam(std::move(params), options, true) {}
+  AdamW(std::vector<ParamGroup> groups, const AdamOptions& options)
+      : Adam(std::move(groups), options, true) {}
+  AdamW(std::vector<Tensor> params, const AdamOptions& options)
+      : Adam(std::move(params), options, true) {}
 };
 
 }  // namespace minidl

@@ -31,7 +31,8 @@ class MultiStepSchedule : public Schedule {
   MultiStepSchedule(std::vector<int64_t> milestones, double gamma)
       : milestones_(std::move(milestones)), gamma_(gamma) {}
   double factor(int64_t step) const override {
-    const auto passed = std::upper_bound(milestones_.begin(), milestones_.end(), step) - milestones_.begin();
+    const auto passed =
+        std::upper_bound(milestones_.begin(), milestones_.end(), step) - milestones_.begin();
     return std::pow(gamma_, double(passed));
   }
 
@@ -86,7 +87,8 @@ class OneCycleSchedule : public Schedule {
 
 class SequentialSchedule : public Schedule {
  public:
-  SequentialSchedule(std::vector<std::shared_ptr<Schedule>> schedules, std::vector<int64_t> milestones)
+  SequentialSchedule(std::vector<std::shared_ptr<Schedule>> schedules,
+                     std::vector<int64_t> milestones)
       : schedules_(std::move(schedules)), milestones_(std::move(milestones)) {}
   double factor(int64_t step) const override {
     size_t i = 0;
@@ -135,8 +137,8 @@ std::shared_ptr<Schedule> one_cycle(int64_t total, double pct_start, double div_
 std::shared_ptr<Schedule> sequential(std::vector<std::shared_ptr<Schedule>> schedules,
                                      std::vector<int64_t> milestones) {
   MINIDL_CHECK(!schedules.empty() && milestones.size() + 1 == schedules.size(), "sequential",
-               "need one milestone fewer than schedules, got ", schedules.size(),
-               " schedules and ", milestones.size(), " milestones");
+               "need one milestone fewer than schedules, got ", schedules.size(), " schedules and ",
+               milestones.size(), " milestones");
   return std::make_shared<SequentialSchedule>(std::move(schedules), std::move(milestones));
 }
 
@@ -163,8 +165,8 @@ float LRScheduler::lr(size_t group) const {
 }
 
 float LRScheduler::base_lr(size_t group) const {
-  MINIDL_CHECK(group < base_lrs_.size(), "LRScheduler::base_lr", "group ", group,
-               " out of range (", base_lrs_.size(), " groups)");
+  MINIDL_CHECK(group < base_lrs_.size(), "LRScheduler::base_lr", "group ", group, " out of range (",
+               base_lrs_.size(), " groups)");
   return base_lrs_[group];
 }
 

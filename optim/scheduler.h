@@ -44,12 +44,12 @@ class LRScheduler {
  public:
   // Sets the optimizer's lrs to factor(0) right away.
   LRScheduler(Optimizer& optimizer, std::shared_ptr<Schedule> schedule);
-  void step();                         // advance one step and update the lrs
+  void step();  // advance one step and update the lrs
   int64_t steps_taken() const { return step_; }
   void set_steps_taken(int64_t step);  // for resuming from a checkpoint
   double factor() const { return schedule_->factor(step_); }
   // A group index beyond the optimizer's groups is an Error.
-  float lr(size_t group = 0) const;    // current lr of a group
+  float lr(size_t group = 0) const;       // current lr of a group
   float base_lr(size_t group = 0) const;  // the group's lr when the scheduler was made
 
  private:

@@ -4,7 +4,9 @@
 set -euo pipefail
 
 # libeigen3-dev: only bench_gemm_cpu (the CPU GEMM against Eigen); the library does not use it.
-required=(cmake g++ make libeigen3-dev catch2 libbenchmark-dev)
+# clang-format: the CTest test `format` (tests/check_format.sh) checks every C++/CUDA source
+# against .clang-format, and fails without it.
+required=(cmake g++ make libeigen3-dev catch2 libbenchmark-dev clang-format)
 
 missing=()
 for pkg in "${required[@]}"; do

@@ -38,7 +38,8 @@ inline double rel_err(const std::vector<float>& got, const std::vector<float>& w
   return std::sqrt(diff) / std::max(std::sqrt(norm), 1e-12);
 }
 
-inline void require_close(const Tensor& gpu, const Tensor& cpu, double tolerance, const char* what) {
+inline void require_close(const Tensor& gpu, const Tensor& cpu, double tolerance,
+                          const char* what) {
   INFO(what << ": shapes " << gpu.shape_str() << " and " << cpu.shape_str());
   REQUIRE(gpu.shape() == cpu.shape());
   const std::vector<float> g = gpu.to_vector(), c = cpu.to_vector();
@@ -62,7 +63,8 @@ inline void compare_op(const std::vector<Tensor>& inputs, const Op& op, double t
   minidl::Generator gen(1234);
   std::vector<Tensor> cpu, gpu;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    const bool grad = std::find(differentiable.begin(), differentiable.end(), i) != differentiable.end();
+    const bool grad =
+        std::find(differentiable.begin(), differentiable.end(), i) != differentiable.end();
     cpu.push_back(inputs[i].clone().set_requires_grad(grad));
     gpu.push_back(inputs[i].to(Device::CUDA).set_requires_grad(grad));
   }

@@ -178,7 +178,7 @@ TEST_CASE("an edge leads to the producing node or to the leaf, never to an op re
           "[cpu][autograd]") {
   Tensor x = Tensor::full({4}, 2.f).set_requires_grad(true);
   const Tensor constant = Tensor::full({4}, 3.f);  // needs no gradient
-  Tensor y = ops::scale(x, 2.f);                    // scale's backward keeps no values
+  Tensor y = ops::scale(x, 2.f);                   // scale's backward keeps no values
   const std::weak_ptr<minidl::Storage> y_storage = y.impl()->storage;
   const std::shared_ptr<minidl::Node> y_node = y.impl()->grad_fn;
   Tensor z = ops::add(y, constant);

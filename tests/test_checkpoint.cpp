@@ -18,7 +18,8 @@ namespace fs = std::filesystem;
 
 namespace {
 fs::path temp_path(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("minidl_checkpoint_tests_" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("minidl_checkpoint_tests_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   return dir / name;
 }
@@ -38,7 +39,8 @@ TEST_CASE("safetensors round trip keeps names, shapes, values and metadata", "[c
   Generator gen(1);
   const Tensor a = Tensor::normal({2, 3, 4}, 0.f, 1.f, gen), b = Tensor::scalar(7.f);
   const fs::path path = temp_path("roundtrip.safetensors");
-  save_safetensors(path.string(), {{"layer.weight", a}, {"count", b}}, {{"epoch", "3"}, {"note", "a \"quoted\" value"}});
+  save_safetensors(path.string(), {{"layer.weight", a}, {"count", b}},
+                   {{"epoch", "3"}, {"note", "a \"quoted\" value"}});
   CHECK_FALSE(fs::exists(path.string() + ".tmp"));  // the temporary was renamed away
   const TensorFile file = load_safetensors(path.string());
   REQUIRE(file.tensors.size() == 2);
@@ -51,31 +53,39 @@ TEST_CASE("safetensors round trip keeps names, shapes, values and metadata", "[c
   REQUIRE_THROWS_WITH(file.get("missing"), Catch::Contains("no tensor named 'missing'"));
 }
 
-TEST_CASE("corrupt safetensors files give errors naming the file and the problem", "[cpu][checkpoint]") {
+TEST_CASE("corrupt safetensors files give errors naming the file and the problem",
+          "[cpu][checkpoint]") {
   const fs::path path = temp_path("corrupt.safetensors");
   write_bytes(path, "abc");
   REQUIRE_THROWS_WITH(load_safetensors(path.string()), Catch::Contains("too short"));
-  write_bytes(path, with_header("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}").substr(0, 30));
+  write_bytes(path, with_header("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}")
+                        .substr(0, 30));
   REQUIRE_THROWS_WITH(load_safetensors(path.string()),
                       Catch::Contains(path.string()) && Catch::Contains("exceeds the file size"));
-  write_bytes(path, with_header("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", "1234"));
+  write_bytes(path, with_header("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+                                "1234"));
   REQUIRE_THROWS_WITH(load_safetensors(path.string()), Catch::Contains("outside the 4 data bytes"));
-  write_bytes(path, with_header("{\"x\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}", "1234"));
+  write_bytes(path, with_header("{\"x\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}",
+                                "1234"));
   REQUIRE_THROWS_WITH(load_safetensors(path.string()), Catch::Contains("only F32"));
-  write_bytes(path, with_header("{\"x\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", "12345678"));
-  REQUIRE_THROWS_WITH(load_safetensors(path.string()), Catch::Contains("needs 12 bytes but spans 8"));
+  write_bytes(path, with_header("{\"x\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}",
+                                "12345678"));
+  REQUIRE_THROWS_WITH(load_safetensors(path.string()),
+                      Catch::Contains("needs 12 bytes but spans 8"));
   write_bytes(path, with_header("{\"x\": [1, 2}"));
   REQUIRE_THROWS_WITH(load_safetensors(path.string()), Catch::Contains("malformed header"));
   REQUIRE_THROWS_WITH(load_safetensors(temp_path("absent.safetensors").string()),
                       Catch::Contains("cannot open"));
 }
 
-TEST_CASE("a checkpoint of another configuration is refused by tensor name and shape", "[cpu][checkpoint]") {
+TEST_CASE("a checkpoint of another configuration is refused by tensor name and shape",
+          "[cpu][checkpoint]") {
   Linear small(4, 2), other(5, 2);
   const fs::path path = temp_path("mismatch.safetensors");
   save_checkpoint(path.string(), small, nullptr, nullptr, CheckpointState{});
-  REQUIRE_THROWS_WITH(load_checkpoint(path.string(), other, nullptr, nullptr),
-                      Catch::Contains("'model.weight' has shape [2, 4] but this run expects [2, 5]"));
+  REQUIRE_THROWS_WITH(
+      load_checkpoint(path.string(), other, nullptr, nullptr),
+      Catch::Contains("'model.weight' has shape [2, 4] but this run expects [2, 5]"));
   Sequential wrapped;  // same layer, other names: "0.weight"
   wrapped.add(std::make_shared<Linear>(4, 2));
   REQUIRE_THROWS_WITH(load_checkpoint(path.string(), wrapped, nullptr, nullptr),
@@ -89,7 +99,8 @@ TEST_CASE("a checkpoint saves and loads named tensors without a Module", "[cpu][
   save_checkpoint(path.string(), {{"fc.weight", w}, {"fc.bias", b}}, nullptr, nullptr,
                   CheckpointState{2, {}, {}});
   const Tensor w2 = Tensor::zeros({3, 2}), b2 = Tensor::zeros({3});
-  CHECK(load_checkpoint(path.string(), {{"fc.weight", w2}, {"fc.bias", b2}}, nullptr, nullptr).epoch == 2);
+  CHECK(load_checkpoint(path.string(), {{"fc.weight", w2}, {"fc.bias", b2}}, nullptr, nullptr)
+            .epoch == 2);
   CHECK(w2.to_vector() == w.to_vector());
   CHECK(b2.to_vector() == b.to_vector());
   // The same file is what a Module with those names saves: model_tensors() is the bridge.
@@ -104,7 +115,8 @@ TEST_CASE("a failed save leaves the previous checkpoint intact", "[cpu][checkpoi
   fs::create_directories(dir / "last.safetensors.tmp");  // the temporary cannot be created
   Linear model(3, 1);
   write_bytes(dir / "last.safetensors", "previous");
-  REQUIRE_THROWS_AS(save_checkpoint((dir / "last.safetensors").string(), model, nullptr, nullptr, {}), Error);
+  REQUIRE_THROWS_AS(
+      save_checkpoint((dir / "last.safetensors").string(), model, nullptr, nullptr, {}), Error);
   std::ifstream in(dir / "last.safetensors");
   std::string content;
   in >> content;
@@ -112,7 +124,8 @@ TEST_CASE("a failed save leaves the previous checkpoint intact", "[cpu][checkpoi
   fs::remove_all(dir);
 }
 
-TEST_CASE("resuming from a checkpoint reproduces the uninterrupted run's losses", "[cpu][checkpoint]") {
+TEST_CASE("resuming from a checkpoint reproduces the uninterrupted run's losses",
+          "[cpu][checkpoint]") {
   // A small ResNet variant with dropout (so the generator state matters), SGD with Nesterov
   // momentum and a one-cycle schedule: k steps, save, m more; then load and run the m again.
   ResNetConfig config;
@@ -139,7 +152,8 @@ TEST_CASE("resuming from a checkpoint reproduces the uninterrupted run's losses"
   auto make = [&](std::unique_ptr<ResNet>& model, std::unique_ptr<SGD>& sgd,
                   std::unique_ptr<LRScheduler>& scheduler) {
     model = std::make_unique<ResNet>(config);
-    sgd = std::make_unique<SGD>(decay_groups(model->parameters(), 0.05f, 5e-4f), SgdOptions{0.05f, 0.9f, 5e-4f, true});
+    sgd = std::make_unique<SGD>(decay_groups(model->parameters(), 0.05f, 5e-4f),
+                                SgdOptions{0.05f, 0.9f, 5e-4f, true});
     scheduler = std::make_unique<LRScheduler>(*sgd, one_cycle(12, 0.3));
   };
 
@@ -150,7 +164,8 @@ TEST_CASE("resuming from a checkpoint reproduces the uninterrupted run's losses"
   make(model, sgd, scheduler);
   train_steps(*model, *sgd, *scheduler, 4);
   const fs::path path = temp_path("resume.safetensors");
-  save_checkpoint(path.string(), *model, sgd.get(), scheduler.get(), CheckpointState{4, {{"best", "0.5"}}});
+  save_checkpoint(path.string(), *model, sgd.get(), scheduler.get(),
+                  CheckpointState{4, {{"best", "0.5"}}});
   const std::vector<float> uninterrupted = train_steps(*model, *sgd, *scheduler, 5);
 
   manual_seed(999);  // a different seed: everything must come from the checkpoint
@@ -158,7 +173,8 @@ TEST_CASE("resuming from a checkpoint reproduces the uninterrupted run's losses"
   std::unique_ptr<SGD> sgd2;
   std::unique_ptr<LRScheduler> scheduler2;
   make(model2, sgd2, scheduler2);
-  const CheckpointState state = load_checkpoint(path.string(), *model2, sgd2.get(), scheduler2.get());
+  const CheckpointState state =
+      load_checkpoint(path.string(), *model2, sgd2.get(), scheduler2.get());
   CHECK(state.epoch == 4);
   CHECK(state.extra.at("best") == "0.5");
   CHECK(sgd2->steps_taken() == 4);

@@ -30,7 +30,8 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path temp_path(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("minidl_checkpoint_strict_tests_" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("minidl_checkpoint_strict_tests_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   return dir / name;
 }
@@ -154,18 +155,22 @@ TEST_CASE("checkpoint counts must be whole numbers of at least zero", "[cpu][che
   path = edited(good, "no_epoch.safetensors", [](TensorFile& f) { f.metadata.erase("epoch"); });
   require_refused(path, "load_checkpoint: " + path.string() +
                             " has no metadata 'epoch' (not a minidl training checkpoint?)");
-  path = edited(good, "no_steps.safetensors", [](TensorFile& f) { f.metadata.erase("scheduler.steps"); });
-  require_refused(path, "load_checkpoint: " + path.string() +
-                            " has no metadata 'scheduler.steps' (not a minidl training checkpoint?)");
+  path = edited(good, "no_steps.safetensors",
+                [](TensorFile& f) { f.metadata.erase("scheduler.steps"); });
+  require_refused(path,
+                  "load_checkpoint: " + path.string() +
+                      " has no metadata 'scheduler.steps' (not a minidl training checkpoint?)");
 }
 
-TEST_CASE("checkpoint best_test_acc must be a finite accuracy on load and on save", "[cpu][checkpoint][strict]") {
+TEST_CASE("checkpoint best_test_acc must be a finite accuracy on load and on save",
+          "[cpu][checkpoint][strict]") {
   const fs::path good = saved_checkpoint("accuracy.safetensors");
   for (const char* bad : {"nan", "inf", "-0.1", "1.5", "0.5x", "", "abc"}) {
     INFO("best_test_acc = '" << bad << "'");
     const fs::path path = with_metadata(good, "best_test_acc", bad);
-    require_refused(path, "load_checkpoint: " + path.string() + ": metadata 'best_test_acc' = '" +
-                              bad + "' is not an accuracy between 0 and 1 (a damaged or edited checkpoint?)");
+    require_refused(path,
+                    "load_checkpoint: " + path.string() + ": metadata 'best_test_acc' = '" + bad +
+                        "' is not an accuracy between 0 and 1 (a damaged or edited checkpoint?)");
   }
   Run run;
   const fs::path target = temp_path("accuracy_save.safetensors");
@@ -177,18 +182,22 @@ TEST_CASE("checkpoint best_test_acc must be a finite accuracy on load and on sav
   REQUIRE_THROWS_WITH(save_checkpoint(target.string(), run.model, &run.sgd, &run.scheduler,
                                       CheckpointState{-1, {}}),
                       "save_checkpoint: " + target.string() + ": epoch -1 is negative");
-  REQUIRE_THROWS_WITH(save_checkpoint(target.string(), run.model, &run.sgd, &run.scheduler,
-                                      CheckpointState{1, {{"epoch", "7"}}}),
-                      "save_checkpoint: " + target.string() + ": the caller's metadata key 'epoch' is "
-                      "one the checkpoint itself writes (epoch, rng.*, optimizer.*, scheduler.*, run.*)");
+  REQUIRE_THROWS_WITH(
+      save_checkpoint(target.string(), run.model, &run.sgd, &run.scheduler,
+                      CheckpointState{1, {{"epoch", "7"}}}),
+      "save_checkpoint: " + target.string() +
+          ": the caller's metadata key 'epoch' is "
+          "one the checkpoint itself writes (epoch, rng.*, optimizer.*, scheduler.*, run.*)");
   CHECK(read_file(target) == "previous");
 }
 
-TEST_CASE("a corrupt generator state names the checkpoint and the key", "[cpu][checkpoint][strict]") {
+TEST_CASE("a corrupt generator state names the checkpoint and the key",
+          "[cpu][checkpoint][strict]") {
   const fs::path good = saved_checkpoint("rng.safetensors");
   const std::string state = load_safetensors(good.string()).metadata.at("rng.default");
-  const std::string prefix = "load_checkpoint: " + temp_path("edited.safetensors").string() +
-                             ": metadata 'rng.default' is not a saved generator state (Generator::set_state: ";
+  const std::string prefix =
+      "load_checkpoint: " + temp_path("edited.safetensors").string() +
+      ": metadata 'rng.default' is not a saved generator state (Generator::set_state: ";
   const std::string suffix = "): a damaged or edited checkpoint?";
   auto first_numbers = [&](int count) {
     std::istringstream in(state);
@@ -205,7 +214,8 @@ TEST_CASE("a corrupt generator state names the checkpoint and the key", "[cpu][c
       {"abc", "number 1 of the state, 'abc', is not a whole number from 0 to 2^64-1"},
       {first_numbers(100), "a saved generator state has 313 numbers, this text has 100"},
       {state + " 5", "a saved generator state has 313 numbers, this text has more"},
-      {"-1" + state.substr(state.find(' ')), "number 1 of the state, '-1', is not a whole number from 0 to 2^64-1"},
+      {"-1" + state.substr(state.find(' ')),
+       "number 1 of the state, '-1', is not a whole number from 0 to 2^64-1"},
       {state.substr(0, state.rfind(' ')) + " 999", "the state's position 999 is not in 0..312"},
       {state + "x", "number 313 of the state, '" + state.substr(state.rfind(' ') + 1) +
                         "x', is not a whole number from 0 to 2^64-1"},
@@ -215,7 +225,8 @@ TEST_CASE("a corrupt generator state names the checkpoint and the key", "[cpu][c
     INFO(why);
     require_refused(with_metadata(good, "rng.default", text), prefix + why + suffix);
   }
-  const fs::path path = edited(good, "no_rng.safetensors", [](TensorFile& f) { f.metadata.erase("rng.default"); });
+  const fs::path path =
+      edited(good, "no_rng.safetensors", [](TensorFile& f) { f.metadata.erase("rng.default"); });
   require_refused(path, "load_checkpoint: " + path.string() +
                             " has no metadata 'rng.default' (not a minidl training checkpoint?)");
   Generator g(3);
@@ -229,43 +240,62 @@ TEST_CASE("the safetensors data section must be covered exactly", "[cpu][checkpo
   const std::string b = "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[";
   // trailing bytes (the review's 1 GB tail, in small)
   write_bytes(path, with_header("{" + a + "0,8]}}", "12345678" + std::string(5, 'x')));
-  REQUIRE_THROWS_WITH(load_safetensors(p), "load_safetensors: " + p + ": 5 bytes after the last tensor's data "
-                      "(the tensors end at data byte 8 of 13): trailing garbage, or a damaged file");
+  REQUIRE_THROWS_WITH(
+      load_safetensors(p),
+      "load_safetensors: " + p +
+          ": 5 bytes after the last tensor's data "
+          "(the tensors end at data byte 8 of 13): trailing garbage, or a damaged file");
   // a gap at the start and between two tensors
   write_bytes(path, with_header("{" + a + "4,12]}}", "123412345678"));
-  REQUIRE_THROWS_WITH(load_safetensors(p), "load_safetensors: " + p + ": data bytes [0, 4) belong to no "
-                      "tensor (a gap before 'a'): a damaged file, or not written by a safetensors writer");
+  REQUIRE_THROWS_WITH(
+      load_safetensors(p),
+      "load_safetensors: " + p +
+          ": data bytes [0, 4) belong to no "
+          "tensor (a gap before 'a'): a damaged file, or not written by a safetensors writer");
   write_bytes(path, with_header("{" + a + "0,8]}," + b + "12,16]}}", "1234567812341234"));
-  REQUIRE_THROWS_WITH(load_safetensors(p), "load_safetensors: " + p + ": data bytes [8, 12) belong to no "
-                      "tensor (a gap before 'b'): a damaged file, or not written by a safetensors writer");
+  REQUIRE_THROWS_WITH(
+      load_safetensors(p),
+      "load_safetensors: " + p +
+          ": data bytes [8, 12) belong to no "
+          "tensor (a gap before 'b'): a damaged file, or not written by a safetensors writer");
   // overlapping tensors
   write_bytes(path, with_header("{" + a + "0,8]}," + b + "4,8]}}", "12345678"));
-  REQUIRE_THROWS_WITH(load_safetensors(p), "load_safetensors: " + p + ": tensors 'a' [0, 8) and 'b' [4, 8) "
-                      "overlap in the data section");
+  REQUIRE_THROWS_WITH(load_safetensors(p), "load_safetensors: " + p +
+                                               ": tensors 'a' [0, 8) and 'b' [4, 8) "
+                                               "overlap in the data section");
   // duplicates and missing fields
   write_bytes(path, with_header("{" + a + "0,8]}," + a + "0,8]}}", "12345678"));
-  REQUIRE_THROWS_WITH(load_safetensors(p), Catch::StartsWith("load_safetensors: " + p + ": malformed header at byte ") &&
-                      Catch::EndsWith(": tensor 'a' appears twice"));
+  REQUIRE_THROWS_WITH(load_safetensors(p),
+                      Catch::StartsWith("load_safetensors: " + p + ": malformed header at byte ") &&
+                          Catch::EndsWith(": tensor 'a' appears twice"));
   write_bytes(path, with_header("{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F32\"}}"));
-  REQUIRE_THROWS_WITH(load_safetensors(p), Catch::EndsWith(": field 'dtype' of tensor 'a' appears twice"));
+  REQUIRE_THROWS_WITH(load_safetensors(p),
+                      Catch::EndsWith(": field 'dtype' of tensor 'a' appears twice"));
   write_bytes(path, with_header("{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}}"));
   REQUIRE_THROWS_WITH(load_safetensors(p), Catch::EndsWith(": metadata key 'k' appears twice"));
   write_bytes(path, with_header("{\"a\":{\"dtype\":\"F32\",\"shape\":[2]}}", "12345678"));
-  REQUIRE_THROWS_WITH(load_safetensors(p), "load_safetensors: " + p + ": tensor 'a' has no data_offsets");
+  REQUIRE_THROWS_WITH(load_safetensors(p),
+                      "load_safetensors: " + p + ": tensor 'a' has no data_offsets");
   write_bytes(path, with_header("{\"a\":{\"shape\":[2],\"data_offsets\":[0,8]}}", "12345678"));
   REQUIRE_THROWS_WITH(load_safetensors(p), "load_safetensors: " + p + ": tensor 'a' has no dtype");
   // an enormous tensor in a small file: refused from the header, nothing allocated
   write_bytes(path, with_header("{\"a\":{\"dtype\":\"F32\",\"shape\":[1099511627776],"
-                                "\"data_offsets\":[0,4398046511104]}}", "1234"));
-  REQUIRE_THROWS_WITH(load_safetensors(p), "load_safetensors: " + p + ": tensor 'a' has data offsets "
-                      "[0, 4398046511104] outside the 4 data bytes (truncated file?)");
+                                "\"data_offsets\":[0,4398046511104]}}",
+                                "1234"));
+  REQUIRE_THROWS_WITH(load_safetensors(p),
+                      "load_safetensors: " + p +
+                          ": tensor 'a' has data offsets "
+                          "[0, 4398046511104] outside the 4 data bytes (truncated file?)");
   // a zero-size tensor anywhere in the order is fine, and the file still loads
-  write_bytes(path, with_header("{" + a + "0,8]},\"z\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,8]}}",
-                                std::string(8, '\0')));
+  write_bytes(
+      path,
+      with_header("{" + a + "0,8]},\"z\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,8]}}",
+                  std::string(8, '\0')));
   CHECK(load_safetensors(p).get("z").numel() == 0);
 }
 
-TEST_CASE("a safetensors header over the 100 MB limit or a non-file is refused before reading", "[cpu][checkpoint][strict]") {
+TEST_CASE("a safetensors header over the 100 MB limit or a non-file is refused before reading",
+          "[cpu][checkpoint][strict]") {
   const fs::path path = temp_path("huge_header.safetensors");
   const std::string p = path.string();
   {  // a sparse file, so the header length is within the file
@@ -275,13 +305,16 @@ TEST_CASE("a safetensors header over the 100 MB limit or a non-file is refused b
     for (int i = 0; i < 8; ++i) f.put(char((length >> (8 * i)) & 0xff));
   }
   REQUIRE(::truncate(p.c_str(), off_t(SafetensorsReader::kMaxHeaderBytes + 64)) == 0);
-  REQUIRE_THROWS_WITH(load_safetensors(p), "load_safetensors: " + p + ": header length 100000001 is over "
-                      "safetensors' limit of 100000000 bytes (not a safetensors file?)");
+  REQUIRE_THROWS_WITH(load_safetensors(p),
+                      "load_safetensors: " + p +
+                          ": header length 100000001 is over "
+                          "safetensors' limit of 100000000 bytes (not a safetensors file?)");
   fs::remove(path);
   const fs::path dir = temp_path("a_directory.safetensors");
   fs::create_directories(dir);
   REQUIRE_THROWS_WITH(load_safetensors(dir.string()),
-                      "load_safetensors: " + dir.string() + " is a directory, not a safetensors file");
+                      "load_safetensors: " + dir.string() +
+                          " is a directory, not a safetensors file");
   const fs::path fifo = temp_path("fifo.safetensors");
   fs::remove(fifo);
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
@@ -292,22 +325,28 @@ TEST_CASE("a safetensors header over the 100 MB limit or a non-file is refused b
 
 TEST_CASE("checkpoint tensors must be finite on load and on save", "[cpu][checkpoint][strict]") {
   const fs::path good = saved_checkpoint("finite.safetensors");
-  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+  for (float bad :
+       {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
     const fs::path path = temp_path("nonfinite.safetensors");
     fs::copy_file(good, path, fs::copy_options::overwrite_existing);
     poke_float(path, data_offset(path, "model.bias") + 4, bad);
-    require_refused(path, "load_checkpoint: " + path.string() + ": tensor 'model.bias' of shape [2] holds " +
-                              (std::isnan(bad) ? "nan" : "inf") + " at element 1: saved from a diverged run, "
-                              "or damaged; nothing was loaded (resume from the folder's other checkpoint)");
+    require_refused(
+        path, "load_checkpoint: " + path.string() + ": tensor 'model.bias' of shape [2] holds " +
+                  (std::isnan(bad) ? "nan" : "inf") +
+                  " at element 1: saved from a diverged run, "
+                  "or damaged; nothing was loaded (resume from the folder's other checkpoint)");
   }
   Run run;
   run.model.named_parameters().front().second.data()[4] = std::numeric_limits<float>::quiet_NaN();
   const fs::path target = temp_path("nonfinite_save.safetensors");
   write_bytes(target, "previous");
-  REQUIRE_THROWS_WITH(save_checkpoint(target.string(), run.model, &run.sgd, &run.scheduler, {}),
-                      "save_safetensors: tensor 'model.weight' of shape [2, 3] holds nan at element 4; nothing "
-                      "was saved (" + target.string() + " was left unchanged): the run has diverged or the "
-                      "tensor was never written");
+  REQUIRE_THROWS_WITH(
+      save_checkpoint(target.string(), run.model, &run.sgd, &run.scheduler, {}),
+      "save_safetensors: tensor 'model.weight' of shape [2, 3] holds nan at element 4; nothing "
+      "was saved (" +
+          target.string() +
+          " was left unchanged): the run has diverged or the "
+          "tensor was never written");
   CHECK(read_file(target) == "previous");
   CHECK_FALSE(fs::exists(target.string() + ".tmp"));
 }
@@ -317,59 +356,85 @@ TEST_CASE("resuming with other optimizer settings names the setting", "[cpu][che
   const fs::path without = saved_checkpoint("no_momentum.safetensors", 0.f);
   const std::string m = with_momentum.string(), w = without.string();
   // the review's case: a momentum-0 checkpoint resumed with momentum on, and the reverse
-  require_refused(without, "load_checkpoint: " + w + " was saved with the optimizer setting momentum = 0 "
-                  "(metadata 'optimizer.momentum') but this run has momentum = 0.9: resume with the settings "
-                  "the checkpoint was saved with (momentum = 0; train_cifar10: --momentum 0), or start a new run");
-  require_refused(with_momentum, "load_checkpoint: " + m + " was saved with the optimizer setting momentum = 0.9 "
-                  "(metadata 'optimizer.momentum') but this run has momentum = 0: resume with the settings "
-                  "the checkpoint was saved with (momentum = 0.9; train_cifar10: --momentum 0.9), or start a new run",
-                  0.f);
+  require_refused(without, "load_checkpoint: " + w +
+                               " was saved with the optimizer setting momentum = 0 "
+                               "(metadata 'optimizer.momentum') but this run has momentum = 0.9: "
+                               "resume with the settings "
+                               "the checkpoint was saved with (momentum = 0; train_cifar10: "
+                               "--momentum 0), or start a new run");
+  require_refused(
+      with_momentum,
+      "load_checkpoint: " + m +
+          " was saved with the optimizer setting momentum = 0.9 "
+          "(metadata 'optimizer.momentum') but this run has momentum = 0: resume with the settings "
+          "the checkpoint was saved with (momentum = 0.9; train_cifar10: --momentum 0.9), or start "
+          "a new run",
+      0.f);
   {
     Run run(0.9f, false);
-    REQUIRE_THROWS_WITH(load_checkpoint(m, run.model, &run.sgd, &run.scheduler),
-                        "load_checkpoint: " + m + " was saved with the optimizer setting nesterov = 1 (metadata "
-                        "'optimizer.nesterov') but this run has nesterov = 0: resume with the settings the "
-                        "checkpoint was saved with (nesterov = 1; train_cifar10: leave out --no-nesterov), or "
-                        "start a new run");
+    REQUIRE_THROWS_WITH(
+        load_checkpoint(m, run.model, &run.sgd, &run.scheduler),
+        "load_checkpoint: " + m +
+            " was saved with the optimizer setting nesterov = 1 (metadata "
+            "'optimizer.nesterov') but this run has nesterov = 0: resume with the settings the "
+            "checkpoint was saved with (nesterov = 1; train_cifar10: leave out --no-nesterov), or "
+            "start a new run");
   }
   {
     Run run(0.9f, true, 0.05f);
-    REQUIRE_THROWS_WITH(load_checkpoint(m, run.model, &run.sgd, &run.scheduler),
-                        Catch::StartsWith("load_checkpoint: " + m + " was saved with the optimizer setting base_lr0 "
-                        "= 0.1 (metadata 'scheduler.base_lr0') but this run has base_lr0 = 0.05") &&
-                        Catch::Contains("train_cifar10: --lr 0.1"));
+    REQUIRE_THROWS_WITH(
+        load_checkpoint(m, run.model, &run.sgd, &run.scheduler),
+        Catch::StartsWith(
+            "load_checkpoint: " + m +
+            " was saved with the optimizer setting base_lr0 "
+            "= 0.1 (metadata 'scheduler.base_lr0') but this run has base_lr0 = 0.05") &&
+            Catch::Contains("train_cifar10: --lr 0.1"));
   }
   {
     Run run(0.9f, true, 0.1f, 1e-3f);
-    REQUIRE_THROWS_WITH(load_checkpoint(m, run.model, &run.sgd, &run.scheduler),
-                        Catch::StartsWith("load_checkpoint: " + m + " was saved with the optimizer setting "
-                        "group0.weight_decay = 0.0005 (metadata 'optimizer.group0.weight_decay') but this run "
-                        "has group0.weight_decay = 0.001") && Catch::Contains("train_cifar10: --weight-decay 0.0005"));
+    REQUIRE_THROWS_WITH(
+        load_checkpoint(m, run.model, &run.sgd, &run.scheduler),
+        Catch::StartsWith(
+            "load_checkpoint: " + m +
+            " was saved with the optimizer setting "
+            "group0.weight_decay = 0.0005 (metadata 'optimizer.group0.weight_decay') but this run "
+            "has group0.weight_decay = 0.001") &&
+            Catch::Contains("train_cifar10: --weight-decay 0.0005"));
   }
   {
     Linear model(3, 2);
     Adam adam(model.parameters(), AdamOptions{});
     REQUIRE_THROWS_WITH(load_checkpoint(m, model, &adam, nullptr),
-                        "load_checkpoint: " + m + " was saved by the SGD optimizer (metadata 'optimizer.type') but "
-                        "this run uses Adam: resume with the optimizer the checkpoint was saved with, or start a new run");
+                        "load_checkpoint: " + m +
+                            " was saved by the SGD optimizer (metadata 'optimizer.type') but "
+                            "this run uses Adam: resume with the optimizer the checkpoint was "
+                            "saved with, or start a new run");
   }
   // A checkpoint from before the settings were recorded: the tensors still say it.
   auto strip = [](TensorFile& f) {
     for (auto it = f.metadata.begin(); it != f.metadata.end();) {
       const bool setting = it->first.rfind("optimizer.", 0) == 0 && it->first != "optimizer.steps";
-      it = setting || it->first.rfind("scheduler.base_lr", 0) == 0 ? f.metadata.erase(it) : std::next(it);
+      it = setting || it->first.rfind("scheduler.base_lr", 0) == 0 ? f.metadata.erase(it)
+                                                                   : std::next(it);
     }
   };
   const fs::path old_without = edited(without, "old_no_momentum.safetensors", strip);
-  require_refused(old_without, "load_checkpoint: " + old_without.string() + " has no tensor named "
-                  "'optimizer.0.0.momentum_buffer', state this run's optimizer keeps (SGD keeps a momentum_buffer "
-                  "only with momentum > 0: the optimizer setting momentum, train_cifar10's --momentum, differs "
-                  "from the checkpoint's)");
+  require_refused(old_without, "load_checkpoint: " + old_without.string() +
+                                   " has no tensor named "
+                                   "'optimizer.0.0.momentum_buffer', state this run's optimizer "
+                                   "keeps (SGD keeps a momentum_buffer "
+                                   "only with momentum > 0: the optimizer setting momentum, "
+                                   "train_cifar10's --momentum, differs "
+                                   "from the checkpoint's)");
   const fs::path old_with = edited(with_momentum, "old_momentum.safetensors", strip);
-  require_refused(old_with, "load_checkpoint: " + old_with.string() + " has optimizer state "
-                  "'optimizer.0.0.momentum_buffer' that this run's optimizer does not keep (SGD keeps a "
-                  "momentum_buffer only with momentum > 0: the optimizer setting momentum, train_cifar10's "
-                  "--momentum, differs from the checkpoint's)", 0.f);
+  require_refused(
+      old_with,
+      "load_checkpoint: " + old_with.string() +
+          " has optimizer state "
+          "'optimizer.0.0.momentum_buffer' that this run's optimizer does not keep (SGD keeps a "
+          "momentum_buffer only with momentum > 0: the optimizer setting momentum, train_cifar10's "
+          "--momentum, differs from the checkpoint's)",
+      0.f);
   // Same settings: loads (the old file too), and a weights-only load ignores the optimizer state.
   Run same;
   CHECK(load_checkpoint(old_with.string(), same.model, &same.sgd, &same.scheduler).epoch == 3);
@@ -377,19 +442,24 @@ TEST_CASE("resuming with other optimizer settings names the setting", "[cpu][che
   CHECK(load_checkpoint(m, weights_only, nullptr, nullptr).extra.at("best_test_acc") == "0.5");
 }
 
-TEST_CASE("a checkpoint with tensors the run does not use is refused by name", "[cpu][checkpoint][strict]") {
+TEST_CASE("a checkpoint with tensors the run does not use is refused by name",
+          "[cpu][checkpoint][strict]") {
   const fs::path good = saved_checkpoint("extra_tensors.safetensors");
-  fs::path path = edited(good, "extra_model.safetensors",
-                         [](TensorFile& f) { f.tensors.emplace_back("model.fc2.weight", Tensor::zeros({2})); });
-  require_refused(path, "load_checkpoint: " + path.string() + " has tensor 'model.fc2.weight' that this model "
-                        "does not have (a checkpoint of a different configuration?)");
+  fs::path path = edited(good, "extra_model.safetensors", [](TensorFile& f) {
+    f.tensors.emplace_back("model.fc2.weight", Tensor::zeros({2}));
+  });
+  require_refused(path, "load_checkpoint: " + path.string() +
+                            " has tensor 'model.fc2.weight' that this model "
+                            "does not have (a checkpoint of a different configuration?)");
   path = edited(good, "extra_other.safetensors",
                 [](TensorFile& f) { f.tensors.emplace_back("weights", Tensor::zeros({2})); });
-  require_refused(path, "load_checkpoint: " + path.string() + " has tensor 'weights', which is not part of a "
-                        "minidl checkpoint (names start with 'model.' or 'optimizer.')");
+  require_refused(path, "load_checkpoint: " + path.string() +
+                            " has tensor 'weights', which is not part of a "
+                            "minidl checkpoint (names start with 'model.' or 'optimizer.')");
 }
 
-TEST_CASE("a resume with another batch size or epoch count is refused by name", "[cpu][checkpoint][strict]") {
+TEST_CASE("a resume with another batch size or epoch count is refused by name",
+          "[cpu][checkpoint][strict]") {
   const RunSettings saved{128, 391, 40};
   const fs::path path = saved_checkpoint("run_settings.safetensors", 0.9f, saved);
   const std::string p = path.string();
@@ -400,24 +470,34 @@ TEST_CASE("a resume with another batch size or epoch count is refused by name", 
   CHECK(state.run.epochs == 40);
   CHECK(state.extra.count("run.batch_size") == 0);
   CHECK_NOTHROW(check_run_settings(p, saved, saved));
-  CHECK_NOTHROW(check_run_settings(p, RunSettings{}, RunSettings{256, 196, 60}));  // an older checkpoint
-  CHECK_THROWS_WITH(check_run_settings(p, saved, RunSettings{256, 196, 40}),
-                    "resume: " + p + " was saved by a run with batch size 128 (metadata 'run.batch_size') but "
-                    "this run has --batch-size 256: the learning-rate schedule counts optimizer steps, so another "
-                    "batch size would shift it; resume with --batch-size 128, or start a new run");
-  CHECK_THROWS_WITH(check_run_settings(p, saved, RunSettings{128, 79, 40}),
-                    "resume: " + p + " was saved by a run of 391 steps per epoch (metadata 'run.steps_per_epoch') "
-                    "but this run has 79 (--batch-size 128 over another number of training images): the "
-                    "learning-rate schedule counts optimizer steps, so it would shift; resume with the same "
-                    "--limit-train and data, or start a new run");
+  CHECK_NOTHROW(
+      check_run_settings(p, RunSettings{}, RunSettings{256, 196, 60}));  // an older checkpoint
+  CHECK_THROWS_WITH(
+      check_run_settings(p, saved, RunSettings{256, 196, 40}),
+      "resume: " + p +
+          " was saved by a run with batch size 128 (metadata 'run.batch_size') but "
+          "this run has --batch-size 256: the learning-rate schedule counts optimizer steps, so "
+          "another "
+          "batch size would shift it; resume with --batch-size 128, or start a new run");
+  CHECK_THROWS_WITH(
+      check_run_settings(p, saved, RunSettings{128, 79, 40}),
+      "resume: " + p +
+          " was saved by a run of 391 steps per epoch (metadata 'run.steps_per_epoch') "
+          "but this run has 79 (--batch-size 128 over another number of training images): the "
+          "learning-rate schedule counts optimizer steps, so it would shift; resume with the same "
+          "--limit-train and data, or start a new run");
   CHECK_THROWS_WITH(check_run_settings(p, saved, RunSettings{128, 391, 60}),
-                    "resume: " + p + " belongs to a run of 40 epochs (metadata 'run.epochs') but this run has "
-                    "--epochs 60: the learning-rate schedule spans all the epochs, so another --epochs changes "
-                    "the rate of every remaining step; resume with --epochs 40, or start a new run with --epochs 60");
+                    "resume: " + p +
+                        " belongs to a run of 40 epochs (metadata 'run.epochs') but this run has "
+                        "--epochs 60: the learning-rate schedule spans all the epochs, so another "
+                        "--epochs changes "
+                        "the rate of every remaining step; resume with --epochs 40, or start a new "
+                        "run with --epochs 60");
   const RunSettings other{256, 196, 40};
   Run fresh;
-  REQUIRE_THROWS_WITH(load_checkpoint(p, fresh.model, &fresh.sgd, &fresh.scheduler, &other),
-                      Catch::StartsWith("resume: " + p + " was saved by a run with batch size 128"));
+  REQUIRE_THROWS_WITH(
+      load_checkpoint(p, fresh.model, &fresh.sgd, &fresh.scheduler, &other),
+      Catch::StartsWith("resume: " + p + " was saved by a run with batch size 128"));
   CHECK(fresh.sgd.steps_taken() == 0);
 }
 
@@ -428,7 +508,8 @@ TEST_CASE("load_checkpoint reads one tensor at a time", "[cpu][checkpoint][stric
   // for AddressSanitizer, whose quarantine keeps each freed piece (make sanitize).
   struct Big : Module {
     Big() {
-      for (int i = 0; i < 8; ++i) register_parameter("p" + std::to_string(i), Tensor::full({1 << 20}, float(i)));
+      for (int i = 0; i < 8; ++i)
+        register_parameter("p" + std::to_string(i), Tensor::full({1 << 20}, float(i)));
     }
     Tensor forward(const Tensor& x) override { return x; }
     std::string describe() const override { return "Big"; }
@@ -462,7 +543,8 @@ TEST_CASE("load_checkpoint reads one tensor at a time", "[cpu][checkpoint][stric
   fs::remove(path);
 }
 
-TEST_CASE("the fuzzers' seed corpus and regression inputs end in a clean error or a load", "[cpu][checkpoint][strict][fuzz]") {
+TEST_CASE("the fuzzers' seed corpus and regression inputs end in a clean error or a load",
+          "[cpu][checkpoint][strict][fuzz]") {
   // The inputs are replayed through the fuzz targets' own entry points (fuzz/fuzz_entries.h):
   // each must return or throw minidl::Error (UsageError for the parser); a crash or any other
   // exception fails here, without clang.

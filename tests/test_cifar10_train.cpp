@@ -15,7 +15,8 @@
 
 using namespace minidl;
 
-TEST_CASE("the reference ResNet learns CIFAR-10: one epoch on 5000 images beats 30 percent", "[cpu][cifar10]") {
+TEST_CASE("the reference ResNet learns CIFAR-10: one epoch on 5000 images beats 30 percent",
+          "[cpu][cifar10]") {
   const char* dir = std::getenv("CIFAR10_DIR");
   if (!dir || !*dir) {
     WARN("SKIPPED: CIFAR10_DIR is not set (point it at the CIFAR-10 binary dataset)");

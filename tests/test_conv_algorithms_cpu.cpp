@@ -11,10 +11,10 @@
 #include "kernels/conv2d.h"
 #include "op_check.h"
 
-using minidl::kernels::Conv2dShape;
 using minidl::kernels::Conv2dAlgorithm;
 using minidl::kernels::Conv2dConfig;
 using minidl::kernels::Conv2dPass;
+using minidl::kernels::Conv2dShape;
 using testutil::kTol;
 using testutil::Vec;
 namespace cpu = minidl::kernels::cpu;
@@ -95,7 +95,8 @@ TEST_CASE("the CPU conv2d rule picks Winograd for the model's stride-1 3x3 layer
   const Conv2dShape block = kernel_shape({128, 64, 16, 16, 64, 3, 3, 1, 1});
   const Conv2dShape downsample = kernel_shape({128, 64, 16, 16, 128, 3, 3, 2, 1});
   const Conv2dShape projection = kernel_shape({128, 64, 16, 16, 128, 1, 1, 2, 0});
-  for (Conv2dPass pass : {Conv2dPass::Forward, Conv2dPass::BackwardData, Conv2dPass::BackwardWeight}) {
+  for (Conv2dPass pass :
+       {Conv2dPass::Forward, Conv2dPass::BackwardData, Conv2dPass::BackwardWeight}) {
     CHECK(cpu::conv2d_config(block, pass).algorithm == Conv2dAlgorithm::Winograd);
     CHECK(cpu::conv2d_config(downsample, pass).algorithm == Conv2dAlgorithm::Gemm);
     CHECK(cpu::conv2d_config(projection, pass).algorithm == Conv2dAlgorithm::Gemm);

@@ -12,10 +12,10 @@
 #include "kernels/cuda/fast_divmod.cuh"
 
 using namespace minidl;
-using kernels::Conv2dShape;
 using kernels::Conv2dAlgorithm;
-using kernels::Conv2dPass;
 using kernels::Conv2dConfig;
+using kernels::Conv2dPass;
+using kernels::Conv2dShape;
 
 namespace {
 
@@ -44,8 +44,8 @@ std::string describe(const Conv2dShape& s, const Conv2dConfig& t) {
          std::to_string(s.kernel_h) + "," + std::to_string(s.kernel_w) + "] stride " +
          std::to_string(s.stride_h) + "x" + std::to_string(s.stride_w) + " pad " +
          std::to_string(s.pad_h) + "x" + std::to_string(s.pad_w) + " tiling " +
-         std::to_string(t.tile_m) + "x" + std::to_string(t.tile_n) + "x" + std::to_string(t.slices) +
-         algorithm;
+         std::to_string(t.tile_m) + "x" + std::to_string(t.tile_n) + "x" +
+         std::to_string(t.slices) + algorithm;
 }
 
 Tensor random(const Shape& shape, uint64_t seed) {
@@ -94,17 +94,17 @@ TEST_CASE("FastDivmod divides like the hardware divider", "[gpu][conv2d]") {
 TEST_CASE("cuda conv2d passes match the CPU under every tiling", "[gpu][conv2d][all_tilings]") {
   if (cudatest::skip_without_cuda()) return;
   const Conv2dShape shapes[] = {
-      shape(1, 3, 9, 7, 5, 3, 3, 1, 1, 1, 1),       // 3 input channels, batch 1
-      shape(2, 13, 9, 6, 17, 3, 2, 1, 1, 0, 0),     // odd channels, non-square kernel
-      shape(2, 6, 10, 7, 70, 5, 5, 2, 2, 2, 2),     // 70 filters: two 64-row tiles
-      shape(3, 3, 11, 11, 4, 1, 1, 3, 3, 0, 0),     // stride > kernel: phases without taps
-      shape(2, 130, 5, 5, 129, 3, 3, 2, 2, 1, 1),   // channels past 128, stride 2
-      shape(1, 5, 1, 1, 7, 3, 3, 1, 1, 1, 1),       // 1x1 spatial
-      shape(2, 9, 8, 9, 11, 3, 1, 2, 1, 1, 0),      // different strides and pads per axis
-      shape(2, 64, 4, 4, 128, 1, 1, 2, 2, 0, 0),    // a projection shortcut
-      shape(2, 70, 6, 5, 66, 3, 3, 1, 1, 1, 1),     // Winograd's choice: odd output, partial tiles
-      shape(2, 8, 7, 7, 9, 3, 3, 1, 1, 0, 0),       // no padding (backward-data pads by 2)
-      shape(1, 4, 5, 6, 3, 3, 3, 1, 1, 2, 2),       // padding 2 (backward-data pads by 0)
+      shape(1, 3, 9, 7, 5, 3, 3, 1, 1, 1, 1),      // 3 input channels, batch 1
+      shape(2, 13, 9, 6, 17, 3, 2, 1, 1, 0, 0),    // odd channels, non-square kernel
+      shape(2, 6, 10, 7, 70, 5, 5, 2, 2, 2, 2),    // 70 filters: two 64-row tiles
+      shape(3, 3, 11, 11, 4, 1, 1, 3, 3, 0, 0),    // stride > kernel: phases without taps
+      shape(2, 130, 5, 5, 129, 3, 3, 2, 2, 1, 1),  // channels past 128, stride 2
+      shape(1, 5, 1, 1, 7, 3, 3, 1, 1, 1, 1),      // 1x1 spatial
+      shape(2, 9, 8, 9, 11, 3, 1, 2, 1, 1, 0),     // different strides and pads per axis
+      shape(2, 64, 4, 4, 128, 1, 1, 2, 2, 0, 0),   // a projection shortcut
+      shape(2, 70, 6, 5, 66, 3, 3, 1, 1, 1, 1),    // Winograd's choice: odd output, partial tiles
+      shape(2, 8, 7, 7, 9, 3, 3, 1, 1, 0, 0),      // no padding (backward-data pads by 2)
+      shape(1, 4, 5, 6, 3, 3, 3, 1, 1, 2, 2),      // padding 2 (backward-data pads by 0)
   };
   for (const Conv2dShape& s : shapes) {
     const Tensor x = random({s.batch, s.in_channels, s.in_h, s.in_w}, 1);
@@ -173,13 +173,14 @@ TEST_CASE("cuda conv2d tiling rule fills the GPU and rejects bad tilings", "[gpu
   CHECK(stem_t.slices == 1);
   CHECK(kernels::cuda::conv2d_workspace(stem, Conv2dPass::Forward) == 0);
   // An explicit request is kept.
-  const Conv2dConfig forced = kernels::cuda::conv2d_config(stem, Conv2dPass::BackwardWeight, {128, 64, 5});
+  const Conv2dConfig forced =
+      kernels::cuda::conv2d_config(stem, Conv2dPass::BackwardWeight, {128, 64, 5});
   CHECK(forced.tile_m == 128);
   CHECK(forced.tile_n == 64);
   CHECK(forced.slices == 5);
   CHECK_THROWS_WITH(kernels::cuda::conv2d_config(stem, Conv2dPass::Forward, {96, 64, 1}),
                     Catch::Contains("tiles must be 64 or 128"));
-  CHECK_THROWS_WITH(kernels::cuda::conv2d_config(stem, Conv2dPass::Forward,
-                                                 {0, 0, 0, Conv2dAlgorithm::Winograd}),
-                    Catch::Contains("Winograd needs a 3x3 kernel, stride 1"));
+  CHECK_THROWS_WITH(
+      kernels::cuda::conv2d_config(stem, Conv2dPass::Forward, {0, 0, 0, Conv2dAlgorithm::Winograd}),
+      Catch::Contains("Winograd needs a 3x3 kernel, stride 1"));
 }

@@ -44,9 +44,12 @@ TEST_CASE("cuda conv2d forward backward-data and backward-weight match the CPU",
     std::vector<Tensor> inputs{randn(c.x, 1), randn(c.w, 2, 0.1f)};
     if (c.bias) inputs.push_back(randn({c.w[0]}, 3));
     const int stride = c.stride, padding = c.padding;
-    compare_op(inputs, [stride, padding](const std::vector<Tensor>& t) {
-      return ops::conv2d(t[0], t[1], t.size() > 2 ? t[2] : Tensor(), stride, padding);
-    }, kTol, c.bias ? std::vector<size_t>{0, 1, 2} : std::vector<size_t>{0, 1});
+    compare_op(
+        inputs,
+        [stride, padding](const std::vector<Tensor>& t) {
+          return ops::conv2d(t[0], t[1], t.size() > 2 ? t[2] : Tensor(), stride, padding);
+        },
+        kTol, c.bias ? std::vector<size_t>{0, 1, 2} : std::vector<size_t>{0, 1});
   }
 }
 
@@ -73,7 +76,8 @@ TEST_CASE("cuda batch_norm training and eval match the CPU", "[gpu][batch_norm]"
                  [&](const std::vector<Tensor>& t) {
                    const bool gpu = t[0].device() == Device::CUDA;
                    // Fresh running statistics per run, so both devices start equal.
-                   Tensor rm = (gpu ? mean_gpu : mean_cpu).clone(), rv = (gpu ? var_gpu : var_cpu).clone();
+                   Tensor rm = (gpu ? mean_gpu : mean_cpu).clone(),
+                          rv = (gpu ? var_gpu : var_cpu).clone();
                    return ops::batch_norm(t[0], t[1], t[2], rm, rv, training, 0.1f, 1e-5f);
                  },
                  kTol, {0, 1, 2});
@@ -98,13 +102,13 @@ TEST_CASE("cuda batch_norm with many chunks per channel matches the CPU", "[gpu]
   for (const Shape& shape : shapes) {
     INFO("x " << shape_str(shape));
     const int64_t c = shape[1];
-    compare_op({ops::add(randn(shape, 21, 2.f), Tensor::full(shape, 5.f)), randn({c}, 22),
-                randn({c}, 23)},
-               [c](const std::vector<Tensor>& t) {
-                 Tensor rm = Tensor::zeros({c}, t[0].device()), rv = Tensor::ones({c}, t[0].device());
-                 return ops::batch_norm(t[0], t[1], t[2], rm, rv, true);
-               },
-               kTol, {0, 1, 2});
+    compare_op(
+        {ops::add(randn(shape, 21, 2.f), Tensor::full(shape, 5.f)), randn({c}, 22), randn({c}, 23)},
+        [c](const std::vector<Tensor>& t) {
+          Tensor rm = Tensor::zeros({c}, t[0].device()), rv = Tensor::ones({c}, t[0].device());
+          return ops::batch_norm(t[0], t[1], t[2], rm, rv, true);
+        },
+        kTol, {0, 1, 2});
     // Block 0 of each channel updates the running statistics from the merged moments.
     Tensor rm_cpu = Tensor::zeros({c}), rv_cpu = Tensor::ones({c});
     Tensor rm_gpu = Tensor::zeros({c}, Device::CUDA), rv_gpu = Tensor::ones({c}, Device::CUDA);
@@ -116,7 +120,8 @@ TEST_CASE("cuda batch_norm with many chunks per channel matches the CPU", "[gpu]
   }
 }
 
-TEST_CASE("cuda fused batch_norm_relu and batch_norm_add_relu match the CPU", "[gpu][batch_norm][fused]") {
+TEST_CASE("cuda fused batch_norm_relu and batch_norm_add_relu match the CPU",
+          "[gpu][batch_norm][fused]") {
   if (cudatest::skip_without_cuda()) return;
   const Shape shapes[] = {{2, 64, 8, 8}, {3, 5, 7, 5}, {6, 13}, {9, 3, 17, 19}};
   for (const Shape& shape : shapes) {
@@ -125,19 +130,21 @@ TEST_CASE("cuda fused batch_norm_relu and batch_norm_add_relu match the CPU", "[
       for (bool with_residual : {false, true}) {
         INFO("x " << shape_str(shape) << (training ? " training" : " eval")
                   << (with_residual ? " + residual" : ""));
-        compare_op({randn(shape, 24), randn({c}, 25), randn({c}, 26), randn(shape, 27)},
-                   [c, training, with_residual](const std::vector<Tensor>& t) {
-                     const Device device = t[0].device();
-                     Tensor rm = Tensor::full({c}, 0.1f, device), rv = Tensor::full({c}, 0.8f, device);
-                     return with_residual
-                                ? ops::batch_norm_add_relu(t[0], t[3], t[1], t[2], rm, rv, training)
-                                : ops::batch_norm_relu(t[0], t[1], t[2], rm, rv, training);
-                   },
-                   // Eval without gradients runs the fused eval kernel (with them, the
-                   // composition of the unfused ops, tested above).
-                   kTol, !training       ? std::vector<size_t>{}
-                         : with_residual ? std::vector<size_t>{0, 1, 2, 3}
-                                         : std::vector<size_t>{0, 1, 2});
+        compare_op(
+            {randn(shape, 24), randn({c}, 25), randn({c}, 26), randn(shape, 27)},
+            [c, training, with_residual](const std::vector<Tensor>& t) {
+              const Device device = t[0].device();
+              Tensor rm = Tensor::full({c}, 0.1f, device), rv = Tensor::full({c}, 0.8f, device);
+              return with_residual
+                         ? ops::batch_norm_add_relu(t[0], t[3], t[1], t[2], rm, rv, training)
+                         : ops::batch_norm_relu(t[0], t[1], t[2], rm, rv, training);
+            },
+            // Eval without gradients runs the fused eval kernel (with them, the
+            // composition of the unfused ops, tested above).
+            kTol,
+            !training       ? std::vector<size_t>{}
+            : with_residual ? std::vector<size_t>{0, 1, 2, 3}
+                            : std::vector<size_t>{0, 1, 2});
       }
     }
   }
@@ -145,36 +152,53 @@ TEST_CASE("cuda fused batch_norm_relu and batch_norm_add_relu match the CPU", "[
 
 TEST_CASE("cuda max avg and global pooling match the CPU", "[gpu][pooling]") {
   if (cudatest::skip_without_cuda()) return;
-  struct PoolCase { Shape x; int kernel, stride, padding; };
-  const PoolCase cases[] = {{{2, 64, 16, 16}, 3, 2, 1}, {{1, 3, 5, 7}, 2, 2, 0},
-                            {{2, 5, 9, 9}, 3, 1, 1}, {{3, 2, 8, 8}, 1, 3, 0}, {{1, 4, 1, 1}, 1, 1, 0}};
+  struct PoolCase {
+    Shape x;
+    int kernel, stride, padding;
+  };
+  const PoolCase cases[] = {{{2, 64, 16, 16}, 3, 2, 1},
+                            {{1, 3, 5, 7}, 2, 2, 0},
+                            {{2, 5, 9, 9}, 3, 1, 1},
+                            {{3, 2, 8, 8}, 1, 3, 0},
+                            {{1, 4, 1, 1}, 1, 1, 0}};
   for (const PoolCase& c : cases) {
-    INFO("x " << shape_str(c.x) << " kernel " << c.kernel << " stride " << c.stride << " pad " << c.padding);
-    compare_op({randn(c.x, 13)}, [c](const std::vector<Tensor>& t) {
-      return ops::max_pool2d(t[0], c.kernel, c.stride, c.padding);
-    }, 1e-6, {0});
-    compare_op({randn(c.x, 14)}, [c](const std::vector<Tensor>& t) {
-      return ops::avg_pool2d(t[0], c.kernel, c.stride, c.padding);
-    }, 1e-6, {0});
+    INFO("x " << shape_str(c.x) << " kernel " << c.kernel << " stride " << c.stride << " pad "
+              << c.padding);
+    compare_op({randn(c.x, 13)},
+               [c](const std::vector<Tensor>& t) {
+                 return ops::max_pool2d(t[0], c.kernel, c.stride, c.padding);
+               },
+               1e-6, {0});
+    compare_op({randn(c.x, 14)},
+               [c](const std::vector<Tensor>& t) {
+                 return ops::avg_pool2d(t[0], c.kernel, c.stride, c.padding);
+               },
+               1e-6, {0});
   }
   for (const Shape& shape : {Shape{2, 512, 2, 2}, Shape{3, 5, 7, 3}, Shape{1, 1, 1, 1}}) {
     INFO("global average pool of " << shape_str(shape));
-    compare_op({randn(shape, 15)}, [](const std::vector<Tensor>& t) { return ops::global_avg_pool(t[0]); },
-               1e-6, {0});
+    compare_op({randn(shape, 15)},
+               [](const std::vector<Tensor>& t) { return ops::global_avg_pool(t[0]); }, 1e-6, {0});
   }
 }
 
-TEST_CASE("cuda softmax cross-entropy matches the CPU with and without label smoothing", "[gpu][loss]") {
+TEST_CASE("cuda softmax cross-entropy matches the CPU with and without label smoothing",
+          "[gpu][loss]") {
   if (cudatest::skip_without_cuda()) return;
-  struct LossCase { int batch, classes; float smoothing; };
+  struct LossCase {
+    int batch, classes;
+    float smoothing;
+  };
   for (const LossCase& c : {LossCase{128, 10, 0.1f}, LossCase{7, 37, 0.f}, LossCase{1, 10, 0.2f},
                             LossCase{33, 2, 0.f}}) {
     INFO("batch " << c.batch << " classes " << c.classes << " smoothing " << c.smoothing);
     std::vector<int> labels(c.batch);
     for (int n = 0; n < c.batch; ++n) labels[n] = (n * 7 + 3) % c.classes;
-    compare_op({randn({c.batch, c.classes}, 16, 3.f)}, [&](const std::vector<Tensor>& t) {
-      return ops::softmax_cross_entropy(t[0], labels, c.smoothing);
-    }, kTol, {0});
+    compare_op({randn({c.batch, c.classes}, 16, 3.f)},
+               [&](const std::vector<Tensor>& t) {
+                 return ops::softmax_cross_entropy(t[0], labels, c.smoothing);
+               },
+               kTol, {0});
   }
 }
 
@@ -188,7 +212,8 @@ TEST_CASE("cuda count_correct and device labels match the CPU", "[gpu][loss]") {
     const Tensor on_gpu = logits.to(Device::CUDA);
     const ops::Labels cpu_labels = ops::make_labels(labels, 10, Device::CPU);
     const ops::Labels gpu_labels = ops::make_labels(labels, 10, Device::CUDA);
-    CHECK(ops::count_correct(on_gpu, gpu_labels).item() == ops::count_correct(logits, cpu_labels).item());
+    CHECK(ops::count_correct(on_gpu, gpu_labels).item() ==
+          ops::count_correct(logits, cpu_labels).item());
     CHECK(std::abs(ops::softmax_cross_entropy(on_gpu, gpu_labels, 0.1f).item() -
                    ops::softmax_cross_entropy(logits, cpu_labels, 0.1f).item()) < 1e-5);
   }
@@ -219,41 +244,51 @@ TEST_CASE("BatchUploader delivers batches intact while the host runs ahead", "[g
           ops::softmax_cross_entropy(logits, expected).item());
   }
   batches[0].labels[0] = 10;
-  CHECK_THROWS_WITH(uploader.upload(batches[0]), Catch::Contains("label 10 at index 0 is outside [0, 10)"));
+  CHECK_THROWS_WITH(uploader.upload(batches[0]),
+                    Catch::Contains("label 10 at index 0 is outside [0, 10)"));
 }
 
-TEST_CASE("cuda elementwise ops reductions and bias broadcasts match the CPU", "[gpu][elementwise]") {
+TEST_CASE("cuda elementwise ops reductions and bias broadcasts match the CPU",
+          "[gpu][elementwise]") {
   if (cudatest::skip_without_cuda()) return;
   for (const Shape& shape : {Shape{1}, Shape{257}, Shape{3, 5, 7, 11}, Shape{2, 64, 16, 16}}) {
     INFO("shape " << shape_str(shape));
     const Tensor a = randn(shape, 17), b = randn(shape, 18);
-    compare_op({a, b}, [](const std::vector<Tensor>& t) { return ops::add(t[0], t[1]); }, 1e-6, {0, 1});
-    compare_op({a, b}, [](const std::vector<Tensor>& t) { return ops::sub(t[0], t[1]); }, 1e-6, {0, 1});
-    compare_op({a, b}, [](const std::vector<Tensor>& t) { return ops::mul(t[0], t[1]); }, 1e-6, {0, 1});
-    compare_op({a}, [](const std::vector<Tensor>& t) { return ops::scale(t[0], -0.37f); }, 1e-6, {0});
+    compare_op({a, b}, [](const std::vector<Tensor>& t) { return ops::add(t[0], t[1]); }, 1e-6,
+               {0, 1});
+    compare_op({a, b}, [](const std::vector<Tensor>& t) { return ops::sub(t[0], t[1]); }, 1e-6,
+               {0, 1});
+    compare_op({a, b}, [](const std::vector<Tensor>& t) { return ops::mul(t[0], t[1]); }, 1e-6,
+               {0, 1});
+    compare_op({a}, [](const std::vector<Tensor>& t) { return ops::scale(t[0], -0.37f); }, 1e-6,
+               {0});
     compare_op({a}, [](const std::vector<Tensor>& t) { return ops::relu(t[0]); }, 1e-6, {0});
     compare_op({a}, [](const std::vector<Tensor>& t) { return ops::mean(t[0]); }, 1e-5, {0});
   }
   compare_op({randn({2, 13, 5, 3}, 19), randn({13}, 20)},
              [](const std::vector<Tensor>& t) { return ops::add(t[0], t[1]); }, 1e-6, {0, 1});
   // A leaf used twice: its second gradient is accumulated in place on the device (axpy).
-  compare_op({randn({3, 7}, 28)}, [](const std::vector<Tensor>& t) {
-    return ops::add(ops::relu(t[0]), ops::scale(t[0], 2.f));
-  }, 1e-6, {0});
+  compare_op(
+      {randn({3, 7}, 28)},
+      [](const std::vector<Tensor>& t) { return ops::add(ops::relu(t[0]), ops::scale(t[0], 2.f)); },
+      1e-6, {0});
 }
 
 TEST_CASE("cuda linear and matmul (cuBLAS) match the CPU", "[gpu][linear]") {
   if (cudatest::skip_without_cuda()) return;
   compare_op({randn({8, 512}, 21), randn({10, 512}, 22, 0.05f), randn({10}, 23)},
-             [](const std::vector<Tensor>& t) { return ops::linear(t[0], t[1], t[2]); }, kTol, {0, 1, 2});
+             [](const std::vector<Tensor>& t) { return ops::linear(t[0], t[1], t[2]); }, kTol,
+             {0, 1, 2});
   compare_op({randn({5, 7}, 24), randn({7, 3}, 25)},
              [](const std::vector<Tensor>& t) { return ops::matmul(t[0], t[1]); }, kTol, {0, 1});
 }
 
 TEST_CASE("cuda dropout applies the same seeded mask as the CPU", "[gpu][dropout]") {
   if (cudatest::skip_without_cuda()) return;
-  compare_op({randn({4, 9, 5}, 26)}, [](const std::vector<Tensor>& t) {
-    Generator gen(27);  // the same mask on both devices
-    return ops::dropout(t[0], 0.3f, true, gen);
-  }, 1e-6, {0});
+  compare_op({randn({4, 9, 5}, 26)},
+             [](const std::vector<Tensor>& t) {
+               Generator gen(27);  // the same mask on both devices
+               return ops::dropout(t[0], 0.3f, true, gen);
+             },
+             1e-6, {0});
 }

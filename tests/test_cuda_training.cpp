@@ -16,11 +16,16 @@ TEST_CASE("cuda SGD Adam and AdamW updates match the CPU", "[gpu][optim]") {
   const Tensor grad = Tensor::normal({3, 5, 7}, 0.f, 1.f, gen);
   for (int kind = 0; kind < 3; ++kind) {
     INFO((kind == 0 ? "SGD" : kind == 1 ? "Adam" : "AdamW"));
-    Tensor p_cpu = start.clone().set_requires_grad(), p_gpu = start.to(Device::CUDA).set_requires_grad();
+    Tensor p_cpu = start.clone().set_requires_grad(),
+           p_gpu = start.to(Device::CUDA).set_requires_grad();
     auto make = [kind](Tensor p) -> std::unique_ptr<Optimizer> {
-      if (kind == 0) return std::make_unique<SGD>(std::vector<Tensor>{p}, SgdOptions{0.1f, 0.9f, 5e-4f, true});
-      if (kind == 1) return std::make_unique<Adam>(std::vector<Tensor>{p}, AdamOptions{0.01f, 0.9f, 0.999f, 1e-8f, 0.01f});
-      return std::make_unique<AdamW>(std::vector<Tensor>{p}, AdamOptions{0.01f, 0.9f, 0.999f, 1e-8f, 0.01f});
+      if (kind == 0)
+        return std::make_unique<SGD>(std::vector<Tensor>{p}, SgdOptions{0.1f, 0.9f, 5e-4f, true});
+      if (kind == 1)
+        return std::make_unique<Adam>(std::vector<Tensor>{p},
+                                      AdamOptions{0.01f, 0.9f, 0.999f, 1e-8f, 0.01f});
+      return std::make_unique<AdamW>(std::vector<Tensor>{p},
+                                     AdamOptions{0.01f, 0.9f, 0.999f, 1e-8f, 0.01f});
     };
     auto cpu = make(p_cpu), gpu = make(p_gpu);
     for (int step = 0; step < 3; ++step) {
@@ -69,7 +74,8 @@ TEST_CASE("cuda SGD updates many tensors of awkward sizes in batched launches", 
   }
 }
 
-TEST_CASE("one training step of the reference ResNet on CUDA matches the CPU step", "[gpu][model]") {
+TEST_CASE("one training step of the reference ResNet on CUDA matches the CPU step",
+          "[gpu][model]") {
   if (cudatest::skip_without_cuda()) return;
   manual_seed(41);
   ResNet cpu_model;
@@ -81,17 +87,20 @@ TEST_CASE("one training step of the reference ResNet on CUDA matches the CPU ste
   Generator gen(42);
   const Tensor images = Tensor::normal({4, 3, 32, 32}, 0.f, 1.f, gen);
   const std::vector<int> labels = {3, 1, 4, 1};
-  SGD cpu_sgd(decay_groups(cpu_model.parameters(), 0.1f, 5e-4f), SgdOptions{0.1f, 0.9f, 5e-4f, true});
-  SGD gpu_sgd(decay_groups(gpu_model.parameters(), 0.1f, 5e-4f), SgdOptions{0.1f, 0.9f, 5e-4f, true});
+  SGD cpu_sgd(decay_groups(cpu_model.parameters(), 0.1f, 5e-4f),
+              SgdOptions{0.1f, 0.9f, 5e-4f, true});
+  SGD gpu_sgd(decay_groups(gpu_model.parameters(), 0.1f, 5e-4f),
+              SgdOptions{0.1f, 0.9f, 5e-4f, true});
 
   const Tensor cpu_loss = ops::softmax_cross_entropy(cpu_model.forward(images), labels, 0.1f);
-  const Tensor gpu_loss = ops::softmax_cross_entropy(gpu_model.forward(images.to(Device::CUDA)), labels, 0.1f);
+  const Tensor gpu_loss =
+      ops::softmax_cross_entropy(gpu_model.forward(images.to(Device::CUDA)), labels, 0.1f);
   CHECK(gpu_loss.item() == Approx(cpu_loss.item()).epsilon(1e-4));
   cpu_loss.backward();
   gpu_loss.backward();
 
-  // Summation orders differ (im2col + GEMM or Winograd on the CPU, tiled implicit GEMM on CUDA) and the
-  // differences pass through 9 batch norms, so whole-model gradients get a looser tolerance.
+  // Summation orders differ (im2col + GEMM or Winograd on the CPU, tiled implicit GEMM on CUDA) and
+  // the differences pass through 9 batch norms, so whole-model gradients get a looser tolerance.
   const double tolerance = 1e-3;
   const auto cpu_params = cpu_model.named_parameters(), gpu_params = gpu_model.named_parameters();
   for (size_t i = 0; i < cpu_params.size(); ++i) {

@@ -1,6 +1,6 @@
 // The CIFAR-10 reader (on small files written here in the same format, read with
-// file_records set to their size; including truncated and corrupt ones), the transforms (pixels move where expected) and the DataLoader
-// (every sample once per epoch, reproducible for a seed).
+// file_records set to their size; including truncated and corrupt ones), the transforms (pixels
+// move where expected) and the DataLoader (every sample once per epoch, reproducible for a seed).
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -20,7 +20,8 @@ namespace {
 std::vector<uint8_t> record(int file, int r) {
   std::vector<uint8_t> bytes(Cifar10::kRecordBytes);
   bytes[0] = uint8_t((file + r) % 10);
-  for (int i = 0; i < Cifar10::kImageBytes; ++i) bytes[1 + i] = uint8_t((file * 31 + r * 7 + i) % 256);
+  for (int i = 0; i < Cifar10::kImageBytes; ++i)
+    bytes[1 + i] = uint8_t((file * 31 + r * 7 + i) % 256);
   return bytes;
 }
 
@@ -45,8 +46,8 @@ TEST_CASE("load_cifar10 reads labels and CHW pixels in file order", "[cpu][data]
   const fs::path dir = make_dataset("read", 4);
   const Cifar10 train = load_cifar10(dir.string(), Split::Train, -1, 4);
   REQUIRE(train.size() == 20);
-  CHECK(train.labels[0] == 1);   // file 1, record 0
-  CHECK(train.labels[5] == 3);   // file 2, record 1
+  CHECK(train.labels[0] == 1);  // file 1, record 0
+  CHECK(train.labels[5] == 3);  // file 2, record 1
   CHECK(train.image(5)[10] == record(2, 1)[11]);
   const Cifar10 test = load_cifar10(dir.string(), Split::Test, -1, 4);
   REQUIRE(test.size() == 4);
@@ -81,7 +82,9 @@ TEST_CASE("load_cifar10 rejects missing, truncated and corrupt files by name", "
 TEST_CASE("crop_and_flip moves pixels where expected", "[cpu][data]") {
   std::vector<uint8_t> in(Cifar10::kImageBytes), out(Cifar10::kImageBytes);
   for (int i = 0; i < Cifar10::kImageBytes; ++i) in[i] = uint8_t(i % 251 + 1);  // never 0
-  auto at = [](const std::vector<uint8_t>& img, int c, int y, int x) { return img[c * 1024 + y * 32 + x]; };
+  auto at = [](const std::vector<uint8_t>& img, int c, int y, int x) {
+    return img[c * 1024 + y * 32 + x];
+  };
 
   crop_and_flip(in.data(), 4, 4, 4, false, out.data());  // centred crop: identity
   CHECK(out == in);
@@ -176,5 +179,6 @@ TEST_CASE("DataLoader without shuffling keeps file order and can restart an epoc
   int count = 0;
   while (loader.next(b)) ++count;
   CHECK(count == 3);
-  REQUIRE_THROWS_WITH(DataLoader(data, LoaderOptions{0}), Catch::Contains("batch_size must be positive"));
+  REQUIRE_THROWS_WITH(DataLoader(data, LoaderOptions{0}),
+                      Catch::Contains("batch_size must be positive"));
 }

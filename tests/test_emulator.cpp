@@ -45,7 +45,8 @@ template <bool kSecondBarrier>
 __device__ float block_total(float value) {
   MINIDL_SHARED(float, totals, 32);
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  for (int offset = 16; offset > 0; offset /= 2) value += __shfl_xor_sync(0xffffffffu, value, offset);
+  for (int offset = 16; offset > 0; offset /= 2)
+    value += __shfl_xor_sync(0xffffffffu, value, offset);
   if (lane == 0) totals[warp] = value;
   __syncthreads();
   float total = 0.f;
@@ -93,14 +94,14 @@ __global__ void allowed_sharing(float* floats, int* ints) {
   MINIDL_SHARED(int, n, 32);
   const int t = threadIdx.x;
   f[t] = float(t);
-  f[t] += 2.f;                // t + 2
-  f[t] *= 3;                  // 3t + 6
-  f[t] -= 1.5;                // 3t + 4.5
-  f[t] /= 2.f;                // 1.5t + 2.25
+  f[t] += 2.f;  // t + 2
+  f[t] *= 3;    // 3t + 6
+  f[t] -= 1.5;  // 3t + 4.5
+  f[t] /= 2.f;  // 1.5t + 2.25
   n[t] = t;
-  n[t] += 1.5f;               // int += float truncates, as on an int&: t + 1
+  n[t] += 1.5f;  // int += float truncates, as on an int&: t + 1
   ++n[t];
-  n[t]++;                     // t + 3
+  n[t]++;  // t + 3
   n[t] -= 1;
   --n[t];
   const int before = n[t]--;  // t + 1 before, t after
@@ -157,7 +158,8 @@ TEST_CASE("emulator: every thread sees its own threadIdx and blockIdx", "[emulat
   std::vector<int> out(3 * 2 * 4 * 5, -1);
   launch("write_coordinates", write_coordinates, dim3(3, 2), dim3(4, 5), out.data());
   for (int block = 0; block < 6; ++block) {
-    for (int thread = 0; thread < 20; ++thread) REQUIRE(out[block * 20 + thread] == block * 1000 + thread);
+    for (int thread = 0; thread < 20; ++thread)
+      REQUIRE(out[block * 20 + thread] == block * 1000 + thread);
   }
 }
 
@@ -178,7 +180,8 @@ TEST_CASE("emulator: every block's shared memory starts as NaN", "[emulated][emu
   }
 }
 
-TEST_CASE("emulator: a missing barrier is a shared-memory race naming both threads", "[emulated][emulator]") {
+TEST_CASE("emulator: a missing barrier is a shared-memory race naming both threads",
+          "[emulated][emulator]") {
   std::vector<float> out(64);
   // Thread 0 reads its neighbour's slot, then thread 1 writes it, in one barrier interval.
   REQUIRE_THROWS_WITH(
@@ -198,12 +201,14 @@ TEST_CASE("emulator: a missing barrier is a shared-memory race naming both threa
                           "(63,0,0), then written by thread (0,0,0)"));
 }
 
-TEST_CASE("emulator: two threads writing one element is a write/write race", "[emulated][emulator]") {
+TEST_CASE("emulator: two threads writing one element is a write/write race",
+          "[emulated][emulator]") {
   std::vector<int> out(32);
-  REQUIRE_THROWS_WITH(launch("last_writer_wins", last_writer_wins, dim3(1), dim3(32), out.data()),
-                      Catch::Contains("emulated kernel last_writer_wins: block (0,0,0), thread (1,0,0)") &&
-                          Catch::Contains("shared-memory race (write/write) on 'winner'[0]: written "
-                                          "by thread (0,0,0), then written by thread (1,0,0)"));
+  REQUIRE_THROWS_WITH(
+      launch("last_writer_wins", last_writer_wins, dim3(1), dim3(32), out.data()),
+      Catch::Contains("emulated kernel last_writer_wins: block (0,0,0), thread (1,0,0)") &&
+          Catch::Contains("shared-memory race (write/write) on 'winner'[0]: written "
+                          "by thread (0,0,0), then written by thread (1,0,0)"));
 }
 
 TEST_CASE("emulator: a warp shuffle is no barrier for shared memory", "[emulated][emulator]") {
@@ -245,7 +250,8 @@ TEST_CASE("emulator: blocks take the three schedules in turn", "[emulated][emula
   CHECK(std::vector<int>(logs.begin() + 256, logs.end()) == warps_backward);
 }
 
-TEST_CASE("emulator: a correct reduction gives the same bits under every schedule", "[emulated][emulator]") {
+TEST_CASE("emulator: a correct reduction gives the same bits under every schedule",
+          "[emulated][emulator]") {
   // Every block gets the same 64 values, so blocks 0, 1 and 2 (thread order, warps forward,
   // warps backward) must agree bitwise, and the CPU computes the same fixed-order sums.
   std::vector<float> in(3 * 64), sums(6);
@@ -259,12 +265,15 @@ TEST_CASE("emulator: a correct reduction gives the same bits under every schedul
   CHECK(sums[0] == Approx(sum).margin(1e-6));
 }
 
-TEST_CASE("emulator: MINIDL_EMULATOR_SCHEDULE forces one schedule on every block", "[emulated][emulator]") {
+TEST_CASE("emulator: MINIDL_EMULATOR_SCHEDULE forces one schedule on every block",
+          "[emulated][emulator]") {
   std::vector<int> logs(3 * 128, -1), lengths(3, 0);
   setenv("MINIDL_EMULATOR_SCHEDULE", "warps-backward", 1);
   launch("log_order", log_order, dim3(3), dim3(64), logs.data(), lengths.data());
   setenv("MINIDL_EMULATOR_SCHEDULE", "sideways", 1);
-  const auto unknown = [&] { launch("log_order", log_order, dim3(1), dim3(64), logs.data(), lengths.data()); };
+  const auto unknown = [&] {
+    launch("log_order", log_order, dim3(1), dim3(64), logs.data(), lengths.data());
+  };
   CHECK_THROWS_WITH(unknown(), Catch::Contains("MINIDL_EMULATOR_SCHEDULE=sideways"));
   unsetenv("MINIDL_EMULATOR_SCHEDULE");
   for (int b = 0; b < 3; ++b) {
@@ -273,7 +282,8 @@ TEST_CASE("emulator: MINIDL_EMULATOR_SCHEDULE forces one schedule on every block
   }
 }
 
-TEST_CASE("emulator: out-of-bounds shared memory is an error naming kernel and thread", "[emulated][emulator]") {
+TEST_CASE("emulator: out-of-bounds shared memory is an error naming kernel and thread",
+          "[emulated][emulator]") {
   std::vector<float> out(1);
   REQUIRE_THROWS_WITH(launch("read_past_the_end", read_past_the_end, dim3(1), dim3(33), out.data()),
                       Catch::Contains("emulated kernel read_past_the_end") &&

@@ -186,15 +186,20 @@ TEST_CASE("CUDA tensors and ops fail with minidl::Error when no GPU is usable",
 // minidl::Error that starts with the op's name.
 namespace minidl::kernels {
 namespace cpu {
-void kernel_that_refuses(int value) { throw std::invalid_argument("cannot do " + std::to_string(value)); }
+void kernel_that_refuses(int value) {
+  throw std::invalid_argument("cannot do " + std::to_string(value));
+}
 }  // namespace cpu
 namespace cuda {
-void kernel_that_refuses(int value) { throw std::invalid_argument("cannot do " + std::to_string(value)); }
+void kernel_that_refuses(int value) {
+  throw std::invalid_argument("cannot do " + std::to_string(value));
+}
 }  // namespace cuda
 MINIDL_SAME_KERNEL(kernel_that_refuses);
 }  // namespace minidl::kernels
 
-TEST_CASE("MINIDL_DISPATCH turns a kernel's exception into an Error naming the op", "[cpu][errors]") {
+TEST_CASE("MINIDL_DISPATCH turns a kernel's exception into an Error naming the op",
+          "[cpu][errors]") {
   const minidl::Tensor x = minidl::Tensor::zeros({2});
   auto dispatch = [&] { MINIDL_DISPATCH(x, "some_op", kernel_that_refuses(7)); };
   CHECK_ERROR(dispatch(), Catch::Equals("some_op: cannot do 7"));

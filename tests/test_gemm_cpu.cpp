@@ -31,9 +31,9 @@ Matrix random_matrix(size_t size, std::mt19937& rng) {
 // double-precision loop ref::gemm (tests/reference/gemm.cpp).
 double worst_error(bool ta, bool tb, int m, int n, int k, float alpha, const Matrix& a,
                    const Matrix& b, float beta, const Matrix& c0, const Matrix& c) {
-  const ref::Vec expected = ref::gemm(ta, tb, m, n, k, alpha, ref::Vec(a.begin(), a.end()),
-                                      ref::Vec(b.begin(), b.end()), beta,
-                                      ref::Vec(c0.begin(), c0.end()));
+  const ref::Vec expected =
+      ref::gemm(ta, tb, m, n, k, alpha, ref::Vec(a.begin(), a.end()), ref::Vec(b.begin(), b.end()),
+                beta, ref::Vec(c0.begin(), c0.end()));
   double worst = 0.0;
   for (size_t i = 0; i < expected.size(); ++i) {
     const double error = std::abs(expected[i] - c[i]) / (1.0 + std::abs(expected[i]));
@@ -53,13 +53,16 @@ TEST_CASE("cpu gemm matches a double loop on every transpose and edge size", "[g
         for (int n : ns) {
           for (int k : ks) {
             if (double(m) * n * k > 3e6) continue;  // the double loop is slow
-            const Matrix a = random_matrix(size_t(m) * k, rng), b = random_matrix(size_t(k) * n, rng);
+            const Matrix a = random_matrix(size_t(m) * k, rng),
+                         b = random_matrix(size_t(k) * n, rng);
             const Matrix c0 = random_matrix(size_t(m) * n, rng);
             for (float beta : {0.f, 1.f, -0.5f}) {
               Matrix c = c0;
               if (beta == 0.f) c.assign(c.size(), std::numeric_limits<float>::quiet_NaN());
-              minidl::kernels::cpu::gemm(ta, tb, m, n, k, 0.75f, a.data(), b.data(), beta, c.data());
-              INFO("transpose " << ta << tb << " m " << m << " n " << n << " k " << k << " beta " << beta);
+              minidl::kernels::cpu::gemm(ta, tb, m, n, k, 0.75f, a.data(), b.data(), beta,
+                                         c.data());
+              INFO("transpose " << ta << tb << " m " << m << " n " << n << " k " << k << " beta "
+                                << beta);
               CHECK(worst_error(ta, tb, m, n, k, 0.75f, a, b, beta, c0, c) <= 1e-5);
             }
           }

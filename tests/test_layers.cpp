@@ -60,7 +60,8 @@ TEST_CASE("named_parameters and named_buffers use dotted paths", "[cpu][layers]"
   CHECK(identity.named_parameters().size() == 6);
 }
 
-TEST_CASE("train() and eval() reach every child and change BatchNorm and Dropout", "[cpu][layers]") {
+TEST_CASE("train() and eval() reach every child and change BatchNorm and Dropout",
+          "[cpu][layers]") {
   Sequential net;
   auto bn = std::make_shared<BatchNorm2d>(3);
   auto drop = std::make_shared<Dropout>(0.5f);

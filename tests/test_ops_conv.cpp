@@ -67,10 +67,8 @@ TEST_CASE("conv2d backward (dx, dw, db) matches the reference", "[cpu][ops][conv
     const ref::ConvGrads g = ref::conv2d_backward(x.v, w.v, c.bias, u, c.s);
     CHECK_REL(grad_of(x.t), g.dx, kTol);
     CHECK_REL(grad_of(w.t), g.dw, kTol);
-    if (c.bias)
-      CHECK_REL(grad_of(b.t), g.db, kTol);
-    else
-      CHECK_FALSE(b.t.grad().defined());
+    if (c.bias) CHECK_REL(grad_of(b.t), g.db, kTol);
+    else CHECK_FALSE(b.t.grad().defined());
   }
 }
 

@@ -31,7 +31,8 @@ Run run(const Shape& shape, bool fused, bool with_residual, bool affine, bool tr
   std::mt19937 rng(77);
   const int64_t channels = shape[1];
   auto x = make_leaf(shape, rng, true, shift_negative ? -3.0 : -1.0, 1.0);
-  auto gamma = make_leaf({channels}, rng, affine, 0.5, 1.5), beta = make_leaf({channels}, rng, affine);
+  auto gamma = make_leaf({channels}, rng, affine, 0.5, 1.5),
+       beta = make_leaf({channels}, rng, affine);
   auto residual = make_leaf(shape, rng, true);
   const Tensor g = affine ? gamma.t : Tensor(), b = affine ? beta.t : Tensor();
   const Tensor r = with_residual ? residual.t : Tensor();
@@ -104,7 +105,8 @@ TEST_CASE("fused eval batch norm without gradients matches the composition",
   CHECK_REL(testutil::to_double(fused), testutil::to_double(plain), kTightTol);
 }
 
-TEST_CASE("fused batch norm rejects a residual of another shape", "[cpu][ops][norm][fused][errors]") {
+TEST_CASE("fused batch norm rejects a residual of another shape",
+          "[cpu][ops][norm][fused][errors]") {
   const Tensor x = Tensor::zeros({2, 3, 4, 4}), residual = Tensor::zeros({2, 3, 4, 5});
   const Tensor c = Tensor::ones({3});
   try {

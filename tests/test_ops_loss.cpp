@@ -122,7 +122,8 @@ TEST_CASE("accuracy is the fraction of rows whose argmax equals the label", "[cp
   CHECK(ops::accuracy(z, {1, 1, 1, 1}) == Approx(0.5));
 }
 
-TEST_CASE("device labels: the loss and count_correct agree with the host-label versions", "[ops][loss]") {
+TEST_CASE("device labels: the loss and count_correct agree with the host-label versions",
+          "[ops][loss]") {
   minidl::Generator gen(5);
   const Tensor logits = Tensor::normal({37, 10}, 0.f, 2.f, gen);
   std::vector<int> labels(37);
@@ -136,7 +137,8 @@ TEST_CASE("device labels: the loss and count_correct agree with the host-label v
         static_cast<float>(std::lround(ops::accuracy(logits, labels) * 37)));
   // A hand-made case: rows 0 and 2 right (row 2's maximum is the first of two equal ones).
   const Tensor small = Tensor::from_vector({1, 0, 0, 0, 1, 0, 0, 5, 5}, {3, 3});
-  CHECK(ops::count_correct(small, ops::make_labels({0, 2, 1}, 3, minidl::Device::CPU)).item() == 2.f);
+  CHECK(ops::count_correct(small, ops::make_labels({0, 2, 1}, 3, minidl::Device::CPU)).item() ==
+        2.f);
 }
 
 TEST_CASE("device labels: bad labels and mismatched batches are named", "[ops][loss][errors]") {

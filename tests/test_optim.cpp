@@ -23,7 +23,8 @@ void set_grad(Tensor& p, float g) {
 }
 }  // namespace
 
-TEST_CASE("SGD with Nesterov momentum and weight decay matches PyTorch step by step", "[cpu][optim]") {
+TEST_CASE("SGD with Nesterov momentum and weight decay matches PyTorch step by step",
+          "[cpu][optim]") {
   Tensor p = scalar_param(1.f);
   SGD sgd({p}, SgdOptions{0.1f, 0.9f, 0.01f, true});
   set_grad(p, 0.5f);
@@ -80,14 +81,15 @@ TEST_CASE("Adam and AdamW follow PyTorch for two steps", "[cpu][optim]") {
     set_grad(w, 0.3f);
     adam.step();
     adamw.step();
-    ref::adam_step(adam_ref, t, pa, {0.3f}, ma, va);    // Adam: L2 decay joins the gradient
+    ref::adam_step(adam_ref, t, pa, {0.3f}, ma, va);   // Adam: L2 decay joins the gradient
     ref::adam_step(adamw_ref, t, pw, {0.3f}, mw, vw);  // AdamW: decoupled decay first
     CHECK(a.item() == Approx(pa[0]).epsilon(1e-5));
     CHECK(w.item() == Approx(pw[0]).epsilon(1e-5));
   }
 }
 
-TEST_CASE("decay_groups exempts BatchNorm parameters and biases from weight decay", "[cpu][optim]") {
+TEST_CASE("decay_groups exempts BatchNorm parameters and biases from weight decay",
+          "[cpu][optim]") {
   Sequential net;
   net.add(std::make_shared<Conv2d>(Conv2dOptions{3, 4, 3, 1, 1, true}))
       .add(std::make_shared<BatchNorm2d>(4))
@@ -153,7 +155,8 @@ TEST_CASE("schedules compose: warmup then cosine", "[cpu][scheduler]") {
   CHECK(composed->factor(4) == Approx(0.84));
   CHECK(composed->factor(5) == Approx(1.0));   // the cosine's step 0
   CHECK(composed->factor(10) == Approx(0.5));  // the cosine's step 5
-  REQUIRE_THROWS_WITH(sequential({cosine_schedule(3)}, {2}), Catch::Contains("one milestone fewer"));
+  REQUIRE_THROWS_WITH(sequential({cosine_schedule(3)}, {2}),
+                      Catch::Contains("one milestone fewer"));
 }
 
 TEST_CASE("LRScheduler drives every group's lr from its own base lr", "[cpu][scheduler]") {

@@ -54,9 +54,8 @@ TEST_CASE("the profiler counts each op of the profiled steps by phase", "[cpu][p
   INFO(table);
   CHECK(table.find("3 steps on cpu after 5 warm-up steps") != std::string::npos);
   const std::map<std::string, Row> rows = rows_of(table);
-  for (const char* key : {"conv2d|forward", "relu|forward", "sum|forward",
-                          "relu backward|backward", "sum backward|backward",
-                          "conv2d backward-weight|backward"}) {
+  for (const char* key : {"conv2d|forward", "relu|forward", "sum|forward", "relu backward|backward",
+                          "sum backward|backward", "conv2d backward-weight|backward"}) {
     INFO(key);
     REQUIRE(rows.count(key) == 1);
     CHECK(rows.at(key).calls_per_step == 1.0);

@@ -156,11 +156,12 @@ TEST_CASE("reference conv2d backward (dx, dw, db) matches finite differences",
                  numeric_grad([&](const Vec& v) { return dot(u, ref::conv2d(v, w, b, s)); }, x));
       CHECK_GRAD(g.dw,
                  numeric_grad([&](const Vec& v) { return dot(u, ref::conv2d(x, v, b, s)); }, w));
-      if (has_bias)
+      if (has_bias) {
         CHECK_GRAD(g.db,
                    numeric_grad([&](const Vec& v) { return dot(u, ref::conv2d(x, w, v, s)); }, b));
-      else
+      } else {
         CHECK(g.db.empty());
+      }
     }
   }
 }

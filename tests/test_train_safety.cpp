@@ -60,7 +60,8 @@ void write_records(const fs::path& path, int64_t count, int first = 0) {
 // A dataset folder of five training files and a test file, `per_file` records each.
 fs::path make_dataset(const std::string& name, int64_t per_file) {
   const fs::path dir = fresh_dir(name);
-  for (int f = 1; f <= 5; ++f) write_records(dir / ("data_batch_" + std::to_string(f) + ".bin"), per_file, f);
+  for (int f = 1; f <= 5; ++f)
+    write_records(dir / ("data_batch_" + std::to_string(f) + ".bin"), per_file, f);
   write_records(dir / "test_batch.bin", per_file);
   return dir;
 }
@@ -86,8 +87,8 @@ std::string error_as_unprivileged(const std::function<void()>& f) {
   REQUIRE(child >= 0);
   if (child == 0) {
     ::close(pipe_fds[0]);
-    std::string message = (::setgid(65534) == 0 && ::setuid(65534) == 0)
-                              ? error_of(f) : "(could not become nobody)";
+    std::string message =
+        (::setgid(65534) == 0 && ::setuid(65534) == 0) ? error_of(f) : "(could not become nobody)";
     const ssize_t written = ::write(pipe_fds[1], message.data(), message.size());
     ::_exit(written == ssize_t(message.size()) ? 0 : 1);
   }
@@ -143,11 +144,13 @@ TEST_CASE("load_cifar10 refuses a file of the wrong size even when it is a multi
   { std::ofstream touch(dir / "test_batch.bin"); }
   const int64_t huge = int64_t(Cifar10::kRecordBytes) * 400000;
   fs::resize_file(dir / "test_batch.bin", huge);
-  const std::string expected = "has " + std::to_string(huge) + " bytes but a CIFAR-10 binary "
+  const std::string expected = "has " + std::to_string(huge) +
+                               " bytes but a CIFAR-10 binary "
                                "file has exactly 30730000 (10000 records of 3073 bytes)";
   CHECK_THAT(error_of([&] { load_cifar10(dir.string(), Split::Test); }), Catch::Contains(expected));
   // A limit does not make a longer file acceptable.
-  CHECK_THAT(error_of([&] { load_cifar10(dir.string(), Split::Test, 10); }), Catch::Contains(expected));
+  CHECK_THAT(error_of([&] { load_cifar10(dir.string(), Split::Test, 10); }),
+             Catch::Contains(expected));
 
   // A short file without a limit: refused, saying that a limit would accept it.
   write_records(dir / "test_batch.bin", 3);
@@ -205,9 +208,10 @@ TEST_CASE("load_cifar10 names a file where the data directory is expected", "[cp
   write_records(dir / "test_batch.bin", 3);
   const std::string file = (dir / "test_batch.bin").string();
   CHECK(error_of([&] { load_cifar10(file, Split::Test); }) ==
-        "cifar10: data directory '" + file + "' is a file, not a directory: point CIFAR10_DIR or "
-        "--data at the folder that holds it (the binary version: data_batch_1..5.bin and "
-        "test_batch.bin, 10000 records of 3073 bytes each)");
+        "cifar10: data directory '" + file +
+            "' is a file, not a directory: point CIFAR10_DIR or "
+            "--data at the folder that holds it (the binary version: data_batch_1..5.bin and "
+            "test_batch.bin, 10000 records of 3073 bytes each)");
   CHECK_THAT(error_of([&] { load_cifar10((dir / "nowhere").string(), Split::Test); }),
              Catch::Contains("does not exist"));
   CHECK_THAT(error_of([&] { load_cifar10("", Split::Test); }),
@@ -250,9 +254,11 @@ TEST_CASE("train_cifar10 flags refuse negative seeds and out-of-range or overflo
   CHECK(usage_error({"--epochs", "99999999999999999999"}) ==
         "--epochs 99999999999999999999: must be in [1, 1000000]");
   CHECK(usage_error({"--epochs", "0"}) == "--epochs 0: must be in [1, 1000000]");
-  CHECK(usage_error({"--epochs", "3x"}) == "--epochs expects a whole number from 1 to 1000000, got '3x'");
+  CHECK(usage_error({"--epochs", "3x"}) ==
+        "--epochs expects a whole number from 1 to 1000000, got '3x'");
   CHECK(usage_error({"--batch-size", "1"}) == "--batch-size 1: must be in [2, 1000000000]");
-  CHECK(usage_error({"--batch-size", "4294967296"}) == "--batch-size 4294967296: must be in [2, 1000000000]");
+  CHECK(usage_error({"--batch-size", "4294967296"}) ==
+        "--batch-size 4294967296: must be in [2, 1000000000]");
   CHECK(usage_error({"--limit-train", "60000"}) == "--limit-train 60000: must be in [1, 50000]");
   CHECK(usage_error({"--limit-test", "-5"}) == "--limit-test -5: must be in [1, 10000]");
   CHECK(usage_error({"--lr", "nan"}) == "--lr expects a number, got 'nan'");
@@ -261,10 +267,12 @@ TEST_CASE("train_cifar10 flags refuse negative seeds and out-of-range or overflo
 
 TEST_CASE("train_cifar10 flags refuse empty paths and --resume with --overwrite",
           "[cpu][options][safety]") {
-  CHECK(usage_error({"--out", ""}) == "--out needs a path, got an empty one (e.g. --out runs/cifar10)");
+  CHECK(usage_error({"--out", ""}) ==
+        "--out needs a path, got an empty one (e.g. --out runs/cifar10)");
   CHECK(usage_error({"--resume", ""}) ==
         "--resume needs a path, got an empty one (e.g. --resume runs/cifar10/last.safetensors)");
-  CHECK(usage_error({"--data", ""}) == "--data needs a path, got an empty one (e.g. --data data/cifar10)");
+  CHECK(usage_error({"--data", ""}) ==
+        "--data needs a path, got an empty one (e.g. --data data/cifar10)");
   CHECK_THAT(usage_error({"--resume", "a.safetensors", "--overwrite"}),
              Catch::StartsWith("--resume and --overwrite contradict each other"));
   CHECK(parse({"--overwrite"}).overwrite);
@@ -281,9 +289,10 @@ TEST_CASE("train_cifar10 says which flag to change when the schedule gets too fe
         "--batch-size 128 with 256 training images gives 2 steps per epoch; onecycle needs at "
         "least 3 steps in total: lower --batch-size or raise --epochs or --limit-train");
   o = parse({"--batch-size", "256", "--epochs", "2", "--schedule", "onecycle"});
-  CHECK(error_of([&] { total_train_steps(o, 256); }) ==
-        "--batch-size 256 with 256 training images gives 1 step per epoch, 2 in total over "
-        "--epochs 2; onecycle needs at least 3 steps in total: lower --batch-size or raise --epochs");
+  CHECK(
+      error_of([&] { total_train_steps(o, 256); }) ==
+      "--batch-size 256 with 256 training images gives 1 step per epoch, 2 in total over "
+      "--epochs 2; onecycle needs at least 3 steps in total: lower --batch-size or raise --epochs");
   o = parse({"--batch-size", "256", "--epochs", "1", "--schedule", "cosine"});
   CHECK(error_of([&] { total_train_steps(o, 200); }) ==
         "--batch-size 256 with 200 training images gives 1 step per epoch; cosine needs at "
@@ -305,7 +314,8 @@ TEST_CASE("prepare_output_folder refuses a folder that holds a run unless resumi
   write_text(dir / "last.safetensors", "checkpoint bytes");
   CHECK(error_of([&] { prepare_output_folder(out, ExistingRun::Refuse); }) ==
         "--out '" + out + "' already holds a run (metrics.csv, last.safetensors); pass --resume " +
-            out + "/last.safetensors to continue it, --overwrite to replace it, or choose another --out");
+            out +
+            "/last.safetensors to continue it, --overwrite to replace it, or choose another --out");
   CHECK(read_text(dir / "last.safetensors") == "checkpoint bytes");  // untouched
   prepare_output_folder(out, ExistingRun::Resume);
   prepare_output_folder(out, ExistingRun::Overwrite);
@@ -321,14 +331,16 @@ TEST_CASE("prepare_output_folder refuses a folder that holds a run unless resumi
              Catch::Contains("already holds a run (metrics.csv); pass --overwrite to replace it"));
 }
 
-TEST_CASE("prepare_output_folder refuses run files that are folders and a file or empty name as --out",
-          "[cpu][run_files][safety]") {
+TEST_CASE(
+    "prepare_output_folder refuses run files that are folders and a file or empty name as --out",
+    "[cpu][run_files][safety]") {
   const fs::path dir = fresh_dir("metrics_dir");
   fs::create_directories(dir / "metrics.csv");
   for (ExistingRun mode : {ExistingRun::Refuse, ExistingRun::Resume, ExistingRun::Overwrite}) {
     CHECK(error_of([&] { prepare_output_folder(dir.string(), mode); }) ==
-          "--out '" + dir.string() + "': " + dir.string() + "/metrics.csv is a directory, so the "
-          "run could not write it; remove or rename it, or choose another --out");
+          "--out '" + dir.string() + "': " + dir.string() +
+              "/metrics.csv is a directory, so the "
+              "run could not write it; remove or rename it, or choose another --out");
   }
   fs::remove(dir / "metrics.csv");
   fs::create_directories(dir / "best.safetensors");
@@ -338,21 +350,24 @@ TEST_CASE("prepare_output_folder refuses run files that are folders and a file o
   write_text(dir / "plain_file", "x");
   const std::string file = (dir / "plain_file").string();
   CHECK(error_of([&] { prepare_output_folder(file, ExistingRun::Refuse); }) ==
-        "--out '" + file + "' is a file, not a folder; choose a folder for metrics.csv and the "
-        "checkpoints (it is created when missing)");
+        "--out '" + file +
+            "' is a file, not a folder; choose a folder for metrics.csv and the "
+            "checkpoints (it is created when missing)");
   CHECK_THAT(error_of([&] { prepare_output_folder(file + "/sub", ExistingRun::Refuse); }),
              Catch::StartsWith("--out '" + file + "/sub' cannot be created: Not a directory"));
   CHECK_THAT(error_of([&] { prepare_output_folder("", ExistingRun::Refuse); }),
              Catch::StartsWith("--out is empty"));
 }
 
-TEST_CASE("prepare_output_folder proves the folder writable before training", "[cpu][run_files][safety]") {
+TEST_CASE("prepare_output_folder proves the folder writable before training",
+          "[cpu][run_files][safety]") {
   const fs::path dir = fresh_dir("read_only");
   fs::permissions(dir, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
                            fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
   CHECK(error_as_unprivileged([&] { prepare_output_folder(dir.string(), ExistingRun::Refuse); }) ==
-        "--out '" + dir.string() + "' is not writable (cannot create a file in it: Permission "
-        "denied); choose another --out or fix the folder's permissions");
+        "--out '" + dir.string() +
+            "' is not writable (cannot create a file in it: Permission "
+            "denied); choose another --out or fix the folder's permissions");
   fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add);
   prepare_output_folder(dir.string(), ExistingRun::Refuse);
   CHECK(fs::is_empty(dir));  // the probe file is gone
@@ -363,13 +378,16 @@ TEST_CASE("prepare_output_folder proves the folder writable before training", "[
 TEST_CASE("check_resume_file gives each bad --resume path its own message",
           "[cpu][run_files][safety]") {
   const fs::path dir = fresh_dir("resume_paths");
-  CHECK_THAT(error_of([&] { check_resume_file(""); }), Catch::StartsWith("--resume needs a checkpoint file"));
+  CHECK_THAT(error_of([&] { check_resume_file(""); }),
+             Catch::StartsWith("--resume needs a checkpoint file"));
   const std::string missing = (dir / "nope.safetensors").string();
   CHECK(error_of([&] { check_resume_file(missing); }) ==
-        "--resume '" + missing + "' does not exist; give a checkpoint file such as "
-        "runs/cifar10/last.safetensors, or leave --resume out to start a new run");
+        "--resume '" + missing +
+            "' does not exist; give a checkpoint file such as "
+            "runs/cifar10/last.safetensors, or leave --resume out to start a new run");
   CHECK(error_of([&] { check_resume_file(dir.string()); }) ==
-        "--resume '" + dir.string() + "' is a directory; give the checkpoint file (a .safetensors file)");
+        "--resume '" + dir.string() +
+            "' is a directory; give the checkpoint file (a .safetensors file)");
   write_text(dir / "last.safetensors", "x");
   CHECK(error_of([&] { check_resume_file(dir.string()); }) ==
         "--resume '" + dir.string() + "' is a directory; give the checkpoint file, e.g. --resume " +
@@ -390,8 +408,9 @@ TEST_CASE("parse_best_accuracy names a checkpoint whose best_test_acc is not an 
   CHECK(parse_best_accuracy("c.safetensors", "0.912300") == Approx(0.9123));
   for (const std::string bad : {"abc", "", "1.5", "-0.1", "nan", "0.9x"}) {
     CHECK(error_of([&] { parse_best_accuracy("c.safetensors", bad); }) ==
-          "checkpoint c.safetensors: metadata best_test_acc = '" + bad + "' is not an accuracy "
-          "between 0 and 1 (was the file edited, or written by another program?)");
+          "checkpoint c.safetensors: metadata best_test_acc = '" + bad +
+              "' is not an accuracy "
+              "between 0 and 1 (was the file edited, or written by another program?)");
   }
 }
 
@@ -402,17 +421,19 @@ std::string row(int epoch) { return std::to_string(epoch) + ",0.1,2.3,0.1,2.2,0.
 std::string header() { return std::string(kMetricsHeader) + "\n"; }
 }  // namespace
 
-TEST_CASE("reconcile_metrics drops rows after the checkpoint and duplicates", "[cpu][run_files][safety]") {
+TEST_CASE("reconcile_metrics drops rows after the checkpoint and duplicates",
+          "[cpu][run_files][safety]") {
   const fs::path path = fresh_dir("reconcile_rows") / "metrics.csv";
   // An older checkpoint (epoch 2) resumed into a folder with rows up to 4, one of them twice.
-  write_text(path, header() + row(1) + "\n" + row(2) + "\n" + row(3) + "\n" + row(2) + "\n" + row(4) + "\n");
+  write_text(path, header() + row(1) + "\n" + row(2) + "\n" + row(3) + "\n" + row(2) + "\n" +
+                       row(4) + "\n");
   const MetricsRepair repair = reconcile_metrics(path.string(), 2);
   CHECK(read_text(path) == header() + row(1) + "\n" + row(2) + "\n");
   CHECK(repair.rows_kept == 2);
   CHECK(repair.rows_after_checkpoint == 2);
   CHECK(repair.duplicate_rows == 1);
-  CHECK(repair.describe() ==
-        "dropped 2 row(s) after the checkpoint's epoch (they are trained again); dropped 1 duplicate row(s)");
+  CHECK(repair.describe() == "dropped 2 row(s) after the checkpoint's epoch (they are trained "
+                             "again); dropped 1 duplicate row(s)");
   // Nothing wrong: nothing rewritten, nothing to say.
   const auto stamp = fs::last_write_time(path);
   const MetricsRepair again = reconcile_metrics(path.string(), 2);
@@ -446,7 +467,8 @@ TEST_CASE("reconcile_metrics restores a missing header and drops a line cut shor
   CHECK_FALSE(fs::exists(path.string() + ".tmp"));
 }
 
-TEST_CASE("MetricsLog writes the header at once and checks every row it writes", "[cpu][run_files][safety]") {
+TEST_CASE("MetricsLog writes the header at once and checks every row it writes",
+          "[cpu][run_files][safety]") {
   const fs::path path = fresh_dir("metrics_log") / "metrics.csv";
   {
     MetricsLog log(path.string());

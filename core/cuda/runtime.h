@@ -34,8 +34,8 @@ void copy_host_to_device_async(void* dst, const void* pinned_src, size_t bytes);
 using Event = void*;  // a cudaEvent_t
 Event create_event();
 void destroy_event(Event event);
-void record_event(Event event);       // marks this point of the stream
-void wait_for_event(Event event);     // blocks the host until the GPU has passed the mark
+void record_event(Event event);    // marks this point of the stream
+void wait_for_event(Event event);  // blocks the host until the GPU has passed the mark
 // Events that also record the time (core/profiler.h): milliseconds from `start` to `end`,
 // both recorded and `end` waited for.
 Event create_timing_event();

@@ -29,7 +29,9 @@ void free_device(void* ptr) { std::free(ptr); }
 void fill_bytes_device(void* dst, int byte, size_t bytes) { std::memset(dst, byte, bytes); }
 void copy_host_to_device(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
 void copy_device_to_host(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
-void copy_device_to_device(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+void copy_device_to_device(void* dst, const void* src, size_t bytes) {
+  std::memcpy(dst, src, bytes);
+}
 void check_launch(const char*, const char*, int) {}  // the emulator throws on its own
 
 // Kernels run when launched, so every copy is complete when it returns, and an event is just

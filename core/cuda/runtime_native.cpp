@@ -39,8 +39,8 @@ bool probe(std::string* description_or_reason) {
     return false;
   }
   if (status != cudaSuccess) {
-    *description_or_reason = std::string("no usable GPU: cudaGetDeviceCount failed: ") +
-                             cudaGetErrorString(status);
+    *description_or_reason =
+        std::string("no usable GPU: cudaGetDeviceCount failed: ") + cudaGetErrorString(status);
     cudaGetLastError();
     return false;
   }

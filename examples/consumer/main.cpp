@@ -29,12 +29,15 @@ int main(int argc, char** argv) {
 
   Sequential model;  // (conv-bn-relu-pool) x 2, linear: [N, 3, 32, 32] -> [N, 10]
   model.add(std::make_shared<Conv2d>(Conv2dOptions{3, 16, 3, 1, 1}))
-      .add(std::make_shared<BatchNorm2d>(16)).add(std::make_shared<ReLU>())
+      .add(std::make_shared<BatchNorm2d>(16))
+      .add(std::make_shared<ReLU>())
       .add(std::make_shared<MaxPool2d>(2, 2))
       .add(std::make_shared<Conv2d>(Conv2dOptions{16, 32, 3, 1, 1}))
-      .add(std::make_shared<BatchNorm2d>(32)).add(std::make_shared<ReLU>())
+      .add(std::make_shared<BatchNorm2d>(32))
+      .add(std::make_shared<ReLU>())
       .add(std::make_shared<MaxPool2d>(2, 2))
-      .add(std::make_shared<Flatten>()).add(std::make_shared<Linear>(32 * 8 * 8, 10));
+      .add(std::make_shared<Flatten>())
+      .add(std::make_shared<Linear>(32 * 8 * 8, 10));
   model.to(device);
 
   const int epochs = dir ? 5 : 3;

@@ -36,8 +36,8 @@ PlaneSums plane_sums(const BatchNormShape& s) {
 }
 
 // y = the normalized plane with the epilogue, for every plane: scale[c] = gamma * invstd.
-void apply(const BatchNormShape& s, const float* x, const BatchNormEpilogue& e,
-           const float* mean, const float* scale, const float* shift, float* y) {
+void apply(const BatchNormShape& s, const float* x, const BatchNormEpilogue& e, const float* mean,
+           const float* scale, const float* shift, float* y) {
   const int64_t n = s.spatial;
 #pragma omp parallel for schedule(static)
   for (int64_t plane = 0; plane < s.batch * s.channels; ++plane) {
@@ -49,7 +49,8 @@ void apply(const BatchNormShape& s, const float* x, const BatchNormEpilogue& e,
         y[i] = batch_norm_output(x[i], m, k, b, e.residual[i], e.relu);
     } else {
 #pragma omp simd
-      for (int64_t i = begin; i < begin + n; ++i) y[i] = batch_norm_output(x[i], m, k, b, 0.f, e.relu);
+      for (int64_t i = begin; i < begin + n; ++i)
+        y[i] = batch_norm_output(x[i], m, k, b, 0.f, e.relu);
     }
   }
 }
@@ -130,8 +131,8 @@ void batch_norm_forward_eval(const BatchNormShape& s, const float* x, const floa
 //   dx = gamma * invstd / M * (M * dz - dbeta - xhat * dgamma)
 void batch_norm_backward(const BatchNormShape& s, const float* dy, const float* x,
                          const float* gamma, const float* save_mean, const float* save_invstd,
-                         const float* relu_output, float* dx, float* residual_grad,
-                         float* dgamma, float* dbeta, float*) {
+                         const float* relu_output, float* dx, float* residual_grad, float* dgamma,
+                         float* dbeta, float*) {
   const PlaneSums sums = plane_sums(s);  // first: sum of dz, second: sum of dz * (x - mean)
   const int64_t n = s.spatial;
 #pragma omp parallel for schedule(static)

@@ -16,8 +16,8 @@
 // Parallelism: the chunks are split across the OpenMP threads, each doing its own im2col and
 // a single-threaded GEMM (kernels/cpu/gemm.cpp runs serially inside a parallel region). A
 // first version let the GEMM (then Eigen's) split each product over the threads instead: it
-// spent more time in thread synchronization than in arithmetic at these sizes. Backward-weight sums per-thread partial dW in a fixed order,
-// so its result does not depend on timing.
+// spent more time in thread synchronization than in arithmetic at these sizes. Backward-weight sums
+// per-thread partial dW in a fixed order, so its result does not depend on timing.
 #include <omp.h>
 
 #include <algorithm>
@@ -34,7 +34,7 @@ namespace minidl::kernels::cpu {
 namespace {
 
 constexpr int64_t kMaxColsElements = 1 << 20;  // 4 MB of float scratch per chunk...
-constexpr int64_t kMinColumns = 1024;            // ...unless the GEMM would get fewer columns
+constexpr int64_t kMinColumns = 1024;          // ...unless the GEMM would get fewer columns
 
 // Images per chunk: few enough that `cols` fits kMaxColsElements (the GEMM ran at up to half
 // speed on the 16384-column products of 16 MB chunks: rows 64 KB apart collide in the caches),
@@ -43,9 +43,9 @@ constexpr int64_t kMinColumns = 1024;            // ...unless the GEMM would get
 int images_per_chunk(const Conv2dShape& s, int threads) {
   const int64_t pixels = int64_t(s.out_h()) * s.out_w();
   const int64_t per_image = int64_t(s.in_channels) * s.kernel_h * s.kernel_w * pixels;
-  const int64_t fit = std::max({kMaxColsElements / std::max<int64_t>(per_image, 1),
-                                (kMinColumns + pixels - 1) / std::max<int64_t>(pixels, 1),
-                                int64_t(1)});
+  const int64_t fit =
+      std::max({kMaxColsElements / std::max<int64_t>(per_image, 1),
+                (kMinColumns + pixels - 1) / std::max<int64_t>(pixels, 1), int64_t(1)});
   int64_t rounds = 1;  // chunks per thread
   while ((s.batch + threads * rounds - 1) / (threads * rounds) > fit) ++rounds;
   return static_cast<int>((s.batch + threads * rounds - 1) / (threads * rounds));
@@ -141,7 +141,8 @@ void matrix_to_nchw(const float* mat, int K, int P, int first, int nb, const flo
 void nchw_to_matrix(const float* y, int K, int P, int first, int nb, float* mat) {
   for (int n = 0; n < nb; ++n) {
     for (int k = 0; k < K; ++k) {
-      std::copy_n(y + (int64_t(first + n) * K + k) * P, P, mat + int64_t(k) * nb * P + int64_t(n) * P);
+      std::copy_n(y + (int64_t(first + n) * K + k) * P, P,
+                  mat + int64_t(k) * nb * P + int64_t(n) * P);
     }
   }
 }
@@ -166,15 +167,15 @@ void bias_gradient(const Conv2dShape& s, const float* dy, float* dbias) {
 // copies. Smaller planes keep the chunked path: a GEMM with N = 4 runs far below peak.
 bool direct_1x1(const Conv2dShape& s) {
   constexpr int kDirectMinPixels = 64;
-  return s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
-         s.pad_h == 0 && s.pad_w == 0 && s.out_h() * s.out_w() >= kDirectMinPixels;
+  return s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 &&
+         s.pad_w == 0 && s.out_h() * s.out_w() >= kDirectMinPixels;
 }
 
 }  // namespace
 
 bool conv2d_winograd_supports(const Conv2dShape& s) {
-  return s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1 &&
-         s.pad_h <= 2 && s.pad_w <= 2 && s.out_h() > 0 && s.out_w() > 0;
+  return s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h <= 2 &&
+         s.pad_w <= 2 && s.out_h() > 0 && s.out_w() > 0;
 }
 
 // The rule: Winograd for every 3x3 stride-1 kernel it supports with at least
@@ -237,8 +238,8 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
   });
 }
 
-void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
-                          float*, Conv2dConfig requested) {
+void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, float*,
+                          Conv2dConfig requested) {
   if (use_winograd(s, Conv2dPass::BackwardData, requested)) {
     winograd_backward_data(s, dy, w, dx);
     return;
@@ -292,8 +293,8 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
     float* dy_mat = scratch(1, size_t(s.out_channels) * nb * P).data();
     im2col(s, x, first, nb, cols);
     nchw_to_matrix(dy, s.out_channels, P, first, nb, dy_mat);
-    gemm(false, true, s.out_channels, CRS, nb * P, 1.f, dy_mat, cols,
-         started[thread] ? 1.f : 0.f, partial + thread * w_size);
+    gemm(false, true, s.out_channels, CRS, nb * P, 1.f, dy_mat, cols, started[thread] ? 1.f : 0.f,
+         partial + thread * w_size);
     started[thread] = 1;
   });
 #pragma omp parallel for

@@ -53,14 +53,14 @@ struct Correlation {
 };
 
 Correlation forward_correlation(const Conv2dShape& s) {
-  return {s.batch, s.in_channels, s.in_h, s.in_w, s.out_channels, s.out_h(), s.out_w(),
-          s.pad_h, s.pad_w};
+  return {s.batch,   s.in_channels, s.in_h,  s.in_w, s.out_channels,
+          s.out_h(), s.out_w(),     s.pad_h, s.pad_w};
 }
 
 // dx = conv(dy, rotated w^T) with padding 2 - pad: dy is the input, dx the output.
 Correlation backward_data_correlation(const Conv2dShape& s) {
-  return {s.batch, s.out_channels, s.out_h(), s.out_w(), s.in_channels, s.in_h, s.in_w,
-          2 - s.pad_h, 2 - s.pad_w};
+  return {s.batch, s.out_channels, s.out_h(),   s.out_w(),  s.in_channels,
+          s.in_h,  s.in_w,         2 - s.pad_h, 2 - s.pad_w};
 }
 
 // Images per block: the block's transformed operands (16 x channels x tiles floats each)
@@ -94,7 +94,8 @@ struct FramedPlane {
     for (int r = 0; r < h; ++r) {
       if (r + top < 0 || r + top >= rows) continue;
       for (int c = 0; c < w; ++c) {
-        if (c + left >= 0 && c + left < cols) values[size_t(r + top) * cols + c + left] = plane[r * w + c];
+        if (c + left >= 0 && c + left < cols)
+          values[size_t(r + top) * cols + c + left] = plane[r * w + c];
       }
     }
   }
@@ -141,7 +142,8 @@ void transform_tiles(const Correlation& g, const TileSource& src, int first, int
   std::vector<float> columns(4 * size_t(frame_cols));  // the column transform of one tile row
 #pragma omp for schedule(static)
   for (int64_t task = 0; task < int64_t(images) * src.channels; ++task) {
-    const int image = static_cast<int>(task / src.channels), c = static_cast<int>(task % src.channels);
+    const int image = static_cast<int>(task / src.channels),
+              c = static_cast<int>(task % src.channels);
     frame.fill(src.planes + (int64_t(first + image) * src.channels + c) * src.h * src.w, src.h,
                src.w, frame_rows, frame_cols, src.pad_h, src.pad_w);
     for (int ty = 0; ty < g.tiles_h(); ++ty) {
@@ -157,7 +159,8 @@ void transform_tiles(const Correlation& g, const TileSource& src, int first, int
       for (int i = 0; i < 4; ++i) {
         const float* t_row = columns.data() + i * frame_cols;
         float* rows[4];
-        for (int k = 0; k < 4; ++k) rows[k] = out + (int64_t(4 * i + k) * src.channels + c) * block_tiles + j0;
+        for (int k = 0; k < 4; ++k)
+          rows[k] = out + (int64_t(4 * i + k) * src.channels + c) * block_tiles + j0;
         for (int tx = 0; tx < tiles_w; ++tx) {
           float t[4];
           transform(t_row + 2 * tx, t);
@@ -181,21 +184,23 @@ TileSource dy_tiles(const Correlation& g, const float* dy) {
 // out[image][o][2ty + a][2tx + b] = (A^T m A)[a][b] + bias[o], from m[e][o][j]. Like the
 // input transform, the 1-D transform first runs down the columns of a whole row of tiles
 // (rows[a][k][tx]), then along the rows. Call inside a parallel region.
-void write_outputs(const Correlation& g, const float* m, int first, int images,
-                   const float* bias, float* out) {
+void write_outputs(const Correlation& g, const float* m, int first, int images, const float* bias,
+                   float* out) {
   const int tiles_w = g.tiles_w(), full_tiles_w = g.out_w / 2;  // the last may be half a tile
   const int64_t block_tiles = int64_t(images) * g.tiles_per_image();
   std::vector<float> rows(2 * 4 * size_t(tiles_w));  // rows[(a * 4 + k) * tiles_w + tx]
 #pragma omp for schedule(static)
   for (int64_t task = 0; task < int64_t(images) * g.out_channels; ++task) {
-    const int image = static_cast<int>(task / g.out_channels), o = static_cast<int>(task % g.out_channels);
+    const int image = static_cast<int>(task / g.out_channels),
+              o = static_cast<int>(task % g.out_channels);
     const float b = bias ? bias[o] : 0.f;
     float* plane = out + (int64_t(first + image) * g.out_channels + o) * g.out_h * g.out_w;
     for (int ty = 0; ty < g.tiles_h(); ++ty) {
       const int64_t j0 = int64_t(image) * g.tiles_per_image() + int64_t(ty) * tiles_w;
       for (int k = 0; k < 4; ++k) {
         const float* in[4];
-        for (int i = 0; i < 4; ++i) in[i] = m + (int64_t(4 * i + k) * g.out_channels + o) * block_tiles + j0;
+        for (int i = 0; i < 4; ++i)
+          in[i] = m + (int64_t(4 * i + k) * g.out_channels + o) * block_tiles + j0;
         for (int tx = 0; tx < tiles_w; ++tx) {
           const float column[4] = {in[0][tx], in[1][tx], in[2][tx], in[3][tx]};
           float y[2];

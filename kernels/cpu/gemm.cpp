@@ -39,9 +39,9 @@ namespace minidl::kernels::cpu {
 
 namespace {
 
-constexpr int kMr = 6, kNr = 16;             // the register tile
+constexpr int kMr = 6, kNr = 16;                 // the register tile
 constexpr int kKc = 256, kMc = 144, kNc = 4096;  // the cache blocks (kMc a multiple of kMr)
-constexpr double kParallelMinFlops = 4e6;    // below this, one thread is faster
+constexpr double kParallelMinFlops = 4e6;        // below this, one thread is faster
 
 // A stored matrix read through strides: element (i, j) is at data[i * row_stride + j * col_stride],
 // which serves a row-major matrix (row_stride = columns, col_stride = 1) and its transpose
@@ -59,7 +59,8 @@ void pack_a(const StridedMatrix& a, int row0, int rows, int col0, int depth, flo
   for (int panel = 0; panel < rows; panel += kMr) {
     const int valid = std::min(kMr, rows - panel);
     const float* rows_of_a[kMr];
-    for (int r = 0; r < kMr; ++r) rows_of_a[r] = a.data + int64_t(row0 + panel + std::min(r, valid - 1)) * a.row_stride;
+    for (int r = 0; r < kMr; ++r)
+      rows_of_a[r] = a.data + int64_t(row0 + panel + std::min(r, valid - 1)) * a.row_stride;
     for (int p = 0; p < depth; ++p) {  // kMr streams read side by side, one contiguous write
       const int64_t offset = int64_t(col0 + p) * a.col_stride;
       if (valid == kMr) {
@@ -90,7 +91,8 @@ void pack_b_panel(const StridedMatrix& b, int row0, int depth, int col0, int col
   // B stored transposed: each column of the panel is a contiguous run; kNr runs read side by
   // side, one contiguous write per row of the panel.
   const float* columns_of_b[kNr];
-  for (int j = 0; j < kNr; ++j) columns_of_b[j] = b.data + int64_t(col0 + std::min(j, cols - 1)) * b.col_stride;
+  for (int j = 0; j < kNr; ++j)
+    columns_of_b[j] = b.data + int64_t(col0 + std::min(j, cols - 1)) * b.col_stride;
   for (int p = 0; p < depth; ++p) {
     const int64_t offset = int64_t(row0 + p) * b.row_stride;
     if (cols == kNr) {
@@ -147,8 +149,8 @@ void multiply_block(const float* packed_a, const float* packed_b, int rows, int 
   for (int j = 0; j < cols; j += kNr) {
     const float* b_panel = packed_b + int64_t(j) * depth;
     for (int i = 0; i < rows; i += kMr) {
-      micro_kernel(depth, packed_a + int64_t(i) * depth, b_panel, alpha, beta,
-                   c + i * ldc + j, ldc, std::min(kMr, rows - i), std::min(kNr, cols - j));
+      micro_kernel(depth, packed_a + int64_t(i) * depth, b_panel, alpha, beta, c + i * ldc + j, ldc,
+                   std::min(kMr, rows - i), std::min(kNr, cols - j));
     }
   }
 }
@@ -171,8 +173,8 @@ void gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, 
     for (int64_t i = 0; i < int64_t(m) * n; ++i) c[i] = beta == 0.f ? 0.f : beta * c[i];
     return;
   }
-  const bool parallel = !omp_in_parallel() && omp_get_max_threads() > 1 &&
-                        2.0 * m * n * k >= kParallelMinFlops;
+  const bool parallel =
+      !omp_in_parallel() && omp_get_max_threads() > 1 && 2.0 * m * n * k >= kParallelMinFlops;
   float* packed_b = scratch(0, size_t(kKc) * (kNc + kNr));
   for (int jc = 0; jc < n; jc += kNc) {
     const int cols = std::min(kNc, n - jc);

@@ -20,8 +20,7 @@ void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, int32_t*
   }
 }
 
-void max_pool2d_backward(const Pool2dShape& s, const float* dy, const int32_t* argmax,
-                         float* dx) {
+void max_pool2d_backward(const Pool2dShape& s, const float* dy, const int32_t* argmax, float* dx) {
   const int64_t out_plane = int64_t(s.out_h()) * s.out_w(), in_plane = int64_t(s.in_h) * s.in_w;
 #pragma omp parallel for
   for (int64_t plane = 0; plane < s.planes(); ++plane) {

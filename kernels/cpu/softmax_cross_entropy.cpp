@@ -30,8 +30,8 @@ void softmax_cross_entropy_forward(int batch, int classes, const float* logits,
 }
 
 void softmax_cross_entropy_backward(int batch, int classes, const float* probs,
-                                    const int32_t* labels, float smoothing,
-                                    const float* grad_loss, float* dlogits) {
+                                    const int32_t* labels, float smoothing, const float* grad_loss,
+                                    float* dlogits) {
   const float per_row = grad_loss[0] / batch;
   const float off_target = smoothing / classes;
 #pragma omp parallel for if (batch * classes > (1 << 14))

@@ -130,8 +130,7 @@ __global__ void forward_apply_kernel(BatchNormShape s, ChannelIndex index, const
                                      const float* gamma, const float* beta,
                                      BatchNormEpilogue epilogue, float eps, float momentum,
                                      const float* partials, float* y, float* save_mean,
-                                     float* save_invstd, float* running_mean,
-                                     float* running_var) {
+                                     float* save_invstd, float* running_mean, float* running_var) {
   MINIDL_SHARED(float, mean_and_scale, 2);
   const int count = static_cast<int>(s.count());
   for (int64_t c = blockIdx.y; c < s.channels; c += gridDim.y) {
@@ -171,8 +170,8 @@ __global__ void forward_apply_kernel(BatchNormShape s, ChannelIndex index, const
 
 __global__ void forward_eval_kernel(BatchNormShape s, const float* x, const float* gamma,
                                     const float* beta, BatchNormEpilogue epilogue,
-                                    const float* running_mean, const float* running_var,
-                                    float eps, float* y) {
+                                    const float* running_mean, const float* running_var, float eps,
+                                    float* y) {
   const int64_t n = s.batch * s.channels * s.spatial;
   for (int64_t i = first_index(); i < n; i += grid_stride()) {
     const int64_t c = (i / s.spatial) % s.channels;
@@ -216,10 +215,10 @@ __global__ void backward_sums_kernel(BatchNormShape s, ChannelIndex index, const
 //   dbeta = sum(dz),  dgamma = sum(dz * xhat),  dresidual = dz,
 //   dx = gamma * invstd / M * (M * dz - dbeta - xhat * dgamma).
 __global__ void backward_apply_kernel(BatchNormShape s, ChannelIndex index, const float* dy,
-                                      const float* x, const float* gamma,
-                                      const float* save_mean, const float* save_invstd,
-                                      const float* relu_output, const float* partials, float* dx,
-                                      float* residual_grad, float* dgamma, float* dbeta) {
+                                      const float* x, const float* gamma, const float* save_mean,
+                                      const float* save_invstd, const float* relu_output,
+                                      const float* partials, float* dx, float* residual_grad,
+                                      float* dgamma, float* dbeta) {
   MINIDL_SHARED(float, totals, 2);
   const int count = static_cast<int>(s.count());
   const int chunks = gridDim.x;
@@ -262,8 +261,8 @@ __global__ void backward_apply_kernel(BatchNormShape s, ChannelIndex index, cons
 // elementwise; the block per channel is only there for the dgamma and dbeta sums.
 __global__ void backward_eval_kernel(BatchNormShape s, const float* dy, const float* x,
                                      const float* gamma, const float* running_mean,
-                                     const float* running_var, float eps, float* dx,
-                                     float* dgamma, float* dbeta) {
+                                     const float* running_var, float eps, float* dx, float* dgamma,
+                                     float* dbeta) {
   const int64_t count = s.batch * s.spatial;
   for (int64_t c = blockIdx.x; c < s.channels; c += gridDim.x) {
     const float invstd = 1.f / sqrtf(running_var[c] + eps);
@@ -325,15 +324,14 @@ void batch_norm_forward_eval(const BatchNormShape& s, const float* x, const floa
                              const float* beta, const BatchNormEpilogue& epilogue,
                              const float* running_mean, const float* running_var, float eps,
                              float* y) {
-  launch("batch_norm_forward_eval", forward_eval_kernel,
-         grid_for(s.batch * s.channels * s.spatial), kBlockSize, s, x, gamma, beta, epilogue,
-         running_mean, running_var, eps, y);
+  launch("batch_norm_forward_eval", forward_eval_kernel, grid_for(s.batch * s.channels * s.spatial),
+         kBlockSize, s, x, gamma, beta, epilogue, running_mean, running_var, eps, y);
 }
 
 void batch_norm_backward(const BatchNormShape& s, const float* dy, const float* x,
                          const float* gamma, const float* save_mean, const float* save_invstd,
-                         const float* relu_output, float* dx, float* residual_grad,
-                         float* dgamma, float* dbeta, float* workspace) {
+                         const float* relu_output, float* dx, float* residual_grad, float* dgamma,
+                         float* dbeta, float* workspace) {
   const dim3 grid = chunk_grid("batch_norm_backward", s, workspace);
   const ChannelIndex index = channel_index(s);
   launch("batch_norm_backward_sums", backward_sums_kernel, grid, kBlockSize, s, index, dy, x,
@@ -347,8 +345,8 @@ void batch_norm_backward_eval(const BatchNormShape& s, const float* dy, const fl
                               const float* gamma, const float* running_mean,
                               const float* running_var, float eps, float* dx, float* dgamma,
                               float* dbeta) {
-  launch("batch_norm_backward_eval", backward_eval_kernel, grid_for(s.channels, 1), kBlockSize,
-         s, dy, x, gamma, running_mean, running_var, eps, dx, dgamma, dbeta);
+  launch("batch_norm_backward_eval", backward_eval_kernel, grid_for(s.channels, 1), kBlockSize, s,
+         dy, x, gamma, running_mean, running_var, eps, dx, dgamma, dbeta);
 }
 
 }  // namespace minidl::kernels::cuda

@@ -3,11 +3,11 @@
 // straight from the NCHW tensors. 3x3 stride-1 layers with enough channels go to Winograd
 // instead (kernels/cuda/conv2d_winograd.cu); conv2d_config() below decides.
 //
-//   pass             C [M x N]                    A [M x K]                B [K x N]
-//   forward          y  [K_out, batch*P]          w [K_out, C*R*S]         im2col(x) [C*R*S, batch*P]
-//   backward-data    dx [C, batch*H*W] per phase  w^T over the phase's     dy at the pixels that
-//                                                 taps [C, K_out*taps]     reach the phase [.., ..]
-//   backward-weight  dw [K_out, C*R*S]            dy [K_out, batch*P]      im2col(x)^T [batch*P, C*R*S]
+//   pass             C [M x N]              A [M x K]             B [K x N]
+//   forward          y  [K_out, batch*P]    w [K_out, C*R*S]      im2col(x) [C*R*S, batch*P]
+//   backward-data    dx [C, batch*H*W]      w^T over the phase's  dy at the pixels that
+//                    per phase              taps [C, K_out*taps]  reach the phase [.., ..]
+//   backward-weight  dw [K_out, C*R*S]      dy [K_out, batch*P]   im2col(x)^T [batch*P, C*R*S]
 // (P = out_h * out_w output pixels per image; R x S the kernel.)
 //
 // Backward-data with stride > 1: input pixel ih receives from output row oh through kernel
@@ -53,8 +53,8 @@ __device__ inline bool outside(int h, int w, int height, int width) {
 
 // ---- forward: y = w * im2col(x) ----------------------------------------------------------------
 struct ForwardGemm {
-  static constexpr bool kAContiguousK = true;    // weight rows
-  static constexpr bool kBContiguousK = false;   // neighbouring columns = neighbouring pixels
+  static constexpr bool kAContiguousK = true;   // weight rows
+  static constexpr bool kBContiguousK = false;  // neighbouring columns = neighbouring pixels
   const float* x;
   const float* w;
   int M, N, K;
@@ -90,7 +90,8 @@ struct BackwardDataPhase {  // one phase's GEMM (the layout flags are BackwardDa
   int M, N, K;
   const float* dy;
   const float* w;
-  int kernel_area, kernel_w, first_r, first_s, stride_h, stride_w;  // taps: r = first_r + stride_h * tr
+  // The phase's taps: kernel row r = first_r + stride_h * tr, column s = first_s + stride_w * ts.
+  int kernel_area, kernel_w, first_r, first_s, stride_h, stride_w;
   int base_h, base_w, out_h, out_w, out_plane, dy_image, w_filter;
   int phase_h, phase_w, in_w, dx_image;
   FastDivmod by_taps, by_taps_w, by_phase_pixels, by_phase_w;
@@ -117,7 +118,8 @@ struct BackwardDataPhase {  // one phase's GEMM (the layout flags are BackwardDa
     const int oh = at.h - tr, ow = at.w - ts;  // the output pixel this tap came from
     return outside(oh, ow, out_h, out_w) ? 0.f : at.base[k_out * out_plane + oh * out_w + ow];
   }
-  __device__ int64_t c_column(int n) const {  // dx[image][c][phase_h + stride_h*i][phase_w + stride_w*j]
+  // dx[image][c][phase_h + stride_h*i][phase_w + stride_w*j]
+  __device__ int64_t c_column(int n) const {
     int image, q, i, j;
     by_phase_pixels.divmod(n, image, q);
     by_phase_w.divmod(q, i, j);
@@ -146,7 +148,8 @@ struct BackwardDataGemm {
     const int first_r = (ph + s.pad_h) % s.stride_h, first_s = (pw + s.pad_w) % s.stride_w;
     const int taps_h = phase_length(s.kernel_h, first_r, s.stride_h);
     const int taps_w = phase_length(s.kernel_w, first_s, s.stride_w);
-    const int rows = phase_length(s.in_h, ph, s.stride_h), cols = phase_length(s.in_w, pw, s.stride_w);
+    const int rows = phase_length(s.in_h, ph, s.stride_h),
+              cols = phase_length(s.in_w, pw, s.stride_w);
     BackwardDataPhase g;
     g.M = s.in_channels;
     g.N = s.batch * rows * cols;
@@ -191,7 +194,9 @@ struct BackwardWeightGemm {
   int64_t c_row_stride;
 
   __device__ const BackwardWeightGemm& group(int) const { return *this; }
-  __device__ const float* a_line(int k_out) const { return dy + int64_t(k_out) * by_pixels.divisor(); }
+  __device__ const float* a_line(int k_out) const {
+    return dy + int64_t(k_out) * by_pixels.divisor();
+  }
   __device__ float a_load(const float* row, int k) const {
     int image, p;
     by_pixels.divmod(k, image, p);
@@ -218,11 +223,11 @@ struct BackwardWeightGemm {
 GemmShape direct_gemm_shape(const Conv2dShape& s, Conv2dPass pass) {
   const int crs = s.in_channels * s.kernel_h * s.kernel_w, pixels = s.out_h() * s.out_w();
   switch (pass) {
-    case Conv2dPass::Forward:
-      return {1, s.out_channels, s.batch * pixels, crs};
+    case Conv2dPass::Forward: return {1, s.out_channels, s.batch * pixels, crs};
     case Conv2dPass::BackwardData: {
       // Phase (0, 0) has the most pixels; the most taps can be in any phase.
-      const int rows = phase_length(s.in_h, 0, s.stride_h), cols = phase_length(s.in_w, 0, s.stride_w);
+      const int rows = phase_length(s.in_h, 0, s.stride_h),
+                cols = phase_length(s.in_w, 0, s.stride_w);
       int taps_h = 0, taps_w = 0;
       for (int p = 0; p < s.stride_h; ++p)
         taps_h = std::max(taps_h, phase_length(s.kernel_h, (p + s.pad_h) % s.stride_h, s.stride_h));
@@ -231,20 +236,16 @@ GemmShape direct_gemm_shape(const Conv2dShape& s, Conv2dPass pass) {
       return {s.stride_h * s.stride_w, s.in_channels, s.batch * rows * cols,
               at_least_one(s.out_channels * taps_h * taps_w)};
     }
-    case Conv2dPass::BackwardWeight:
-      break;
+    case Conv2dPass::BackwardWeight: break;
   }
   return {1, s.out_channels, crs, s.batch * pixels};
 }
 
 int64_t output_size(const Conv2dShape& s, Conv2dPass pass) {
   switch (pass) {
-    case Conv2dPass::Forward:
-      return int64_t(s.batch) * s.out_channels * s.out_h() * s.out_w();
-    case Conv2dPass::BackwardData:
-      return int64_t(s.batch) * s.in_channels * s.in_h * s.in_w;
-    case Conv2dPass::BackwardWeight:
-      break;
+    case Conv2dPass::Forward: return int64_t(s.batch) * s.out_channels * s.out_h() * s.out_w();
+    case Conv2dPass::BackwardData: return int64_t(s.batch) * s.in_channels * s.in_h * s.in_w;
+    case Conv2dPass::BackwardWeight: break;
   }
   return int64_t(s.out_channels) * s.in_channels * s.kernel_h * s.kernel_w;
 }
@@ -293,11 +294,11 @@ Conv2dConfig conv2d_config(const Conv2dShape& s, Conv2dPass pass, Conv2dConfig r
     algorithm = prefer_winograd(s) ? Conv2dAlgorithm::Winograd : Conv2dAlgorithm::Gemm;
   }
   if (algorithm == Conv2dAlgorithm::Winograd && !winograd_supports(s)) {
-    throw std::invalid_argument("conv2d: Winograd needs a 3x3 kernel, stride 1 and padding <= 2; got " +
-                                std::to_string(s.kernel_h) + "x" + std::to_string(s.kernel_w) +
-                                ", stride " + std::to_string(s.stride_h) + "x" +
-                                std::to_string(s.stride_w) + ", padding " +
-                                std::to_string(s.pad_h) + "x" + std::to_string(s.pad_w));
+    throw std::invalid_argument(
+        "conv2d: Winograd needs a 3x3 kernel, stride 1 and padding <= 2; got " +
+        std::to_string(s.kernel_h) + "x" + std::to_string(s.kernel_w) + ", stride " +
+        std::to_string(s.stride_h) + "x" + std::to_string(s.stride_w) + ", padding " +
+        std::to_string(s.pad_h) + "x" + std::to_string(s.pad_w));
   }
   const GemmShape g = algorithm == Conv2dAlgorithm::Winograd ? winograd_gemm_shape(s, pass)
                                                              : direct_gemm_shape(s, pass);
@@ -332,7 +333,8 @@ Conv2dConfig checked_tiling(const char* name, const Conv2dShape& s, Conv2dPass p
 
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
                     float* y, float* workspace, Conv2dConfig requested) {
-  const Conv2dConfig t = checked_tiling("conv2d_forward", s, Conv2dPass::Forward, requested, workspace);
+  const Conv2dConfig t =
+      checked_tiling("conv2d_forward", s, Conv2dPass::Forward, requested, workspace);
   if (t.algorithm == Conv2dAlgorithm::Winograd) {
     winograd_forward(s, x, w, bias, y, workspace, gemm_tiling(t));
     return;

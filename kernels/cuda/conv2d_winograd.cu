@@ -52,8 +52,9 @@ struct Geometry {
 
 Geometry geometry(int batch, int in_channels, int in_h, int in_w, int out_channels, int out_h,
                   int out_w, int pad_h, int pad_w) {
-  Geometry g{batch, in_channels, in_h, in_w, out_channels, out_h, out_w, pad_h, pad_w,
-             (out_h + 1) / 2, (out_w + 1) / 2, 0, {}, {}};
+  Geometry g{batch,           in_channels, in_h,  in_w,  out_channels,
+             out_h,           out_w,       pad_h, pad_w, (out_h + 1) / 2,
+             (out_w + 1) / 2, 0,           {},    {}};
   g.tiles = batch * g.tiles_h * g.tiles_w;
   g.by_tiles_per_image = FastDivmod(g.tiles_h * g.tiles_w);
   g.by_tiles_w = FastDivmod(g.tiles_w);
@@ -200,11 +201,11 @@ struct BatchedGemm {
 };
 
 template <bool kBTransposed>
-void batched_gemm(const char* name, const float* a, const float* b, int M, int N, int K,
-                  float* c, float* partials, const GemmTiling& t) {
+void batched_gemm(const char* name, const float* a, const float* b, int M, int N, int K, float* c,
+                  float* partials, const GemmTiling& t) {
   BatchedGemm<kBTransposed> p{a, b, M, N, K, N, 0};
-  run_gemm(name, p, {kTransformed, M, N, K}, t, c, int64_t(kTransformed) * M * N, partials,
-           nullptr, 1);
+  run_gemm(name, p, {kTransformed, M, N, K}, t, c, int64_t(kTransformed) * M * N, partials, nullptr,
+           1);
 }
 
 // The forward formula for one stride-1 3x3 correlation: used by forward and backward-data.
@@ -212,14 +213,14 @@ void winograd_correlation(const char* name, const float* in, const float* w, boo
                           const Geometry& g, const float* bias, float* out, float* workspace,
                           const GemmTiling& t) {
   const int64_t filters = int64_t(g.out_channels) * g.in_channels;
-  float* u = workspace;                                              // [16][out][in]
-  float* v = u + kTransformed * filters;                             // [16][in][tiles]
-  float* m = v + int64_t(kTransformed) * g.in_channels * g.tiles;    // [16][out][tiles]
+  float* u = workspace;                                            // [16][out][in]
+  float* v = u + kTransformed * filters;                           // [16][in][tiles]
+  float* m = v + int64_t(kTransformed) * g.in_channels * g.tiles;  // [16][out][tiles]
   float* partials = m + int64_t(kTransformed) * g.out_channels * g.tiles;
   launch("winograd_filter_transform", filter_transform_kernel, grid_for(filters), kBlockSize, w,
          g.out_channels, g.in_channels, rotate_transpose, u);
-  launch("winograd_input_transform", input_transform_kernel, grid_for(int64_t(g.in_channels) * g.tiles),
-         kBlockSize, in, g, false, v);
+  launch("winograd_input_transform", input_transform_kernel,
+         grid_for(int64_t(g.in_channels) * g.tiles), kBlockSize, in, g, false, v);
   batched_gemm<false>(name, u, v, g.out_channels, g.tiles, g.in_channels, m, partials, t);
   launch("winograd_output_transform", output_transform_kernel,
          grid_for(int64_t(g.out_channels) * g.tiles), kBlockSize, static_cast<const float*>(m), g,
@@ -238,15 +239,13 @@ Geometry backward_data_geometry(const Conv2dShape& s) {
 }
 
 // Tiles over dy (the outputs of the forward pass); x is read as 4x4 tiles around them.
-Geometry backward_weight_geometry(const Conv2dShape& s) {
-  return forward_geometry(s);
-}
+Geometry backward_weight_geometry(const Conv2dShape& s) { return forward_geometry(s); }
 
 }  // namespace
 
 bool winograd_supports(const Conv2dShape& s) {
-  return s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1 &&
-         s.pad_h <= 2 && s.pad_w <= 2 && s.out_h() > 0 && s.out_w() > 0;
+  return s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h <= 2 &&
+         s.pad_w <= 2 && s.out_h() > 0 && s.out_w() > 0;
 }
 
 GemmShape winograd_gemm_shape(const Conv2dShape& s, Conv2dPass pass) {
@@ -255,8 +254,7 @@ GemmShape winograd_gemm_shape(const Conv2dShape& s, Conv2dPass pass) {
       return {kTransformed, s.out_channels, forward_geometry(s).tiles, s.in_channels};
     case Conv2dPass::BackwardData:
       return {kTransformed, s.in_channels, backward_data_geometry(s).tiles, s.out_channels};
-    case Conv2dPass::BackwardWeight:
-      break;
+    case Conv2dPass::BackwardWeight: break;
   }
   return {kTransformed, s.out_channels, s.in_channels, backward_weight_geometry(s).tiles};
 }

@@ -10,7 +10,6 @@ namespace minidl::kernels::cuda {
 
 namespace {
 
-
 __global__ void fill_kernel(int64_t n, float value, float* out) {
   for (int64_t i = first_index(); i < n; i += grid_stride()) out[i] = value;
 }
@@ -31,9 +30,10 @@ __global__ void broadcast_kernel(int64_t n, const float* scalar, float* out) {
   for (int64_t i = first_index(); i < n; i += grid_stride()) out[i] = scalar[0];
 }
 
-__global__ void add_channel_bias_kernel(int64_t n, int64_t channels, int64_t inner,
-                                        const float* x, const float* bias, float* out) {
-  for (int64_t i = first_index(); i < n; i += grid_stride()) out[i] = x[i] + bias[(i / inner) % channels];
+__global__ void add_channel_bias_kernel(int64_t n, int64_t channels, int64_t inner, const float* x,
+                                        const float* bias, float* out) {
+  for (int64_t i = first_index(); i < n; i += grid_stride())
+    out[i] = x[i] + bias[(i / inner) % channels];
 }
 
 // Reductions: one block of 256 threads per output; each thread sums a strided share of the

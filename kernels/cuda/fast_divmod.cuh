@@ -26,8 +26,8 @@ class FastDivmod {
     unsigned shift = 0;
     while ((1u << shift) < unsigned(divisor)) ++shift;
     shift_ = shift;
-    multiplier_ = unsigned(((uint64_t(1) << 32) * ((uint64_t(1) << shift) - unsigned(divisor))) /
-                           unsigned(divisor) + 1);
+    const uint64_t numerator = (uint64_t(1) << 32) * ((uint64_t(1) << shift) - unsigned(divisor));
+    multiplier_ = unsigned(numerator / unsigned(divisor) + 1);
   }
 
   MINIDL_HOST_DEVICE int divisor() const { return divisor_; }

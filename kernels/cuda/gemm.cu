@@ -36,9 +36,10 @@ cublasHandle_t handle(cublasStatus_t* status) {
 // cuBLAS failures become std::runtime_error; core/dispatch.h adds the op's name.
 void check(cublasStatus_t status, const char* what, int m, int n, int k) {
   if (status == CUBLAS_STATUS_SUCCESS) return;
-  throw std::runtime_error(std::string(what) + " failed with status " + std::to_string(int(status)) +
-                           " for [" + std::to_string(m) + " x " + std::to_string(k) + "] x [" +
-                           std::to_string(k) + " x " + std::to_string(n) + "]");
+  throw std::runtime_error(std::string(what) + " failed with status " +
+                           std::to_string(int(status)) + " for [" + std::to_string(m) + " x " +
+                           std::to_string(k) + "] x [" + std::to_string(k) + " x " +
+                           std::to_string(n) + "]");
 }
 
 void gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, const float* a,

@@ -50,8 +50,8 @@
 
 namespace minidl::kernels::cuda {
 
-constexpr int kTileK = 8;     // reduction step
-constexpr int kTilePad = 4;   // floats of padding per shared-memory tile row
+constexpr int kTileK = 8;    // reduction step
+constexpr int kTilePad = 4;  // floats of padding per shared-memory tile row
 
 // v[0..3] = tile[index..index+3], index a multiple of 4: one 128-bit shared-memory load on the
 // GPU (a quarter of the load instructions, and half the shared-memory wavefronts, of four
@@ -171,9 +171,10 @@ __global__ void MINIDL_LAUNCH_BOUNDS(TileM* TileN / 64)
   const int tx = (warp % warps_across) * 8 + lane % 8, ty = (warp / warps_across) * 4 + lane / 8;
   float acc[8][8];
   MINIDL_UNROLL
-  for (int i = 0; i < 8; ++i)
+  for (int i = 0; i < 8; ++i) {
     MINIDL_UNROLL
     for (int j = 0; j < 8; ++j) acc[i][j] = 0.f;
+  }
 
   const int steps = (k_end - k_begin + kTileK - 1) / kTileK;
   if (steps > 0) {
@@ -186,16 +187,18 @@ __global__ void MINIDL_LAUNCH_BOUNDS(TileM* TileN / 64)
     if (step + 1 < steps) fetch(k_begin + (step + 1) * kTileK);  // in flight during the FMAs
     MINIDL_UNROLL
     for (int kk = 0; kk < kTileK; ++kk) {
-      const int a_row = (buffer * kTileK + kk) * kStrideA, b_row = (buffer * kTileK + kk) * kStrideB;
+      const int a_row = (buffer * kTileK + kk) * kStrideA,
+                b_row = (buffer * kTileK + kk) * kStrideB;
       float a[8], b[8];
       load4(a_tiles, a_row + ty * 4, a);
       load4(a_tiles, a_row + TileM / 2 + ty * 4, a + 4);
       load4(b_tiles, b_row + tx * 4, b);
       load4(b_tiles, b_row + TileN / 2 + tx * 4, b + 4);
       MINIDL_UNROLL
-      for (int i = 0; i < 8; ++i)
+      for (int i = 0; i < 8; ++i) {
         MINIDL_UNROLL
         for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+      }
     }
     // The other buffer was last read in step - 1, which every thread finished before the
     // barrier at the end of that step: safe to overwrite without a second barrier.
@@ -316,7 +319,8 @@ void run_implicit_gemm(const char* name, const Problem& problem, int groups, int
 // run_implicit_gemm with the tile sizes chosen at run time.
 template <class Problem>
 void run_gemm(const char* name, const Problem& problem, const GemmShape& g, const GemmTiling& t,
-              float* out, int64_t output_size, float* workspace, const float* bias, int bias_plane) {
+              float* out, int64_t output_size, float* workspace, const float* bias,
+              int bias_plane) {
   auto go = [&](auto tile_m, auto tile_n) {
     run_implicit_gemm<decltype(tile_m)::value, decltype(tile_n)::value>(
         name, problem, g.groups, g.M, g.N, t.slices, out, output_size, workspace, bias, bias_plane);

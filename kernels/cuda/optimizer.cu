@@ -25,7 +25,6 @@ namespace minidl::kernels::cuda {
 
 namespace {
 
-
 constexpr int kMaxTensors = 32;
 constexpr int64_t kChunk = 16 * kBlockSize;  // floats per block: 16 per thread
 
@@ -73,8 +72,8 @@ void sgd_update(const SgdHyper& h, const SgdTensor* tensors, int count) {
 
 void adam_update(int64_t n, const AdamHyper& h, float* param, const float* grad, float* m,
                  float* v) {
-  launch("adam_update", adam_kernel, grid_for(n), kBlockSize, n, h, adam_step(h), param, grad,
-         m, v);
+  launch("adam_update", adam_kernel, grid_for(n), kBlockSize, n, h, adam_step(h), param, grad, m,
+         v);
 }
 
 }  // namespace minidl::kernels::cuda

@@ -35,8 +35,6 @@ namespace minidl::kernels::cuda {
 
 namespace {
 
-
-
 // The first output row (or column) whose window covers input row `i`: the first o with
 // o * stride - pad + kernel - 1 >= i, i.e. o * stride > i + pad - kernel (see the header).
 __device__ int first_covering(int i, const Pool2dShape& s) {
@@ -61,8 +59,8 @@ __global__ void max_pool2d_forward_kernel(Pool2dShape s, int out_h, int out_w, c
 }
 
 // dx[element] = sum of dy[o] over the covering outputs o whose argmax is this element.
-__global__ void max_pool2d_backward_kernel(Pool2dShape s, int out_h, int out_w,
-                                           const float* dy, const int32_t* argmax, float* dx) {
+__global__ void max_pool2d_backward_kernel(Pool2dShape s, int out_h, int out_w, const float* dy,
+                                           const int32_t* argmax, float* dx) {
   const int64_t n = int64_t(s.batch) * s.channels * s.in_h * s.in_w;
   for (int64_t i = first_index(); i < n; i += grid_stride()) {
     const int iw = int(i % s.in_w), ih = int(i / s.in_w % s.in_h);
@@ -155,11 +153,9 @@ void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, int32_t*
          kBlockSize, s, out_h, out_w, x, y, argmax);
 }
 
-void max_pool2d_backward(const Pool2dShape& s, const float* dy, const int32_t* argmax,
-                         float* dx) {
-  launch("max_pool2d_backward", max_pool2d_backward_kernel,
-         grid_for(s.planes() * s.in_h * s.in_w), kBlockSize, s, s.out_h(), s.out_w(), dy, argmax,
-         dx);
+void max_pool2d_backward(const Pool2dShape& s, const float* dy, const int32_t* argmax, float* dx) {
+  launch("max_pool2d_backward", max_pool2d_backward_kernel, grid_for(s.planes() * s.in_h * s.in_w),
+         kBlockSize, s, s.out_h(), s.out_w(), dy, argmax, dx);
 }
 
 void avg_pool2d_forward(const Pool2dShape& s, const float* x, float* y) {
@@ -169,13 +165,13 @@ void avg_pool2d_forward(const Pool2dShape& s, const float* x, float* y) {
 }
 
 void avg_pool2d_backward(const Pool2dShape& s, const float* dy, float* dx) {
-  launch("avg_pool2d_backward", avg_pool2d_backward_kernel,
-         grid_for(s.planes() * s.in_h * s.in_w), kBlockSize, s, s.out_h(), s.out_w(), dy, dx);
+  launch("avg_pool2d_backward", avg_pool2d_backward_kernel, grid_for(s.planes() * s.in_h * s.in_w),
+         kBlockSize, s, s.out_h(), s.out_w(), dy, dx);
 }
 
 void global_avg_pool_forward(int64_t planes, int64_t spatial, const float* x, float* y) {
-  launch("global_avg_pool_forward", global_avg_pool_forward_kernel,
-         grid_for(planes * kWarpSize), kBlockSize, planes, spatial, x, y);
+  launch("global_avg_pool_forward", global_avg_pool_forward_kernel, grid_for(planes * kWarpSize),
+         kBlockSize, planes, spatial, x, y);
 }
 
 void global_avg_pool_backward(int64_t planes, int64_t spatial, const float* dy, float* dx) {

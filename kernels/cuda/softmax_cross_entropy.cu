@@ -73,9 +73,8 @@ __global__ void mean_loss_kernel(int batch, const float* row_loss, float* loss) 
   if (threadIdx.x == 0) loss[0] = total / float(batch);
 }
 
-__global__ void backward_kernel(int batch, int classes, const float* probs,
-                                const int32_t* labels, float smoothing, const float* grad_loss,
-                                float* dlogits) {
+__global__ void backward_kernel(int batch, int classes, const float* probs, const int32_t* labels,
+                                float smoothing, const float* grad_loss, float* dlogits) {
   const float per_row = grad_loss[0] / batch;
   const float off_target = smoothing / classes;
   const int64_t n = int64_t(batch) * classes;
@@ -99,8 +98,8 @@ void softmax_cross_entropy_forward(int batch, int classes, const float* logits,
 }
 
 void softmax_cross_entropy_backward(int batch, int classes, const float* probs,
-                                    const int32_t* labels, float smoothing,
-                                    const float* grad_loss, float* dlogits) {
+                                    const int32_t* labels, float smoothing, const float* grad_loss,
+                                    float* dlogits) {
   launch("softmax_cross_entropy_backward", backward_kernel, grid_for(int64_t(batch) * classes),
          kBlockSize, batch, classes, probs, labels, smoothing, grad_loss, dlogits);
 }

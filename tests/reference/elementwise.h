@@ -34,9 +34,9 @@ struct AddBiasGrads {
 AddBiasGrads add_bias_backward(const Shape& x_shape, const Vec& g);
 
 // Reductions: scalar results; g is the scalar gradient of the output.
-double sum(const Vec& a);               // sum_i a_i
-Vec sum_backward(int64_t n, double g);  // d/da_i = g
-double mean(const Vec& a);              // sum_i a_i / n
+double sum(const Vec& a);                // sum_i a_i
+Vec sum_backward(int64_t n, double g);   // d/da_i = g
+double mean(const Vec& a);               // sum_i a_i / n
 Vec mean_backward(int64_t n, double g);  // d/da_i = g / n
 
 }  // namespace ref

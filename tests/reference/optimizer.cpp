@@ -26,10 +26,8 @@ void adam_step(const AdamHyper& h, int64_t t, Vec& param, const Vec& grad, Vec& 
   const double td = static_cast<double>(t);
   for (size_t i = 0; i < param.size(); ++i) {
     double g = grad[i];
-    if (h.decoupled_weight_decay)
-      param[i] -= h.lr * h.weight_decay * param[i];
-    else
-      g += h.weight_decay * param[i];
+    if (h.decoupled_weight_decay) param[i] -= h.lr * h.weight_decay * param[i];
+    else g += h.weight_decay * param[i];
     m[i] = h.beta1 * m[i] + (1 - h.beta1) * g;
     v[i] = h.beta2 * v[i] + (1 - h.beta2) * g * g;
     const double m_hat = m[i] / (1 - std::pow(h.beta1, td));

@@ -45,6 +45,6 @@ inline float atomicAdd(float* address, float value) {
 
 // One static array per declaration, shared by the fibers of the running block, refilled with
 // NaN at the start of every block and bounds-checked on every access.
-#define MINIDL_SHARED(type, name, count)                  \
+#define MINIDL_SHARED(type, name, count)                            \
   static ::minidl::emu::SharedArray<type, (count)> name##_storage_; \
   auto& name = name##_storage_.for_current_block(#name)

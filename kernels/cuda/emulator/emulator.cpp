@@ -60,7 +60,7 @@ struct BlockRun {
   std::vector<Fiber> fibers;
   ucontext_t scheduler;
   int running = -1;
-  std::string error;               // the first failure; stops the launch
+  std::string error;                      // the first failure; stops the launch
   const void* scheduler_stack = nullptr;  // for AddressSanitizer's fiber switches
   size_t scheduler_stack_bytes = 0;
   float shuffle_slots[1024] = {};  // each lane's value at a shuffle point
