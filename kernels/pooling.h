@@ -49,6 +49,22 @@ MINIDL_HOST_DEVICE inline void max_pool_window(const Pool2dShape& s, const float
   *index = best_index;
 }
 
+// Output (oh, ow) of average pooling over one input plane: the window's sum over the inputs
+// inside the plane, divided by kernel * kernel (padding counts as zeros: count_include_pad).
+MINIDL_HOST_DEVICE inline float avg_pool_window(const Pool2dShape& s, const float* plane, int oh,
+                                                int ow) {
+  float total = 0.f;
+  for (int r = 0; r < s.kernel; ++r) {
+    const int ih = oh * s.stride - s.pad + r;
+    if (ih < 0 || ih >= s.in_h) continue;
+    for (int q = 0; q < s.kernel; ++q) {
+      const int iw = ow * s.stride - s.pad + q;
+      if (iw >= 0 && iw < s.in_w) total += plane[ih * s.in_w + iw];
+    }
+  }
+  return total * (1.f / float(s.kernel * s.kernel));
+}
+
 namespace cpu {
 // Also records, per output, the flat index (within its input plane) of the winning input so
 // that backward routes the gradient without recomputing the max (max_pool_replaces).

@@ -35,23 +35,12 @@ void max_pool2d_backward(const Pool2dShape& s, const float* dy, const int32_t* a
 
 void avg_pool2d_forward(const Pool2dShape& s, const float* x, float* y) {
   const int OH = s.out_h(), OW = s.out_w();
-  const float inv_area = 1.f / float(s.kernel * s.kernel);
 #pragma omp parallel for
   for (int64_t plane = 0; plane < s.planes(); ++plane) {
     const float* in = x + plane * s.in_h * s.in_w;
     for (int oh = 0; oh < OH; ++oh) {
-      for (int ow = 0; ow < OW; ++ow) {
-        float total = 0.f;
-        for (int r = 0; r < s.kernel; ++r) {
-          const int ih = oh * s.stride - s.pad + r;
-          if (ih < 0 || ih >= s.in_h) continue;
-          for (int q = 0; q < s.kernel; ++q) {
-            const int iw = ow * s.stride - s.pad + q;
-            if (iw >= 0 && iw < s.in_w) total += in[ih * s.in_w + iw];
-          }
-        }
-        y[(plane * OH + oh) * OW + ow] = total * inv_area;
-      }
+      for (int ow = 0; ow < OW; ++ow)
+        y[(plane * OH + oh) * OW + ow] = avg_pool_window(s, in, oh, ow);
     }
   }
 }

@@ -83,22 +83,11 @@ __global__ void max_pool2d_backward_kernel(Pool2dShape s, int out_h, int out_w, 
 // count_include_pad: the divisor is always kernel * kernel.
 __global__ void avg_pool2d_forward_kernel(Pool2dShape s, int out_h, int out_w, const float* x,
                                           float* y) {
-  const float inv_area = 1.f / float(s.kernel * s.kernel);
   const int64_t n = int64_t(s.batch) * s.channels * out_h * out_w;
   for (int64_t o = first_index(); o < n; o += grid_stride()) {
     const int ow = int(o % out_w), oh = int(o / out_w % out_h);
     const int64_t plane = o / (int64_t(out_w) * out_h);
-    const float* in = x + plane * s.in_h * s.in_w;
-    float total = 0.f;
-    for (int r = 0; r < s.kernel; ++r) {
-      const int ih = oh * s.stride - s.pad + r;
-      if (ih < 0 || ih >= s.in_h) continue;
-      for (int q = 0; q < s.kernel; ++q) {
-        const int iw = ow * s.stride - s.pad + q;
-        if (iw >= 0 && iw < s.in_w) total += in[ih * s.in_w + iw];
-      }
-    }
-    y[o] = total * inv_area;
+    y[o] = avg_pool_window(s, x + plane * s.in_h * s.in_w, oh, ow);
   }
 }
 
