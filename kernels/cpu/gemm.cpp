@@ -183,6 +183,8 @@ void gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, 
       const int depth = std::min(kKc, k - pc);
       const float block_beta = pc == 0 ? beta : 1.f;  // later k blocks add to the first
       const int blocks = (m + kMc - 1) / kMc;
+      // The region exists even when serial (a team of one): inside a caller's parallel region
+      // the `omp for` loops below must bind to this team, not split across the caller's threads.
 #pragma omp parallel if (parallel)
       {
 #pragma omp for schedule(static)
