@@ -25,7 +25,8 @@ constexpr int kTile = 4;                     // transformed tiles are 4x4
 constexpr int kTransformed = kTile * kTile;  // 16 products (GEMMs) per pass
 
 struct Input1d {  // B^T d for F(2, 3): the input tile
-  MINIDL_HOST_DEVICE void operator()(const float d[4], float out[4]) const {
+  template <class T>
+  MINIDL_HOST_DEVICE void operator()(const T d[4], T out[4]) const {
     out[0] = d[0] - d[2];
     out[1] = d[1] + d[2];
     out[2] = d[2] - d[1];
@@ -33,7 +34,8 @@ struct Input1d {  // B^T d for F(2, 3): the input tile
   }
 };
 struct Filter1d {  // G g for F(2, 3): the filter
-  MINIDL_HOST_DEVICE void operator()(const float g[3], float out[4]) const {
+  template <class T>
+  MINIDL_HOST_DEVICE void operator()(const T g[3], T out[4]) const {
     out[0] = g[0];
     out[1] = 0.5f * (g[0] + g[1] + g[2]);
     out[2] = 0.5f * (g[0] - g[1] + g[2]);
@@ -41,14 +43,16 @@ struct Filter1d {  // G g for F(2, 3): the filter
   }
 };
 struct Output1d {  // A^T m for F(2, 3): back to two outputs
-  MINIDL_HOST_DEVICE void operator()(const float m[4], float out[2]) const {
+  template <class T>
+  MINIDL_HOST_DEVICE void operator()(const T m[4], T out[2]) const {
     out[0] = m[0] + m[1] + m[2];
     out[1] = m[1] - m[2] - m[3];
   }
 };
 // Backward-weight is F(3, 2): the dy tile is a 2-tap "filter", the 3 outputs are dw.
 struct WgradInput1d {  // B^T d for F(3, 2)
-  MINIDL_HOST_DEVICE void operator()(const float d[4], float out[4]) const {
+  template <class T>
+  MINIDL_HOST_DEVICE void operator()(const T d[4], T out[4]) const {
     out[0] = d[0] - d[2];
     out[1] = d[1] + d[2];
     out[2] = d[2] - d[1];
@@ -56,7 +60,8 @@ struct WgradInput1d {  // B^T d for F(3, 2)
   }
 };
 struct WgradDy1d {  // G g for F(3, 2)
-  MINIDL_HOST_DEVICE void operator()(const float g[2], float out[4]) const {
+  template <class T>
+  MINIDL_HOST_DEVICE void operator()(const T g[2], T out[4]) const {
     out[0] = g[0];
     out[1] = 0.5f * (g[0] + g[1]);
     out[2] = 0.5f * (g[0] - g[1]);
@@ -64,7 +69,8 @@ struct WgradDy1d {  // G g for F(3, 2)
   }
 };
 struct WgradOutput1d {  // A^T m for F(3, 2)
-  MINIDL_HOST_DEVICE void operator()(const float m[4], float out[3]) const {
+  template <class T>
+  MINIDL_HOST_DEVICE void operator()(const T m[4], T out[3]) const {
     out[0] = m[0] + m[1] + m[2];
     out[1] = m[1] - m[2];
     out[2] = m[1] + m[2] + m[3];
@@ -72,12 +78,14 @@ struct WgradOutput1d {  // A^T m for F(3, 2)
 };
 
 // out = T in T^T for a 1-D transform T of In -> Out points: columns first, then rows.
-template <int In, int Out, class Transform1d>
-MINIDL_HOST_DEVICE inline void transform_2d(const float in[In][In], float out[Out][Out],
+// Value is a float, or on the CPU eight floats at once (kernels/cpu/vector8.h: eight tiles,
+// one per vector lane, transformed by the same instructions); so are the 1-D transforms' T.
+template <int In, int Out, class Transform1d, class Value>
+MINIDL_HOST_DEVICE inline void transform_2d(const Value in[In][In], Value out[Out][Out],
                                             Transform1d t) {
-  float columns[Out][In];  // columns[o][j] = (T in)[o][j]
+  Value columns[Out][In];  // columns[o][j] = (T in)[o][j]
   for (int j = 0; j < In; ++j) {
-    float column[In], result[Out];
+    Value column[In], result[Out];
     for (int i = 0; i < In; ++i) column[i] = in[i][j];
     t(column, result);
     for (int o = 0; o < Out; ++o) columns[o][j] = result[o];

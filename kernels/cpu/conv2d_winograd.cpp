@@ -18,17 +18,22 @@
 // per call. Every output value is computed by one thread in a fixed order, so results do not
 // depend on the thread count.
 //
-// The transforms are laid out for the vector units: each plane is first copied into a
-// zero-filled frame (no bounds checks afterwards), the 1-D transform runs down whole rows of
-// tiles at once, and a tile's 16 transformed values go to 16 rows where neighbouring tiles
-// are neighbours (the GEMMs' contiguous operand). GCC 12 nevertheless leaves these loops
-// scalar (-fopt-info-vec-missed: it finds no vector type for loads through the arrays of row
-// pointers); together they are about a fifth of a CPU training step (docs/benchmarks.md).
+// Vector lanes: the transforms work on eight images at once, one per lane of a vec8
+// (kernels/cpu/vector8.h). A channel of eight images is first interleaved into a zero-filled
+// frame (pixel after pixel, the eight images' values side by side), so every transform is the
+// shared 2-D one of kernels/winograd_transforms.h run on vec8 values: whole-vector loads and
+// stores, no bounds checks and no shuffles, whatever the image size (the model's planes go
+// down to 2x2, one tile, where a vector along a row of tiles would be mostly empty). The GEMMs
+// do not care how their columns are numbered, so a block's tiles are numbered to suit the
+// lanes: column (group * tiles_per_image + tile) * 8 + lane for image 8 group + lane. A last
+// group of fewer than eight images leaves its lanes zero: zero transformed columns, which add
+// nothing to backward-weight's sums and whose outputs are never written back.
 #include "kernels/cpu/conv2d_winograd.h"
 
 #include <algorithm>
 #include <vector>
 
+#include "kernels/cpu/vector8.h"
 #include "kernels/gemm.h"
 #include "kernels/winograd_transforms.h"
 
@@ -39,17 +44,21 @@ namespace {
 using winograd::kTransformed;
 using winograd::transform_2d;
 
+constexpr int kLanes = 8;                  // images per vector (a vec8)
 constexpr int64_t kBlockFloats = 1 << 20;  // per transformed operand of a block: 4 MB
+
+int lane_groups(int images) { return (images + kLanes - 1) / kLanes; }
 
 // One stride-1 3x3 correlation as Winograd sees it: in_channels planes of in_h x in_w (zero
 // outside, offset by the padding) to out_channels planes of out_h x out_w, in 2x2 output
-// tiles numbered image by image, row by row.
+// tiles numbered row by row within an image.
 struct Correlation {
   int batch, in_channels, in_h, in_w, out_channels, out_h, out_w, pad_h, pad_w;
   int tiles_h() const { return (out_h + 1) / 2; }
   int tiles_w() const { return (out_w + 1) / 2; }
   int tiles_per_image() const { return tiles_h() * tiles_w(); }
-  int64_t tiles() const { return int64_t(batch) * tiles_per_image(); }
+  // The GEMMs' columns for a block of `images`: every tile of every lane of its groups.
+  int columns(int images) const { return lane_groups(images) * kLanes * tiles_per_image(); }
 };
 
 Correlation forward_correlation(const Conv2dShape& s) {
@@ -63,13 +72,14 @@ Correlation backward_data_correlation(const Conv2dShape& s) {
           s.in_h,  s.in_w,         2 - s.pad_h, 2 - s.pad_w};
 }
 
-// Images per block: the block's transformed operands (16 x channels x tiles floats each)
-// about kBlockFloats, and at least one image (blocks hold whole images, so the transforms
-// walk plain rows of tiles).
+// Images per block: a multiple of kLanes whose transformed operands (16 x channels x tiles
+// floats each) are about kBlockFloats, at least one group of lanes.
 int images_per_block(const Correlation& g) {
   const int64_t widest = std::max(g.in_channels, g.out_channels);
-  const int64_t tiles = std::max<int64_t>(kBlockFloats / (kTransformed * widest), 1);
-  return static_cast<int>(std::clamp<int64_t>(tiles / g.tiles_per_image(), 1, g.batch));
+  const int64_t tiles = kBlockFloats / (kTransformed * widest);
+  const int64_t groups =
+      std::clamp<int64_t>(tiles / (int64_t(kLanes) * g.tiles_per_image()), 1, lane_groups(g.batch));
+  return static_cast<int>(groups) * kLanes;
 }
 
 // Scratch reused across calls on the calling thread: fresh memory is expensive here
@@ -81,21 +91,26 @@ float* scratch(int which, size_t floats) {
   return buffers[which].data();
 }
 
-// A plane copied into a zero-filled frame, so that every tile reads inside it without bounds
-// checks: `rows` x `cols` floats, the plane's (0, 0) at (top, left). Per thread.
-struct FramedPlane {
+// One channel of up to kLanes images, interleaved inside a zero-filled frame: frame pixel
+// (r, q) holds the images' values side by side, lanes past the last image zero; the planes'
+// (0, 0) is at (top, left). Per thread.
+struct LaneFrame {
   std::vector<float> values;
   int cols = 0;
-  const float* row(int r) const { return values.data() + int64_t(r) * cols; }
+  vec8 at(int r, int q) const { return load8(values.data() + (int64_t(r) * cols + q) * kLanes); }
 
-  void fill(const float* plane, int h, int w, int rows, int frame_cols, int top, int left) {
+  // `lanes` planes of h x w, plane l at first_plane + l * plane_stride.
+  void fill(const float* first_plane, int64_t plane_stride, int lanes, int h, int w, int rows,
+            int frame_cols, int top, int left) {
     cols = frame_cols;
-    values.assign(size_t(rows) * cols, 0.f);
-    for (int r = 0; r < h; ++r) {
-      if (r + top < 0 || r + top >= rows) continue;
-      for (int c = 0; c < w; ++c) {
-        if (c + left >= 0 && c + left < cols)
-          values[size_t(r + top) * cols + c + left] = plane[r * w + c];
+    values.assign(size_t(rows) * cols * kLanes, 0.f);
+    const int r0 = std::max(0, -top), r1 = std::min(h, rows - top);
+    const int q0 = std::max(0, -left), q1 = std::min(w, cols - left);
+    for (int lane = 0; lane < lanes; ++lane) {
+      const float* plane = first_plane + lane * plane_stride;
+      for (int r = r0; r < r1; ++r) {
+        float* pixel = values.data() + (int64_t(r + top) * cols + left) * kLanes + lane;
+        for (int q = q0; q < q1; ++q) pixel[q * kLanes] = plane[r * w + q];
       }
     }
   }
@@ -103,21 +118,37 @@ struct FramedPlane {
 
 // u[e][o][c] = (G g G^T)[e] for the filter g from output channel o to input channel c; with
 // rotate_transpose the filter is w'[o][c] = w[c][o] rotated by 180 degrees (backward-data).
+// Eight filters at once, one per lane.
 void transform_filters(const float* w, int out_channels, int in_channels, bool rotate_transpose,
                        float* u) {
   const int64_t count = int64_t(out_channels) * in_channels;
 #pragma omp parallel for
-  for (int64_t i = 0; i < count; ++i) {
-    const int o = static_cast<int>(i / in_channels), c = static_cast<int>(i % in_channels);
-    float g[3][3], t[4][4];
-    for (int r = 0; r < 3; ++r) {
-      for (int q = 0; q < 3; ++q) {
-        g[r][q] = rotate_transpose ? w[(int64_t(c) * out_channels + o) * 9 + (2 - r) * 3 + (2 - q)]
-                                   : w[i * 9 + r * 3 + q];
+  for (int64_t first = 0; first < count; first += kLanes) {
+    const int lanes = static_cast<int>(std::min<int64_t>(kLanes, count - first));
+    float taps[3][3][kLanes] = {};  // taps[r][q][lane]
+    for (int lane = 0; lane < lanes; ++lane) {
+      const int64_t i = first + lane;
+      const int64_t o = i / in_channels, c = i % in_channels;
+      for (int r = 0; r < 3; ++r) {
+        for (int q = 0; q < 3; ++q) {
+          taps[r][q][lane] = rotate_transpose
+                                 ? w[(c * out_channels + o) * 9 + (2 - r) * 3 + (2 - q)]
+                                 : w[i * 9 + r * 3 + q];
+        }
       }
     }
+    vec8 g[3][3], t[4][4];
+    for (int r = 0; r < 3; ++r)
+      for (int q = 0; q < 3; ++q) g[r][q] = load8(taps[r][q]);
     transform_2d<3, 4>(g, t, winograd::Filter1d{});
-    for (int e = 0; e < kTransformed; ++e) u[e * count + i] = t[e / 4][e % 4];
+    for (int e = 0; e < kTransformed; ++e) {
+      float* row = u + e * count + first;
+      if (lanes == kLanes) {
+        store8(row, t[e / 4][e % 4]);
+      } else {
+        for (int lane = 0; lane < lanes; ++lane) row[lane] = t[e / 4][e % 4][lane];
+      }
+    }
   }
 }
 
@@ -128,44 +159,31 @@ struct TileSource {
   int channels, h, w, pad_h, pad_w;
 };
 
-// out[e][c][j] = (T d T^T)[e] for the In x In tile d of every plane c of the block's images
-// (images first .. first + images), j the tile's number within the block, T the 1-D transform
-// (In -> 4 points). The 1-D transform runs first down the columns of a whole row of tiles at
-// once (contiguous, vectorizable), then along each tile's row; a tile's 16 values go to 16
-// rows where neighbouring tiles are neighbours. Call inside a parallel region.
+// out[e][c][column] = (T d T^T)[e] for the In x In tile d of every plane c of the block's
+// images (images first .. first + images), T the 1-D transform (In -> 4 points), columns
+// numbered as the file's comment says. Call inside a parallel region.
 template <int In, class Transform1d>
 void transform_tiles(const Correlation& g, const TileSource& src, int first, int images,
-                     Transform1d transform, FramedPlane& frame, float* out) {
-  const int tiles_w = g.tiles_w(), frame_rows = 2 * g.tiles_h() + In - 2;
-  const int frame_cols = 2 * tiles_w + In - 2;
-  const int64_t block_tiles = int64_t(images) * g.tiles_per_image();
-  std::vector<float> columns(4 * size_t(frame_cols));  // the column transform of one tile row
+                     Transform1d transform, LaneFrame& frame, float* out) {
+  const int tiles_w = g.tiles_w(), tiles = g.tiles_per_image();
+  const int frame_rows = 2 * g.tiles_h() + In - 2, frame_cols = 2 * tiles_w + In - 2;
+  const int64_t columns = g.columns(images), plane = int64_t(src.h) * src.w;
 #pragma omp for schedule(static)
-  for (int64_t task = 0; task < int64_t(images) * src.channels; ++task) {
-    const int image = static_cast<int>(task / src.channels),
+  for (int64_t task = 0; task < int64_t(lane_groups(images)) * src.channels; ++task) {
+    const int group = static_cast<int>(task / src.channels),
               c = static_cast<int>(task % src.channels);
-    frame.fill(src.planes + (int64_t(first + image) * src.channels + c) * src.h * src.w, src.h,
-               src.w, frame_rows, frame_cols, src.pad_h, src.pad_w);
+    const int image = first + group * kLanes, lanes = std::min(kLanes, first + images - image);
+    frame.fill(src.planes + (int64_t(image) * src.channels + c) * plane, src.channels * plane,
+               lanes, src.h, src.w, frame_rows, frame_cols, src.pad_h, src.pad_w);
+    float* column = out + c * columns + int64_t(group) * tiles * kLanes;
     for (int ty = 0; ty < g.tiles_h(); ++ty) {
-      const float* tile_rows[In];
-      for (int a = 0; a < In; ++a) tile_rows[a] = frame.row(2 * ty + a);
-      for (int x = 0; x < frame_cols; ++x) {
-        float d[In], t[4];
-        for (int a = 0; a < In; ++a) d[a] = tile_rows[a][x];
-        transform(d, t);
-        for (int i = 0; i < 4; ++i) columns[i * frame_cols + x] = t[i];
-      }
-      const int64_t j0 = int64_t(image) * g.tiles_per_image() + int64_t(ty) * tiles_w;
-      for (int i = 0; i < 4; ++i) {
-        const float* t_row = columns.data() + i * frame_cols;
-        float* rows[4];
-        for (int k = 0; k < 4; ++k)
-          rows[k] = out + (int64_t(4 * i + k) * src.channels + c) * block_tiles + j0;
-        for (int tx = 0; tx < tiles_w; ++tx) {
-          float t[4];
-          transform(t_row + 2 * tx, t);
-          for (int k = 0; k < 4; ++k) rows[k][tx] = t[k];
-        }
+      for (int tx = 0; tx < tiles_w; ++tx, column += kLanes) {
+        vec8 d[In][In], t[4][4];
+        for (int a = 0; a < In; ++a)
+          for (int b = 0; b < In; ++b) d[a][b] = frame.at(2 * ty + a, 2 * tx + b);
+        transform_2d<In, 4>(d, t, transform);
+        for (int e = 0; e < kTransformed; ++e)
+          store8(column + e * src.channels * columns, t[e / 4][e % 4]);
       }
     }
   }
@@ -181,51 +199,32 @@ TileSource dy_tiles(const Correlation& g, const float* dy) {
   return {dy, g.out_channels, g.out_h, g.out_w, 0, 0};
 }
 
-// out[image][o][2ty + a][2tx + b] = (A^T m A)[a][b] + bias[o], from m[e][o][j]. Like the
-// input transform, the 1-D transform first runs down the columns of a whole row of tiles
-// (rows[a][k][tx]), then along the rows. Call inside a parallel region.
+// out[image][o][2ty + a][2tx + b] = (A^T m A)[a][b] + bias[o], from m[e][o][column], eight
+// images at once; each lane's values then go to its own image's plane. Call inside a parallel
+// region.
 void write_outputs(const Correlation& g, const float* m, int first, int images, const float* bias,
                    float* out) {
-  const int tiles_w = g.tiles_w(), full_tiles_w = g.out_w / 2;  // the last may be half a tile
-  const int64_t block_tiles = int64_t(images) * g.tiles_per_image();
-  std::vector<float> rows(2 * 4 * size_t(tiles_w));  // rows[(a * 4 + k) * tiles_w + tx]
+  const int tiles_w = g.tiles_w(), tiles = g.tiles_per_image();
+  const int64_t columns = g.columns(images), plane = int64_t(g.out_h) * g.out_w;
 #pragma omp for schedule(static)
-  for (int64_t task = 0; task < int64_t(images) * g.out_channels; ++task) {
-    const int image = static_cast<int>(task / g.out_channels),
+  for (int64_t task = 0; task < int64_t(lane_groups(images)) * g.out_channels; ++task) {
+    const int group = static_cast<int>(task / g.out_channels),
               o = static_cast<int>(task % g.out_channels);
+    const int image = first + group * kLanes, lanes = std::min(kLanes, first + images - image);
     const float b = bias ? bias[o] : 0.f;
-    float* plane = out + (int64_t(first + image) * g.out_channels + o) * g.out_h * g.out_w;
+    float* planes = out + (int64_t(image) * g.out_channels + o) * plane;
+    const float* column = m + o * columns + int64_t(group) * tiles * kLanes;
     for (int ty = 0; ty < g.tiles_h(); ++ty) {
-      const int64_t j0 = int64_t(image) * g.tiles_per_image() + int64_t(ty) * tiles_w;
-      for (int k = 0; k < 4; ++k) {
-        const float* in[4];
-        for (int i = 0; i < 4; ++i)
-          in[i] = m + (int64_t(4 * i + k) * g.out_channels + o) * block_tiles + j0;
-        for (int tx = 0; tx < tiles_w; ++tx) {
-          const float column[4] = {in[0][tx], in[1][tx], in[2][tx], in[3][tx]};
-          float y[2];
-          winograd::Output1d{}(column, y);
-          rows[(0 * 4 + k) * tiles_w + tx] = y[0];
-          rows[(1 * 4 + k) * tiles_w + tx] = y[1];
-        }
-      }
-      for (int a = 0; a < 2 && 2 * ty + a < g.out_h; ++a) {
-        const float* r[4];
-        for (int k = 0; k < 4; ++k) r[k] = rows.data() + (a * 4 + k) * tiles_w;
-        float* out_row = plane + (2 * ty + a) * g.out_w;
-        for (int tx = 0; tx < full_tiles_w; ++tx) {
-          const float row[4] = {r[0][tx], r[1][tx], r[2][tx], r[3][tx]};
-          float y[2];
-          winograd::Output1d{}(row, y);
-          out_row[2 * tx] = y[0] + b;
-          out_row[2 * tx + 1] = y[1] + b;
-        }
-        if (full_tiles_w < tiles_w) {  // odd width: the last tile's first column only
-          const int tx = full_tiles_w;
-          const float row[4] = {r[0][tx], r[1][tx], r[2][tx], r[3][tx]};
-          float y[2];
-          winograd::Output1d{}(row, y);
-          out_row[2 * tx] = y[0] + b;
+      for (int tx = 0; tx < tiles_w; ++tx, column += kLanes) {
+        vec8 mm[4][4], y[2][2];
+        for (int e = 0; e < kTransformed; ++e)
+          mm[e / 4][e % 4] = load8(column + e * g.out_channels * columns);
+        transform_2d<4, 2>(mm, y, winograd::Output1d{});
+        const int rows = std::min(2, g.out_h - 2 * ty), cols = std::min(2, g.out_w - 2 * tx);
+        for (int lane = 0; lane < lanes; ++lane) {
+          float* p = planes + lane * g.out_channels * plane + (2 * ty) * g.out_w + 2 * tx;
+          for (int a = 0; a < rows; ++a)
+            for (int q = 0; q < cols; ++q) p[a * g.out_w + q] = y[a][q][lane] + b;
         }
       }
     }
@@ -237,23 +236,24 @@ void write_outputs(const Correlation& g, const float* m, int first, int images, 
 void correlate(const Correlation& g, const float* in, const float* u, const float* bias,
                float* out) {
   const int block = images_per_block(g);
-  const int64_t most_tiles = int64_t(block) * g.tiles_per_image();
-  float* v = scratch(1, size_t(kTransformed) * g.in_channels * most_tiles);
-  float* m = scratch(2, size_t(kTransformed) * g.out_channels * most_tiles);
+  const int64_t most_columns = g.columns(block);
+  float* v = scratch(1, size_t(kTransformed) * g.in_channels * most_columns);
+  float* m = scratch(2, size_t(kTransformed) * g.out_channels * most_columns);
   const int64_t filters = int64_t(g.out_channels) * g.in_channels;
 #pragma omp parallel
   {
-    FramedPlane frame;
+    LaneFrame frame;
     for (int first = 0; first < g.batch; first += block) {
       const int images = std::min(block, g.batch - first);
-      const int count = images * g.tiles_per_image();
+      const int columns = g.columns(images);
       transform_tiles<4>(g, input_tiles(g, in), first, images, winograd::Input1d{}, frame, v);
-      // m[e] = u[e] v[e]: [out x in] x [in x count], one GEMM per element e (the implicit
+      // m[e] = u[e] v[e]: [out x in] x [in x columns], one GEMM per element e (the implicit
       // barrier of each `omp for` separates the phases).
 #pragma omp for schedule(static)
       for (int e = 0; e < kTransformed; ++e) {
-        gemm(false, false, g.out_channels, count, g.in_channels, 1.f, u + e * filters,
-             v + int64_t(e) * g.in_channels * count, 0.f, m + int64_t(e) * g.out_channels * count);
+        gemm(false, false, g.out_channels, columns, g.in_channels, 1.f, u + e * filters,
+             v + int64_t(e) * g.in_channels * columns, 0.f,
+             m + int64_t(e) * g.out_channels * columns);
       }
       write_outputs(g, m, first, images, bias, out);
     }
@@ -278,36 +278,41 @@ void winograd_backward_data(const Conv2dShape& s, const float* dy, const float* 
 void winograd_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw) {
   const Correlation g = forward_correlation(s);  // tiles over dy; x read as 4x4 tiles around them
   const int block = images_per_block(g);
-  const int64_t most_tiles = int64_t(block) * g.tiles_per_image();
+  const int64_t most_columns = g.columns(block);
   const int64_t filters = int64_t(g.out_channels) * g.in_channels;
   float* du = scratch(0, size_t(kTransformed) * filters);  // [16][K][C], summed over blocks
-  float* xt = scratch(1, size_t(kTransformed) * g.in_channels * most_tiles);
-  float* dyt = scratch(2, size_t(kTransformed) * g.out_channels * most_tiles);
+  float* xt = scratch(1, size_t(kTransformed) * g.in_channels * most_columns);
+  float* dyt = scratch(2, size_t(kTransformed) * g.out_channels * most_columns);
 #pragma omp parallel
   {
-    FramedPlane frame;
+    LaneFrame frame;
     for (int first = 0; first < g.batch; first += block) {
       const int images = std::min(block, g.batch - first);
-      const int count = images * g.tiles_per_image();
+      const int columns = g.columns(images);
       transform_tiles<4>(g, input_tiles(g, x), first, images, winograd::WgradInput1d{}, frame, xt);
       transform_tiles<2>(g, dy_tiles(g, dy), first, images, winograd::WgradDy1d{}, frame, dyt);
-      // du[e] (+)= dyt[e] xt[e]^T: [K x count] x [count x C]; element e always on the same
+      // du[e] (+)= dyt[e] xt[e]^T: [K x columns] x [columns x C]; element e always on the same
       // thread (static schedule), so the sum over blocks has a fixed order.
 #pragma omp for schedule(static)
       for (int e = 0; e < kTransformed; ++e) {
-        gemm(false, true, g.out_channels, g.in_channels, count, 1.f,
-             dyt + int64_t(e) * g.out_channels * count, xt + int64_t(e) * g.in_channels * count,
+        gemm(false, true, g.out_channels, g.in_channels, columns, 1.f,
+             dyt + int64_t(e) * g.out_channels * columns, xt + int64_t(e) * g.in_channels * columns,
              first == 0 ? 0.f : 1.f, du + e * filters);
       }
     }
-    // dw[k][c] = (A^T du A), 3x3.
+    // dw[k][c] = (A^T du A), 3x3, eight filters at once.
 #pragma omp for
-    for (int64_t i = 0; i < filters; ++i) {
-      float mm[4][4], out[3][3];
-      for (int e = 0; e < kTransformed; ++e) mm[e / 4][e % 4] = du[e * filters + i];
+    for (int64_t i = 0; i < filters; i += kLanes) {
+      const int lanes = static_cast<int>(std::min<int64_t>(kLanes, filters - i));
+      float sums[kTransformed][kLanes] = {};
+      for (int e = 0; e < kTransformed; ++e)
+        for (int lane = 0; lane < lanes; ++lane) sums[e][lane] = du[e * filters + i + lane];
+      vec8 mm[4][4], out[3][3];
+      for (int e = 0; e < kTransformed; ++e) mm[e / 4][e % 4] = load8(sums[e]);
       transform_2d<4, 3>(mm, out, winograd::WgradOutput1d{});
-      for (int r = 0; r < 3; ++r)
-        for (int q = 0; q < 3; ++q) dw[i * 9 + r * 3 + q] = out[r][q];
+      for (int lane = 0; lane < lanes; ++lane)
+        for (int r = 0; r < 3; ++r)
+          for (int q = 0; q < 3; ++q) dw[(i + lane) * 9 + r * 3 + q] = out[r][q][lane];
     }
   }
 }
