@@ -4,7 +4,9 @@
 // (256 deep, 144 rows, 4096 columns) so that every edge path runs, and the threaded path (called
 // outside a parallel region) giving the same bits as one thread. Error bound: |C - reference| <=
 // 1e-5 * sqrt(k) * (1 + |reference|) per element (float32 accumulation of k products of values in
-// [-1, 1]).
+// [-1, 1]). The packed interface (kernels/cpu/gemm_packed.h) the convolutions use is checked the
+// same way, its B operand written element by element through b_offset as they write it, with
+// C inside a wider matrix (ldc > n).
 #include <omp.h>
 
 #include <catch2/catch.hpp>
@@ -13,6 +15,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/cpu/gemm_packed.h"
 #include "kernels/gemm.h"
 #include "reference/gemm.h"
 
@@ -94,4 +97,42 @@ TEST_CASE("cpu gemm gives the same bits with one thread and with several", "[gem
   omp_set_num_threads(threads);
   CHECK(serial == threaded);
   CHECK(worst_error(false, true, m, n, k, 1.f, a, b, 0.f, serial, serial) <= 1e-5);
+}
+
+TEST_CASE("cpu packed gemm matches a double loop, its operands packed by pack_a and b_offset",
+          "[gemm]") {
+  namespace packed = minidl::kernels::cpu::packed;
+  std::mt19937 rng(13);
+  const int ms[] = {1, 7, 145}, ns[] = {1, 17, 40}, ks[] = {3, 256, 300};
+  for (int ta = 0; ta < 2; ++ta) {
+    for (int m : ms) {
+      for (int n : ns) {
+        for (int k : ks) {
+          const Matrix a = random_matrix(size_t(m) * k, rng), b = random_matrix(size_t(k) * n, rng);
+          const Matrix c0 = random_matrix(size_t(m) * n, rng);
+          Matrix packed_a(packed::a_floats(m, k)), packed_b(packed::b_floats(k, n), NAN);
+          packed::pack_a(ta, m, k, a.data(), packed_a.data());
+          for (int row = 0; row < k; ++row)
+            for (int col = 0; col < n; ++col)
+              packed_b[packed::b_offset(row, col, k, n)] = b[size_t(row) * n + col];
+          for (float beta : {0.f, 1.f}) {
+            const int ldc = n + 3;  // C is the left part of a wider matrix
+            Matrix wide(size_t(m) * ldc, beta == 0.f ? NAN : 0.f);
+            for (int i = 0; i < m; ++i)
+              for (int j = 0; j < n; ++j) wide[size_t(i) * ldc + j] = c0[size_t(i) * n + j];
+            packed::gemm(m, n, k, packed_a.data(), packed_b.data(), beta, wide.data(), ldc);
+            Matrix c(size_t(m) * n);
+            for (int i = 0; i < m; ++i) {
+              for (int j = 0; j < n; ++j) c[size_t(i) * n + j] = wide[size_t(i) * ldc + j];
+              for (int j = n; j < ldc; ++j)
+                CHECK(std::isnan(wide[size_t(i) * ldc + j]) == (beta == 0.f));
+            }
+            INFO("transposed A " << ta << " m " << m << " n " << n << " k " << k << " beta "
+                                 << beta);
+            CHECK(worst_error(ta, false, m, n, k, 1.f, a, b, beta, c0, c) <= 1e-5);
+          }
+        }
+      }
+    }
+  }
 }

@@ -33,6 +33,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/cpu/gemm_packed.h"
 #include "kernels/cpu/vector8.h"
 #include "kernels/gemm.h"
 #include "kernels/winograd_transforms.h"
@@ -84,9 +85,9 @@ int images_per_block(const Correlation& g) {
 
 // Scratch reused across calls on the calling thread: fresh memory is expensive here
 // (docs/design.md, section 5, performance). 0: transformed filters, 1 and 2: a block's
-// transformed operands.
+// transformed operands, 3: the transformed filters before packing.
 float* scratch(int which, size_t floats) {
-  thread_local std::vector<float> buffers[3];
+  thread_local std::vector<float> buffers[4];
   if (buffers[which].size() < floats) buffers[which].resize(floats);
   return buffers[which].data();
 }
@@ -116,12 +117,16 @@ struct LaneFrame {
   }
 };
 
-// u[e][o][c] = (G g G^T)[e] for the filter g from output channel o to input channel c; with
-// rotate_transpose the filter is w'[o][c] = w[c][o] rotated by 180 degrees (backward-data).
-// Eight filters at once, one per lane.
+// u[e] = (G g G^T)[e] for the filter g from output channel o to input channel c, at row o and
+// column c of the out_channels x in_channels matrix u[e], stored packed as the GEMM's A
+// operand (kernels/cpu/gemm_packed.h); with rotate_transpose the filter is w'[o][c] = w[c][o]
+// rotated by 180 degrees (backward-data). Eight filters at once, one per lane, into plain
+// matrices, then packed: stores straight into the packed order, 6 floats apart, took longer
+// than the two passes (the 512-channel layer has 16 MB of transformed filters).
 void transform_filters(const float* w, int out_channels, int in_channels, bool rotate_transpose,
                        float* u) {
   const int64_t count = int64_t(out_channels) * in_channels;
+  float* plain = scratch(3, kTransformed * count);  // [16][out][in]
 #pragma omp parallel for
   for (int64_t first = 0; first < count; first += kLanes) {
     const int lanes = static_cast<int>(std::min<int64_t>(kLanes, count - first));
@@ -142,13 +147,17 @@ void transform_filters(const float* w, int out_channels, int in_channels, bool r
       for (int q = 0; q < 3; ++q) g[r][q] = load8(taps[r][q]);
     transform_2d<3, 4>(g, t, winograd::Filter1d{});
     for (int e = 0; e < kTransformed; ++e) {
-      float* row = u + e * count + first;
+      float* row = plain + e * count + first;
       if (lanes == kLanes) {
         store8(row, t[e / 4][e % 4]);
       } else {
         for (int lane = 0; lane < lanes; ++lane) row[lane] = t[e / 4][e % 4][lane];
       }
     }
+  }
+  for (int e = 0; e < kTransformed; ++e) {
+    packed::pack_a(false, out_channels, in_channels, plain + e * count,
+                   u + e * packed::a_floats(out_channels, in_channels));
   }
 }
 
@@ -159,15 +168,32 @@ struct TileSource {
   int channels, h, w, pad_h, pad_w;
 };
 
-// out[e][c][column] = (T d T^T)[e] for the In x In tile d of every plane c of the block's
-// images (images first .. first + images), T the 1-D transform (In -> 4 points), columns
-// numbered as the file's comment says. Call inside a parallel region.
+// How a block's transformed operand is stored: for each of the 16 elements e, a channels x
+// columns matrix, either row-major (backward-weight's GEMMs read it transposed) or packed as
+// the GEMM's B operand (kernels/cpu/gemm_packed.h; forward and backward-data), which saves
+// the GEMM a copy of it.
+struct Transformed {
+  int channels, columns;
+  bool packed;
+  int64_t per_element() const {
+    return packed ? packed::b_floats(channels, columns) : int64_t(channels) * columns;
+  }
+  // Where (c, column) of element 0 goes: 8 columns from a multiple of 8 are contiguous.
+  int64_t offset(int c, int column) const {
+    return packed ? packed::b_offset(c, column, channels, columns) : int64_t(c) * columns + column;
+  }
+};
+
+// (T d T^T)[e] for the In x In tile d of every plane c of the block's images (images first ..
+// first + images), T the 1-D transform (In -> 4 points), to row c of element e of `out`, at
+// the columns numbered as the file's comment says. Call inside a parallel region.
 template <int In, class Transform1d>
 void transform_tiles(const Correlation& g, const TileSource& src, int first, int images,
-                     Transform1d transform, LaneFrame& frame, float* out) {
+                     Transform1d transform, LaneFrame& frame, bool packed, float* out) {
   const int tiles_w = g.tiles_w(), tiles = g.tiles_per_image();
   const int frame_rows = 2 * g.tiles_h() + In - 2, frame_cols = 2 * tiles_w + In - 2;
-  const int64_t columns = g.columns(images), plane = int64_t(src.h) * src.w;
+  const Transformed layout{src.channels, g.columns(images), packed};
+  const int64_t plane = int64_t(src.h) * src.w, per_element = layout.per_element();
 #pragma omp for schedule(static)
   for (int64_t task = 0; task < int64_t(lane_groups(images)) * src.channels; ++task) {
     const int group = static_cast<int>(task / src.channels),
@@ -175,15 +201,15 @@ void transform_tiles(const Correlation& g, const TileSource& src, int first, int
     const int image = first + group * kLanes, lanes = std::min(kLanes, first + images - image);
     frame.fill(src.planes + (int64_t(image) * src.channels + c) * plane, src.channels * plane,
                lanes, src.h, src.w, frame_rows, frame_cols, src.pad_h, src.pad_w);
-    float* column = out + c * columns + int64_t(group) * tiles * kLanes;
+    int column = group * tiles * kLanes;
     for (int ty = 0; ty < g.tiles_h(); ++ty) {
       for (int tx = 0; tx < tiles_w; ++tx, column += kLanes) {
         vec8 d[In][In], t[4][4];
         for (int a = 0; a < In; ++a)
           for (int b = 0; b < In; ++b) d[a][b] = frame.at(2 * ty + a, 2 * tx + b);
         transform_2d<In, 4>(d, t, transform);
-        for (int e = 0; e < kTransformed; ++e)
-          store8(column + e * src.channels * columns, t[e / 4][e % 4]);
+        float* to = out + layout.offset(c, column);
+        for (int e = 0; e < kTransformed; ++e) store8(to + e * per_element, t[e / 4][e % 4]);
       }
     }
   }
@@ -232,28 +258,28 @@ void write_outputs(const Correlation& g, const float* m, int first, int images, 
 }
 
 // The forward formula, block by block: used by forward and backward-data. u holds the
-// transformed filters [16][out][in].
+// transformed filters: 16 out x in matrices, packed.
 void correlate(const Correlation& g, const float* in, const float* u, const float* bias,
                float* out) {
   const int block = images_per_block(g);
-  const int64_t most_columns = g.columns(block);
-  float* v = scratch(1, size_t(kTransformed) * g.in_channels * most_columns);
+  const int most_columns = g.columns(block);
+  float* v = scratch(1, kTransformed * packed::b_floats(g.in_channels, most_columns));
   float* m = scratch(2, size_t(kTransformed) * g.out_channels * most_columns);
-  const int64_t filters = int64_t(g.out_channels) * g.in_channels;
+  const int64_t filters = packed::a_floats(g.out_channels, g.in_channels);
 #pragma omp parallel
   {
     LaneFrame frame;
     for (int first = 0; first < g.batch; first += block) {
       const int images = std::min(block, g.batch - first);
       const int columns = g.columns(images);
-      transform_tiles<4>(g, input_tiles(g, in), first, images, winograd::Input1d{}, frame, v);
+      transform_tiles<4>(g, input_tiles(g, in), first, images, winograd::Input1d{}, frame, true, v);
       // m[e] = u[e] v[e]: [out x in] x [in x columns], one GEMM per element e (the implicit
       // barrier of each `omp for` separates the phases).
 #pragma omp for schedule(static)
       for (int e = 0; e < kTransformed; ++e) {
-        gemm(false, false, g.out_channels, columns, g.in_channels, 1.f, u + e * filters,
-             v + int64_t(e) * g.in_channels * columns, 0.f,
-             m + int64_t(e) * g.out_channels * columns);
+        packed::gemm(g.out_channels, columns, g.in_channels, u + e * filters,
+                     v + e * packed::b_floats(g.in_channels, columns), 0.f,
+                     m + int64_t(e) * g.out_channels * columns, columns);
       }
       write_outputs(g, m, first, images, bias, out);
     }
@@ -264,13 +290,13 @@ void correlate(const Correlation& g, const float* in, const float* u, const floa
 
 void winograd_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
                       float* y) {
-  float* u = scratch(0, size_t(kTransformed) * s.out_channels * s.in_channels);
+  float* u = scratch(0, kTransformed * packed::a_floats(s.out_channels, s.in_channels));
   transform_filters(w, s.out_channels, s.in_channels, false, u);
   correlate(forward_correlation(s), x, u, bias, y);
 }
 
 void winograd_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
-  float* u = scratch(0, size_t(kTransformed) * s.in_channels * s.out_channels);
+  float* u = scratch(0, kTransformed * packed::a_floats(s.in_channels, s.out_channels));
   transform_filters(w, s.in_channels, s.out_channels, true, u);
   correlate(backward_data_correlation(s), dy, u, nullptr, dx);
 }
@@ -289,8 +315,10 @@ void winograd_backward_weight(const Conv2dShape& s, const float* x, const float*
     for (int first = 0; first < g.batch; first += block) {
       const int images = std::min(block, g.batch - first);
       const int columns = g.columns(images);
-      transform_tiles<4>(g, input_tiles(g, x), first, images, winograd::WgradInput1d{}, frame, xt);
-      transform_tiles<2>(g, dy_tiles(g, dy), first, images, winograd::WgradDy1d{}, frame, dyt);
+      transform_tiles<4>(g, input_tiles(g, x), first, images, winograd::WgradInput1d{}, frame,
+                         false, xt);
+      transform_tiles<2>(g, dy_tiles(g, dy), first, images, winograd::WgradDy1d{}, frame, false,
+                         dyt);
       // du[e] (+)= dyt[e] xt[e]^T: [K x columns] x [columns x C]; element e always on the same
       // thread (static schedule), so the sum over blocks has a fixed order.
 #pragma omp for schedule(static)

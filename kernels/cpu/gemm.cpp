@@ -32,6 +32,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/cpu/gemm_packed.h"
 #include "kernels/cpu/vector8.h"
 #include "kernels/gemm.h"
 
@@ -39,9 +40,11 @@ namespace minidl::kernels::cpu {
 
 namespace {
 
-constexpr int kMr = 6, kNr = 16;                 // the register tile
-constexpr int kKc = 256, kMc = 144, kNc = 4096;  // the cache blocks (kMc a multiple of kMr)
-constexpr double kParallelMinFlops = 4e6;        // below this, one thread is faster
+using packed::kKc;
+using packed::kMr;
+using packed::kNr;
+constexpr int kMc = 144, kNc = 4096;       // the other cache blocks (kMc a multiple of kMr)
+constexpr double kParallelMinFlops = 4e6;  // below this, one thread is faster
 
 // A stored matrix read through strides: element (i, j) is at data[i * row_stride + j * col_stride],
 // which serves a row-major matrix (row_stride = columns, col_stride = 1) and its transpose
@@ -55,7 +58,7 @@ struct StridedMatrix {
 // Rows [row0, row0 + rows) and columns [col0, col0 + depth) of A, as panels of kMr rows: panel
 // after panel, and within one, the kMr values of column 0, then of column 1, ... Rows past the
 // end are zeros. The loops walk the stored matrix along its contiguous direction.
-void pack_a(const StridedMatrix& a, int row0, int rows, int col0, int depth, float* packed) {
+void pack_a_panels(const StridedMatrix& a, int row0, int rows, int col0, int depth, float* packed) {
   for (int panel = 0; panel < rows; panel += kMr) {
     const int valid = std::min(kMr, rows - panel);
     const float* rows_of_a[kMr];
@@ -162,7 +165,45 @@ float* scratch(int which, size_t floats) {
   return buffers[which].data();
 }
 
+// Every kMc x n block of C over one k block of the packed operands.
+void multiply_blocks(int m, int n, int depth, const float* packed_a, const float* packed_b,
+                     float alpha, float beta, float* c, int64_t ldc) {
+  for (int ic = 0; ic < m; ic += kMc) {
+    multiply_block(packed_a + int64_t(ic) * depth, packed_b, std::min(kMc, m - ic), n, depth, alpha,
+                   beta, c + ic * ldc, ldc);
+  }
+}
+
 }  // namespace
+
+void packed::pack_a(bool transpose, int m, int k, const float* a, float* out) {
+  const StridedMatrix A = transpose ? StridedMatrix{a, 1, m} : StridedMatrix{a, k, 1};
+  const int panels = (m + kMr - 1) / kMr;
+  const bool parallel = !omp_in_parallel() && omp_get_max_threads() > 1;
+  for (int pc = 0; pc < k; pc += kKc) {
+    const int depth = std::min(kKc, k - pc);
+    float* block = out + pc * round_up(m, kMr);
+#pragma omp parallel for if (parallel) schedule(static)
+    for (int panel = 0; panel < panels; ++panel) {
+      pack_a_panels(A, panel * kMr, std::min(kMr, m - panel * kMr), pc, depth,
+                    block + int64_t(panel) * kMr * depth);
+    }
+  }
+}
+
+void packed::gemm(int m, int n, int k, const float* a, const float* b, float beta, float* c,
+                  int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {  // an empty sum: C = beta * C
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.f ? 0.f : beta * c[i * ldc + j];
+    return;
+  }
+  for (int pc = 0; pc < k; pc += kKc) {
+    multiply_blocks(m, n, std::min(kKc, k - pc), a + pc * round_up(m, kMr),
+                    b + pc * round_up(n, kNr), 1.f, pc == 0 ? beta : 1.f, c, ldc);
+  }
+}
 
 void gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, const float* a,
           const float* b, float beta, float* c) {
@@ -202,7 +243,7 @@ void gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, 
           const int ic = (item / groups) * kMc, rows = std::min(kMc, m - ic);
           const int j0 = (item % groups) * panels_per_group * kNr;
           if (j0 >= cols) continue;
-          pack_a(A, ic, rows, pc, depth, packed_a);
+          pack_a_panels(A, ic, rows, pc, depth, packed_a);
           multiply_block(packed_a, packed_b + int64_t(j0) * depth, rows,
                          std::min(panels_per_group * kNr, cols - j0), depth, alpha, block_beta,
                          c + int64_t(ic) * n + jc + j0, n);
