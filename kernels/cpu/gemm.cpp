@@ -92,11 +92,23 @@ void pack_b_panel(const StridedMatrix& b, int row0, int depth, int col0, int col
     return;
   }
   // B stored transposed: each column of the panel is a contiguous run; kNr runs read side by
-  // side, one contiguous write per row of the panel.
+  // side, one contiguous write per row of the panel. In a full panel, 8 x 8 blocks at a time:
+  // eight runs of 8 loaded as vectors, transposed in registers, stored as 8 half-rows.
   const float* columns_of_b[kNr];
   for (int j = 0; j < kNr; ++j)
     columns_of_b[j] = b.data + int64_t(col0 + std::min(j, cols - 1)) * b.col_stride;
-  for (int p = 0; p < depth; ++p) {
+  int p = 0;
+  if (cols == kNr && b.row_stride == 1) {
+    for (; p + 8 <= depth; p += 8) {
+      for (int half = 0; half < kNr; half += 8) {
+        vec8 block[8];
+        for (int j = 0; j < 8; ++j) block[j] = load8(columns_of_b[half + j] + row0 + p);
+        transpose8x8(block);
+        for (int i = 0; i < 8; ++i) store8(packed + (p + i) * kNr + half, block[i]);
+      }
+    }
+  }
+  for (; p < depth; ++p) {
     const int64_t offset = int64_t(row0 + p) * b.row_stride;
     if (cols == kNr) {
       for (int j = 0; j < kNr; ++j) packed[p * kNr + j] = columns_of_b[j][offset];

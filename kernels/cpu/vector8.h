@@ -19,4 +19,30 @@ inline vec8 load8(const float* p) {
 inline void store8(float* p, vec8 v) { __builtin_memcpy(p, &v, sizeof v); }
 inline vec8 broadcast8(float x) { return vec8{x, x, x, x, x, x, x, x}; }
 
+// Transposes the 8 x 8 block r in place (r[i][j] becomes r[j][i]) in three rounds of
+// two-vector shuffles: pairs of rows interleaved, then pairs of pairs, then 128-bit halves
+// swapped. Lane indices 0-7 pick from the first vector, 8-15 from the second; with AVX the
+// compiler emits one unpack, shuffle or lane-permute instruction per line.
+inline void transpose8x8(vec8 r[8]) {
+  typedef int lanes8 __attribute__((vector_size(32)));
+  const lanes8 low_pairs = {0, 8, 1, 9, 4, 12, 5, 13}, high_pairs = {2, 10, 3, 11, 6, 14, 7, 15};
+  const lanes8 low_quads = {0, 1, 8, 9, 4, 5, 12, 13}, high_quads = {2, 3, 10, 11, 6, 7, 14, 15};
+  const lanes8 low_halves = {0, 1, 2, 3, 8, 9, 10, 11}, high_halves = {4, 5, 6, 7, 12, 13, 14, 15};
+  vec8 t[8], q[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = __builtin_shuffle(r[i], r[i + 1], low_pairs);
+    t[i + 1] = __builtin_shuffle(r[i], r[i + 1], high_pairs);
+  }
+  for (int i = 0; i < 8; i += 4) {  // q[i + j] holds rows i..i+3 of columns j and j + 4
+    q[i + 0] = __builtin_shuffle(t[i], t[i + 2], low_quads);
+    q[i + 1] = __builtin_shuffle(t[i], t[i + 2], high_quads);
+    q[i + 2] = __builtin_shuffle(t[i + 1], t[i + 3], low_quads);
+    q[i + 3] = __builtin_shuffle(t[i + 1], t[i + 3], high_quads);
+  }
+  for (int j = 0; j < 4; ++j) {
+    r[j] = __builtin_shuffle(q[j], q[j + 4], low_halves);
+    r[j + 4] = __builtin_shuffle(q[j], q[j + 4], high_halves);
+  }
+}
+
 }  // namespace minidl::kernels::cpu
