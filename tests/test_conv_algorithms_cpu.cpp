@@ -34,6 +34,8 @@ const Case kCases[] = {
     {"3x3 pad 1, 2x2 image, 70 channels", {2, 70, 2, 2, 33, 3, 3, 1, 1}},
     {"3x3 pad 1, 130 channels, 9 images: two cache blocks", {9, 130, 16, 16, 130, 3, 3, 1, 1}},
     {"3x3 stride 2 (im2col only)", {2, 16, 9, 9, 32, 3, 3, 2, 1}},
+    {"3x3 stride 2 over a 1x1 image: taps past the edge (im2col only)",
+     {2, 3, 1, 1, 4, 3, 3, 2, 1}},
     {"1x1 stride 1 over 30 pixels (im2col only)", {3, 8, 5, 6, 4, 1, 1, 1, 0}},
     {"1x1 stride 1 over 81 pixels (one GEMM per image, no im2col)", {5, 7, 9, 9, 11, 1, 1, 1, 0}},
     {"7x7 stride 2 stem (im2col only)", {2, 3, 16, 16, 8, 7, 7, 2, 3}},
