@@ -1,5 +1,5 @@
-// The transforms of Winograd F(2x2, 3x3) and, for backward-weight, F(3x3, 2x2): one
-// definition, used by the CPU (kernels/cpu/conv2d_winograd.cpp) and the CUDA
+// The transforms of Winograd F(2x2, 3x3), F(4x4, 3x3) and, for backward-weight, F(3x3, 2x2):
+// one definition, used by the CPU (kernels/cpu/conv2d_winograd.cpp) and the CUDA
 // (kernels/cuda/conv2d_winograd.cu) convolutions. Lavin and Gray, "Fast Algorithms for
 // Convolutional Neural Networks", 2016.
 //
@@ -74,6 +74,43 @@ struct WgradOutput1d {  // A^T m for F(3, 2)
     out[0] = m[0] + m[1] + m[2];
     out[1] = m[1] - m[2];
     out[2] = m[1] + m[2] + m[3];
+  }
+};
+
+// F(4, 3), used by the CPU for its larger planes: 6 points (0, +-1, +-2 and infinity) give 4
+// outputs of a 3-tap filter, so a 4x4 block of outputs costs 36 multiplications instead of
+// 144 (F(2x2, 3x3): 64). Its matrices hold 4, 5, 8 and 1/6, 1/12, 1/24: the filter transform
+// rounds, and float32 results are a few times further from exact than F(2x2, 3x3)'s
+// (tests/test_conv_algorithms_cpu.cpp states the bound).
+struct InputF4_1d {  // B^T d: the input tile, 6 -> 6
+  template <class T>
+  MINIDL_HOST_DEVICE void operator()(const T d[6], T out[6]) const {
+    out[0] = 4.f * d[0] - 5.f * d[2] + d[4];
+    out[1] = -4.f * (d[1] + d[2]) + d[3] + d[4];
+    out[2] = 4.f * (d[1] - d[2]) - d[3] + d[4];
+    out[3] = 2.f * (d[3] - d[1]) - d[2] + d[4];
+    out[4] = 2.f * (d[1] - d[3]) - d[2] + d[4];
+    out[5] = 4.f * d[1] - 5.f * d[3] + d[5];
+  }
+};
+struct FilterF4_1d {  // G g: the filter, 3 -> 6
+  template <class T>
+  MINIDL_HOST_DEVICE void operator()(const T g[3], T out[6]) const {
+    out[0] = 0.25f * g[0];
+    out[1] = -(g[0] + g[1] + g[2]) / 6.f;
+    out[2] = -(g[0] - g[1] + g[2]) / 6.f;
+    out[3] = g[0] / 24.f + g[1] / 12.f + g[2] / 6.f;
+    out[4] = g[0] / 24.f - g[1] / 12.f + g[2] / 6.f;
+    out[5] = g[2];
+  }
+};
+struct OutputF4_1d {  // A^T m: back to four outputs, 6 -> 4
+  template <class T>
+  MINIDL_HOST_DEVICE void operator()(const T m[6], T out[4]) const {
+    out[0] = m[0] + m[1] + m[2] + m[3] + m[4];
+    out[1] = m[1] - m[2] + 2.f * (m[3] - m[4]);
+    out[2] = m[1] + m[2] + 4.f * (m[3] + m[4]);
+    out[3] = m[1] - m[2] + 8.f * (m[3] - m[4]) + m[5];
   }
 };
 

@@ -1,14 +1,17 @@
 // Proves each CPU convolution algorithm right on its own, at the kernel level (kernels/conv2d.h,
-// no autograd): im2col + GEMM on every case, Winograd F(2x2, 3x3) on every case it supports,
+// no autograd): im2col + GEMM on every case, Winograd on every case it supports (with the
+// rule's tile, and forward and backward-data with each of F(2x2, 3x3) and F(4x4, 3x3)),
 // forward, backward-data and backward-weight (+ bias) against the double reference. Winograd's
 // shapes cover paddings 0, 1 and 2, odd and non-square images (partial tiles), a 1x1 image,
 // channel counts that are not multiples of anything, and enough tiles for several cache blocks
 // (a partial last one). Error bound: norm-wise relative error at most 1e-4 for both algorithms
 // (float32 accumulation; Winograd's transforms add a few roundings: the largest seen on these
-// cases is printed by a failing check and stays near 1e-6).
+// cases is 3e-7 with F(2x2, 3x3) and 2.4e-6 with F(4x4, 3x3), whose filter transform divides
+// by 6, 12 and 24 and whose larger tiles sum more terms).
 #include <stdexcept>
 
 #include "kernels/conv2d.h"
+#include "kernels/cpu/conv2d_winograd.h"
 #include "op_check.h"
 
 using minidl::kernels::Conv2dAlgorithm;
@@ -90,6 +93,42 @@ TEST_CASE("every CPU conv2d algorithm matches the reference in all three passes"
       CHECK_REL(to_vec(db), g_ref.db, kTol);
     }
   }
+}
+
+TEST_CASE("both CPU Winograd tiles match the reference in forward and backward-data",
+          "[cpu][conv][algorithms]") {
+  std::mt19937 rng(312);
+  for (const Case& c : kCases) {
+    const Conv2dShape s = kernel_shape(c.s);
+    if (!cpu::conv2d_winograd_supports(s)) continue;
+    const Vec x = testutil::random_vec(ref::numel(c.s.x_shape()), rng);
+    const Vec w = testutil::random_vec(ref::numel(c.s.w_shape()), rng);
+    const Vec b = testutil::random_vec(c.s.K, rng);
+    const Vec dy = testutil::random_vec(ref::numel(c.s.y_shape()), rng);
+    const Vec y_ref = ref::conv2d(x, w, b, c.s);
+    const ref::ConvGrads g_ref = ref::conv2d_backward(x, w, true, dy, c.s);
+    const std::vector<float> xf = to_float(x), wf = to_float(w), bf = to_float(b),
+                             dyf = to_float(dy);
+    for (cpu::WinogradTile tile : {cpu::WinogradTile::F2x2, cpu::WinogradTile::F4x4}) {
+      INFO(c.what << (tile == cpu::WinogradTile::F4x4 ? ", F(4x4, 3x3)" : ", F(2x2, 3x3)"));
+      std::vector<float> y(y_ref.size(), NAN), dx(x.size(), NAN);
+      cpu::winograd_forward(s, xf.data(), wf.data(), bf.data(), y.data(), tile);
+      cpu::winograd_backward_data(s, dyf.data(), wf.data(), dx.data(), tile);
+      CHECK_REL(to_vec(y), y_ref, kTol);
+      CHECK_REL(to_vec(dx), g_ref.dx, kTol);
+    }
+  }
+}
+
+TEST_CASE("the CPU Winograd rule: F(4x4, 3x3) from 4x4 outputs up, F(2x2, 3x3) below",
+          "[cpu][conv][algorithms]") {
+  CHECK(cpu::winograd_tile(kernel_shape({128, 64, 16, 16, 64, 3, 3, 1, 1})) ==
+        cpu::WinogradTile::F4x4);
+  CHECK(cpu::winograd_tile(kernel_shape({128, 256, 4, 4, 256, 3, 3, 1, 1})) ==
+        cpu::WinogradTile::F4x4);
+  CHECK(cpu::winograd_tile(kernel_shape({128, 512, 2, 2, 512, 3, 3, 1, 1})) ==
+        cpu::WinogradTile::F2x2);
+  CHECK(cpu::winograd_tile(kernel_shape({2, 5, 7, 3, 6, 3, 3, 1, 1})) == cpu::WinogradTile::F2x2);
 }
 
 TEST_CASE("the CPU conv2d rule picks Winograd for the model's stride-1 3x3 layers only",

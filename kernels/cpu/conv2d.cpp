@@ -181,7 +181,8 @@ bool conv2d_winograd_supports(const Conv2dShape& s) {
 // The rule: Winograd for every 3x3 stride-1 kernel it supports with at least
 // kWinogradMinChannels input and output channels, in all three passes (measured with
 // bench_conv2d_cpu: 1.4-2x faster than im2col + GEMM on the reference model's stride-1
-// layers, docs/results/conv2d_cpu.md); im2col + GEMM for the rest. The CPU has no tiles.
+// layers when it was introduced, more since; docs/benchmarks.md); im2col + GEMM for the rest.
+// Conv2dConfig's tiles are CUDA's; Winograd picks its own tile size (winograd_tile()).
 Conv2dConfig conv2d_config(const Conv2dShape& s, Conv2dPass, Conv2dConfig requested) {
   constexpr int kWinogradMinChannels = 16;
   if (requested.algorithm == Conv2dAlgorithm::Winograd && !conv2d_winograd_supports(s)) {
@@ -212,7 +213,7 @@ bool use_winograd(const Conv2dShape& s, Conv2dPass pass, Conv2dConfig requested)
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
                     float* y, float*, Conv2dConfig requested) {
   if (use_winograd(s, Conv2dPass::Forward, requested)) {
-    winograd_forward(s, x, w, bias, y);
+    winograd_forward(s, x, w, bias, y, winograd_tile(s));
     return;
   }
   const int P = s.out_h() * s.out_w();
@@ -241,7 +242,7 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
 void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, float*,
                           Conv2dConfig requested) {
   if (use_winograd(s, Conv2dPass::BackwardData, requested)) {
-    winograd_backward_data(s, dy, w, dx);
+    winograd_backward_data(s, dy, w, dx, winograd_tile(s));
     return;
   }
   const int P = s.out_h() * s.out_w();

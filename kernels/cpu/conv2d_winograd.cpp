@@ -1,19 +1,26 @@
-// CPU Winograd F(2x2, 3x3) for 3x3 convolutions with stride 1: the transforms of
-// kernels/winograd_transforms.h (shared with the CUDA version), 16 GEMMs per block of
-// tiles, and 2.25x fewer multiply-adds than im2col + GEMM.
+// CPU Winograd convolution for 3x3 kernels with stride 1: the transforms of
+// kernels/winograd_transforms.h (F(2x2, 3x3)'s shared with the CUDA version), one GEMM per
+// transformed element for each block of tiles, and 2.25x (F(2x2, 3x3)) or 4x (F(4x4, 3x3))
+// fewer multiply-adds than im2col + GEMM.
 //
-// The three passes, all with tiles of 2x2 outputs (as kernels/cuda/conv2d_winograd.cu):
-//   forward          y = conv(x, w)
+// The three passes:
+//   forward          y = conv(x, w), in tiles of 4x4 outputs (F(4x4, 3x3): 6x6 input tiles,
+//                    36 GEMMs) on planes of at least 4x4, else of 2x2 (F(2x2, 3x3): 4x4 input
+//                    tiles, 16 GEMMs; winograd_tile() is the rule)
 //   backward-data    dx = conv(dy, w') with w'[c][k] = w[k][c] rotated by 180 degrees and
-//                    padding 2 - pad: the forward formula again
-//   backward-weight  dw[k][c] = sum over tiles of F(3x3, 2x2) of the x tile and the dy tile;
-//                    its 16 GEMMs reduce over the tiles.
+//                    padding 2 - pad: the forward formula again, with the same rule
+//   backward-weight  dw[k][c] = sum over 2x2 dy tiles of F(3x3, 2x2) of the 4x4 x tile and the
+//                    dy tile (as kernels/cuda/conv2d_winograd.cu); its 16 GEMMs reduce over
+//                    the tiles.
+// F(4x4, 3x3) measured 1.3-1.5x faster than F(2x2, 3x3) on the 16x16 and 8x8 layers and
+// 1.06-1.3x on the 4x4 one (bench_conv2d_cpu, docs/benchmarks.md); its float32 error is a few
+// times F(2x2, 3x3)'s (tests/test_conv_algorithms_cpu.cpp).
 //
 // Cache blocking: the batch is processed a few images at a time, few enough that a block's
-// transformed operands (16 x channels x tiles floats each) stay about 4 MB: transformed,
+// transformed operands (16 or 36 x channels x tiles floats each) stay about 4 MB: transformed,
 // multiplied and transformed back while still in cache (the whole batch's transformed input
 // would be 4x the input: 134 MB for the first layers at batch 128). Within a block the
-// transforms are split over the OpenMP threads by plane and the 16 GEMMs by element, each GEMM
+// transforms are split over the OpenMP threads by plane and the GEMMs by element, each GEMM
 // single-threaded (the GEMM runs serially inside a parallel region), all in one parallel region
 // per call. Every output value is computed by one thread in a fixed order, so results do not
 // depend on the thread count.
@@ -42,7 +49,6 @@ namespace minidl::kernels::cpu {
 
 namespace {
 
-using winograd::kTransformed;
 using winograd::transform_2d;
 
 constexpr int kLanes = 8;                  // images per vector (a vec8)
@@ -50,34 +56,51 @@ constexpr int64_t kBlockFloats = 1 << 20;  // per transformed operand of a block
 
 int lane_groups(int images) { return (images + kLanes - 1) / kLanes; }
 
+// The forward formula's two tiles: kOut x kOut outputs from a kIn x kIn input tile, through
+// kIn * kIn transformed values (and as many GEMMs).
+struct F2x2 {
+  static constexpr int kOut = 2, kIn = 4, kTransformed = kIn * kIn;
+  using Input = winograd::Input1d;
+  using Filter = winograd::Filter1d;
+  using Output = winograd::Output1d;
+};
+struct F4x4 {
+  static constexpr int kOut = 4, kIn = 6, kTransformed = kIn * kIn;
+  using Input = winograd::InputF4_1d;
+  using Filter = winograd::FilterF4_1d;
+  using Output = winograd::OutputF4_1d;
+};
+// Backward-weight's F(3x3, 2x2) works on the same 4x4 x tiles as F(2x2, 3x3), 2x2 dy tiles.
+constexpr int kWgradTransformed = 16;
+
 // One stride-1 3x3 correlation as Winograd sees it: in_channels planes of in_h x in_w (zero
-// outside, offset by the padding) to out_channels planes of out_h x out_w, in 2x2 output
-// tiles numbered row by row within an image.
+// outside, offset by the padding) to out_channels planes of out_h x out_w, in tile x tile
+// output tiles numbered row by row within an image.
 struct Correlation {
-  int batch, in_channels, in_h, in_w, out_channels, out_h, out_w, pad_h, pad_w;
-  int tiles_h() const { return (out_h + 1) / 2; }
-  int tiles_w() const { return (out_w + 1) / 2; }
+  int batch, in_channels, in_h, in_w, out_channels, out_h, out_w, pad_h, pad_w, tile;
+  int tiles_h() const { return (out_h + tile - 1) / tile; }
+  int tiles_w() const { return (out_w + tile - 1) / tile; }
   int tiles_per_image() const { return tiles_h() * tiles_w(); }
   // The GEMMs' columns for a block of `images`: every tile of every lane of its groups.
   int columns(int images) const { return lane_groups(images) * kLanes * tiles_per_image(); }
 };
 
-Correlation forward_correlation(const Conv2dShape& s) {
-  return {s.batch,   s.in_channels, s.in_h,  s.in_w, s.out_channels,
-          s.out_h(), s.out_w(),     s.pad_h, s.pad_w};
+Correlation forward_correlation(const Conv2dShape& s, int tile) {
+  return {s.batch,   s.in_channels, s.in_h,  s.in_w,  s.out_channels,
+          s.out_h(), s.out_w(),     s.pad_h, s.pad_w, tile};
 }
 
 // dx = conv(dy, rotated w^T) with padding 2 - pad: dy is the input, dx the output.
-Correlation backward_data_correlation(const Conv2dShape& s) {
-  return {s.batch, s.out_channels, s.out_h(),   s.out_w(),  s.in_channels,
-          s.in_h,  s.in_w,         2 - s.pad_h, 2 - s.pad_w};
+Correlation backward_data_correlation(const Conv2dShape& s, int tile) {
+  return {s.batch, s.out_channels, s.out_h(),   s.out_w(),   s.in_channels,
+          s.in_h,  s.in_w,         2 - s.pad_h, 2 - s.pad_w, tile};
 }
 
-// Images per block: a multiple of kLanes whose transformed operands (16 x channels x tiles
-// floats each) are about kBlockFloats, at least one group of lanes.
-int images_per_block(const Correlation& g) {
+// Images per block: a multiple of kLanes whose transformed operands (`transformed` x channels
+// x tiles floats each) are about kBlockFloats, at least one group of lanes.
+int images_per_block(const Correlation& g, int transformed) {
   const int64_t widest = std::max(g.in_channels, g.out_channels);
-  const int64_t tiles = kBlockFloats / (kTransformed * widest);
+  const int64_t tiles = kBlockFloats / (transformed * widest);
   const int64_t groups =
       std::clamp<int64_t>(tiles / (int64_t(kLanes) * g.tiles_per_image()), 1, lane_groups(g.batch));
   return static_cast<int>(groups) * kLanes;
@@ -123,10 +146,12 @@ struct LaneFrame {
 // rotated by 180 degrees (backward-data). Eight filters at once, one per lane, into plain
 // matrices, then packed: stores straight into the packed order, 6 floats apart, took longer
 // than the two passes (the 512-channel layer has 16 MB of transformed filters).
+template <class F>
 void transform_filters(const float* w, int out_channels, int in_channels, bool rotate_transpose,
                        float* u) {
+  constexpr int kIn = F::kIn, kTransformed = F::kTransformed;
   const int64_t count = int64_t(out_channels) * in_channels;
-  float* plain = scratch(3, kTransformed * count);  // [16][out][in]
+  float* plain = scratch(3, kTransformed * count);  // [kTransformed][out][in]
 #pragma omp parallel for
   for (int64_t first = 0; first < count; first += kLanes) {
     const int lanes = static_cast<int>(std::min<int64_t>(kLanes, count - first));
@@ -142,16 +167,16 @@ void transform_filters(const float* w, int out_channels, int in_channels, bool r
         }
       }
     }
-    vec8 g[3][3], t[4][4];
+    vec8 g[3][3], t[kIn][kIn];
     for (int r = 0; r < 3; ++r)
       for (int q = 0; q < 3; ++q) g[r][q] = load8(taps[r][q]);
-    transform_2d<3, 4>(g, t, winograd::Filter1d{});
+    transform_2d<3, kIn>(g, t, typename F::Filter{});
     for (int e = 0; e < kTransformed; ++e) {
       float* row = plain + e * count + first;
       if (lanes == kLanes) {
-        store8(row, t[e / 4][e % 4]);
+        store8(row, t[e / kIn][e % kIn]);
       } else {
-        for (int lane = 0; lane < lanes; ++lane) row[lane] = t[e / 4][e % 4][lane];
+        for (int lane = 0; lane < lanes; ++lane) row[lane] = t[e / kIn][e % kIn][lane];
       }
     }
   }
@@ -185,13 +210,14 @@ struct Transformed {
 };
 
 // (T d T^T)[e] for the In x In tile d of every plane c of the block's images (images first ..
-// first + images), T the 1-D transform (In -> 4 points), to row c of element e of `out`, at
-// the columns numbered as the file's comment says. Call inside a parallel region.
-template <int In, class Transform1d>
+// first + images), tile (ty, tx) starting g.tile ty rows and g.tile tx columns in, T the 1-D
+// transform (In -> Points points), to row c of element e of `out`, at the columns numbered as
+// the file's comment says. Call inside a parallel region.
+template <int In, int Points, class Transform1d>
 void transform_tiles(const Correlation& g, const TileSource& src, int first, int images,
                      Transform1d transform, LaneFrame& frame, bool packed, float* out) {
-  const int tiles_w = g.tiles_w(), tiles = g.tiles_per_image();
-  const int frame_rows = 2 * g.tiles_h() + In - 2, frame_cols = 2 * tiles_w + In - 2;
+  const int tiles_w = g.tiles_w(), tiles = g.tiles_per_image(), step = g.tile;
+  const int frame_rows = step * g.tiles_h() + In - step, frame_cols = step * tiles_w + In - step;
   const Transformed layout{src.channels, g.columns(images), packed};
   const int64_t plane = int64_t(src.h) * src.w, per_element = layout.per_element();
 #pragma omp for schedule(static)
@@ -204,12 +230,13 @@ void transform_tiles(const Correlation& g, const TileSource& src, int first, int
     int column = group * tiles * kLanes;
     for (int ty = 0; ty < g.tiles_h(); ++ty) {
       for (int tx = 0; tx < tiles_w; ++tx, column += kLanes) {
-        vec8 d[In][In], t[4][4];
+        vec8 d[In][In], t[Points][Points];
         for (int a = 0; a < In; ++a)
-          for (int b = 0; b < In; ++b) d[a][b] = frame.at(2 * ty + a, 2 * tx + b);
-        transform_2d<In, 4>(d, t, transform);
+          for (int b = 0; b < In; ++b) d[a][b] = frame.at(step * ty + a, step * tx + b);
+        transform_2d<In, Points>(d, t, transform);
         float* to = out + layout.offset(c, column);
-        for (int e = 0; e < kTransformed; ++e) store8(to + e * per_element, t[e / 4][e % 4]);
+        for (int e = 0; e < Points * Points; ++e)
+          store8(to + e * per_element, t[e / Points][e % Points]);
       }
     }
   }
@@ -228,8 +255,10 @@ TileSource dy_tiles(const Correlation& g, const float* dy) {
 // out[image][o][2ty + a][2tx + b] = (A^T m A)[a][b] + bias[o], from m[e][o][column], eight
 // images at once; each lane's values then go to its own image's plane. Call inside a parallel
 // region.
+template <class F>
 void write_outputs(const Correlation& g, const float* m, int first, int images, const float* bias,
                    float* out) {
+  constexpr int kIn = F::kIn, kOut = F::kOut;
   const int tiles_w = g.tiles_w(), tiles = g.tiles_per_image();
   const int64_t columns = g.columns(images), plane = int64_t(g.out_h) * g.out_w;
 #pragma omp for schedule(static)
@@ -242,13 +271,14 @@ void write_outputs(const Correlation& g, const float* m, int first, int images, 
     const float* column = m + o * columns + int64_t(group) * tiles * kLanes;
     for (int ty = 0; ty < g.tiles_h(); ++ty) {
       for (int tx = 0; tx < tiles_w; ++tx, column += kLanes) {
-        vec8 mm[4][4], y[2][2];
-        for (int e = 0; e < kTransformed; ++e)
-          mm[e / 4][e % 4] = load8(column + e * g.out_channels * columns);
-        transform_2d<4, 2>(mm, y, winograd::Output1d{});
-        const int rows = std::min(2, g.out_h - 2 * ty), cols = std::min(2, g.out_w - 2 * tx);
+        vec8 mm[kIn][kIn], y[kOut][kOut];
+        for (int e = 0; e < F::kTransformed; ++e)
+          mm[e / kIn][e % kIn] = load8(column + e * g.out_channels * columns);
+        transform_2d<kIn, kOut>(mm, y, typename F::Output{});
+        const int rows = std::min(kOut, g.out_h - kOut * ty);
+        const int cols = std::min(kOut, g.out_w - kOut * tx);
         for (int lane = 0; lane < lanes; ++lane) {
-          float* p = planes + lane * g.out_channels * plane + (2 * ty) * g.out_w + 2 * tx;
+          float* p = planes + lane * g.out_channels * plane + (kOut * ty) * g.out_w + kOut * tx;
           for (int a = 0; a < rows; ++a)
             for (int q = 0; q < cols; ++q) p[a * g.out_w + q] = y[a][q][lane] + b;
         }
@@ -258,10 +288,12 @@ void write_outputs(const Correlation& g, const float* m, int first, int images, 
 }
 
 // The forward formula, block by block: used by forward and backward-data. u holds the
-// transformed filters: 16 out x in matrices, packed.
+// transformed filters: F::kTransformed out x in matrices, packed.
+template <class F>
 void correlate(const Correlation& g, const float* in, const float* u, const float* bias,
                float* out) {
-  const int block = images_per_block(g);
+  constexpr int kTransformed = F::kTransformed;
+  const int block = images_per_block(g, kTransformed);
   const int most_columns = g.columns(block);
   float* v = scratch(1, kTransformed * packed::b_floats(g.in_channels, most_columns));
   float* m = scratch(2, size_t(kTransformed) * g.out_channels * most_columns);
@@ -272,7 +304,8 @@ void correlate(const Correlation& g, const float* in, const float* u, const floa
     for (int first = 0; first < g.batch; first += block) {
       const int images = std::min(block, g.batch - first);
       const int columns = g.columns(images);
-      transform_tiles<4>(g, input_tiles(g, in), first, images, winograd::Input1d{}, frame, true, v);
+      transform_tiles<F::kIn, F::kIn>(g, input_tiles(g, in), first, images, typename F::Input{},
+                                      frame, true, v);
       // m[e] = u[e] v[e]: [out x in] x [in x columns], one GEMM per element e (the implicit
       // barrier of each `omp for` separates the phases).
 #pragma omp for schedule(static)
@@ -281,29 +314,55 @@ void correlate(const Correlation& g, const float* in, const float* u, const floa
                      v + e * packed::b_floats(g.in_channels, columns), 0.f,
                      m + int64_t(e) * g.out_channels * columns, columns);
       }
-      write_outputs(g, m, first, images, bias, out);
+      write_outputs<F>(g, m, first, images, bias, out);
     }
   }
 }
 
-}  // namespace
-
-void winograd_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
-                      float* y) {
-  float* u = scratch(0, kTransformed * packed::a_floats(s.out_channels, s.in_channels));
-  transform_filters(w, s.out_channels, s.in_channels, false, u);
-  correlate(forward_correlation(s), x, u, bias, y);
+// Forward and backward-data with tile F.
+template <class F>
+void forward(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y) {
+  float* u = scratch(0, F::kTransformed * packed::a_floats(s.out_channels, s.in_channels));
+  transform_filters<F>(w, s.out_channels, s.in_channels, false, u);
+  correlate<F>(forward_correlation(s, F::kOut), x, u, bias, y);
 }
 
-void winograd_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
-  float* u = scratch(0, kTransformed * packed::a_floats(s.in_channels, s.out_channels));
-  transform_filters(w, s.in_channels, s.out_channels, true, u);
-  correlate(backward_data_correlation(s), dy, u, nullptr, dx);
+template <class F>
+void backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
+  float* u = scratch(0, F::kTransformed * packed::a_floats(s.in_channels, s.out_channels));
+  transform_filters<F>(w, s.in_channels, s.out_channels, true, u);
+  correlate<F>(backward_data_correlation(s, F::kOut), dy, u, nullptr, dx);
+}
+
+}  // namespace
+
+WinogradTile winograd_tile(const Conv2dShape& s) {
+  return s.out_h() >= 4 && s.out_w() >= 4 ? WinogradTile::F4x4 : WinogradTile::F2x2;
+}
+
+void winograd_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
+                      float* y, WinogradTile tile) {
+  if (tile == WinogradTile::F4x4) {
+    forward<F4x4>(s, x, w, bias, y);
+  } else {
+    forward<F2x2>(s, x, w, bias, y);
+  }
+}
+
+void winograd_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
+                            WinogradTile tile) {
+  if (tile == WinogradTile::F4x4) {
+    backward_data<F4x4>(s, dy, w, dx);
+  } else {
+    backward_data<F2x2>(s, dy, w, dx);
+  }
 }
 
 void winograd_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw) {
-  const Correlation g = forward_correlation(s);  // tiles over dy; x read as 4x4 tiles around them
-  const int block = images_per_block(g);
+  constexpr int kTransformed = kWgradTransformed;
+  // Tiles of 2x2 over dy; x read as 4x4 tiles around them.
+  const Correlation g = forward_correlation(s, 2);
+  const int block = images_per_block(g, kTransformed);
   const int64_t most_columns = g.columns(block);
   const int64_t filters = int64_t(g.out_channels) * g.in_channels;
   float* du = scratch(0, size_t(kTransformed) * filters);  // [16][K][C], summed over blocks
@@ -315,10 +374,10 @@ void winograd_backward_weight(const Conv2dShape& s, const float* x, const float*
     for (int first = 0; first < g.batch; first += block) {
       const int images = std::min(block, g.batch - first);
       const int columns = g.columns(images);
-      transform_tiles<4>(g, input_tiles(g, x), first, images, winograd::WgradInput1d{}, frame,
-                         false, xt);
-      transform_tiles<2>(g, dy_tiles(g, dy), first, images, winograd::WgradDy1d{}, frame, false,
-                         dyt);
+      transform_tiles<4, 4>(g, input_tiles(g, x), first, images, winograd::WgradInput1d{}, frame,
+                            false, xt);
+      transform_tiles<2, 4>(g, dy_tiles(g, dy), first, images, winograd::WgradDy1d{}, frame, false,
+                            dyt);
       // du[e] (+)= dyt[e] xt[e]^T: [K x columns] x [columns x C]; element e always on the same
       // thread (static schedule), so the sum over blocks has a fixed order.
 #pragma omp for schedule(static)
