@@ -114,6 +114,29 @@ struct OutputF4_1d {  // A^T m: back to four outputs, 6 -> 4
   }
 };
 
+// F(3, 4) for backward-weight on 4x4 dy tiles (CPU): the same 6 points, so the 6x6 x tile
+// goes through InputF4_1d; the dy tile through F(4, 3)'s output matrix transposed (4 -> 6),
+// and the products back through its filter matrix transposed (6 -> 3).
+struct WgradDyF4_1d {  // A g: the 4-tap dy tile, 4 -> 6
+  template <class T>
+  MINIDL_HOST_DEVICE void operator()(const T g[4], T out[6]) const {
+    out[0] = g[0];
+    out[1] = g[0] + g[1] + g[2] + g[3];
+    out[2] = g[0] - g[1] + g[2] - g[3];
+    out[3] = g[0] + 2.f * g[1] + 4.f * g[2] + 8.f * g[3];
+    out[4] = g[0] - 2.f * g[1] + 4.f * g[2] - 8.f * g[3];
+    out[5] = g[3];
+  }
+};
+struct WgradOutputF4_1d {  // G^T m: back to the 3 weight taps, 6 -> 3
+  template <class T>
+  MINIDL_HOST_DEVICE void operator()(const T m[6], T out[3]) const {
+    out[0] = 0.25f * m[0] - (m[1] + m[2]) / 6.f + (m[3] + m[4]) / 24.f;
+    out[1] = (m[2] - m[1]) / 6.f + (m[3] - m[4]) / 12.f;
+    out[2] = (m[3] + m[4] - m[1] - m[2]) / 6.f + m[5];
+  }
+};
+
 // out = T in T^T for a 1-D transform T of In -> Out points: columns first, then rows.
 // Value is a float, or on the CPU eight floats at once (kernels/cpu/vector8.h: eight tiles,
 // one per vector lane, transformed by the same instructions); so are the 1-D transforms' T.

@@ -95,7 +95,7 @@ TEST_CASE("every CPU conv2d algorithm matches the reference in all three passes"
   }
 }
 
-TEST_CASE("both CPU Winograd tiles match the reference in forward and backward-data",
+TEST_CASE("both CPU Winograd tiles match the reference in all three passes",
           "[cpu][conv][algorithms]") {
   std::mt19937 rng(312);
   for (const Case& c : kCases) {
@@ -111,11 +111,13 @@ TEST_CASE("both CPU Winograd tiles match the reference in forward and backward-d
                              dyf = to_float(dy);
     for (cpu::WinogradTile tile : {cpu::WinogradTile::F2x2, cpu::WinogradTile::F4x4}) {
       INFO(c.what << (tile == cpu::WinogradTile::F4x4 ? ", F(4x4, 3x3)" : ", F(2x2, 3x3)"));
-      std::vector<float> y(y_ref.size(), NAN), dx(x.size(), NAN);
+      std::vector<float> y(y_ref.size(), NAN), dx(x.size(), NAN), dw(w.size(), NAN);
       cpu::winograd_forward(s, xf.data(), wf.data(), bf.data(), y.data(), tile);
       cpu::winograd_backward_data(s, dyf.data(), wf.data(), dx.data(), tile);
+      cpu::winograd_backward_weight(s, xf.data(), dyf.data(), dw.data(), tile);
       CHECK_REL(to_vec(y), y_ref, kTol);
       CHECK_REL(to_vec(dx), g_ref.dx, kTol);
+      CHECK_REL(to_vec(dw), g_ref.dw, kTol);
     }
   }
 }

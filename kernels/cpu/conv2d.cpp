@@ -268,7 +268,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
                             float* dbias, float*, Conv2dConfig requested) {
   if (dbias) bias_gradient(s, dy, dbias);
   if (use_winograd(s, Conv2dPass::BackwardWeight, requested)) {
-    winograd_backward_weight(s, x, dy, dw);
+    winograd_backward_weight(s, x, dy, dw, winograd_tile(s));
     return;
   }
   const int P = s.out_h() * s.out_w();

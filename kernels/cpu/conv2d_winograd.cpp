@@ -1,20 +1,20 @@
 // CPU Winograd convolution for 3x3 kernels with stride 1: the transforms of
-// kernels/winograd_transforms.h (F(2x2, 3x3)'s shared with the CUDA version), one GEMM per
-// transformed element for each block of tiles, and 2.25x (F(2x2, 3x3)) or 4x (F(4x4, 3x3))
-// fewer multiply-adds than im2col + GEMM.
+// kernels/winograd_transforms.h (the 2x2 tiles' shared with the CUDA version), one GEMM per
+// transformed element for each block of tiles, and 2.25x (2x2 tiles) or 4x (4x4 tiles) fewer
+// multiply-adds than im2col + GEMM.
 //
-// The three passes:
-//   forward          y = conv(x, w), in tiles of 4x4 outputs (F(4x4, 3x3): 6x6 input tiles,
-//                    36 GEMMs) on planes of at least 4x4, else of 2x2 (F(2x2, 3x3): 4x4 input
-//                    tiles, 16 GEMMs; winograd_tile() is the rule)
+// The three passes, in tiles of 4x4 when the convolution's output is at least 4x4 and of 2x2
+// otherwise (winograd_tile() is the rule):
+//   forward          y = conv(x, w): F(4x4, 3x3), 6x6 input tiles and 36 GEMMs, or
+//                    F(2x2, 3x3), 4x4 input tiles and 16 GEMMs
 //   backward-data    dx = conv(dy, w') with w'[c][k] = w[k][c] rotated by 180 degrees and
-//                    padding 2 - pad: the forward formula again, with the same rule
-//   backward-weight  dw[k][c] = sum over 2x2 dy tiles of F(3x3, 2x2) of the 4x4 x tile and the
-//                    dy tile (as kernels/cuda/conv2d_winograd.cu); its 16 GEMMs reduce over
-//                    the tiles.
-// F(4x4, 3x3) measured 1.3-1.5x faster than F(2x2, 3x3) on the 16x16 and 8x8 layers and
-// 1.06-1.3x on the 4x4 one (bench_conv2d_cpu, docs/benchmarks.md); its float32 error is a few
-// times F(2x2, 3x3)'s (tests/test_conv_algorithms_cpu.cpp).
+//                    padding 2 - pad: the forward formula again
+//   backward-weight  dw[k][c] = sum over the dy tiles of F(3x3, 4x4) (or F(3x3, 2x2), as
+//                    kernels/cuda/conv2d_winograd.cu) of the x tile around the dy tile; its
+//                    GEMMs reduce over the tiles.
+// The 4x4 tiles measured 1.1-1.5x faster than the 2x2 ones on the 16x16, 8x8 and 4x4 layers
+// (bench_conv2d_cpu, docs/benchmarks.md); their float32 error is a few times larger
+// (tests/test_conv_algorithms_cpu.cpp).
 //
 // Cache blocking: the batch is processed a few images at a time, few enough that a block's
 // transformed operands (16 or 36 x channels x tiles floats each) stay about 4 MB: transformed,
@@ -70,8 +70,20 @@ struct F4x4 {
   using Filter = winograd::FilterF4_1d;
   using Output = winograd::OutputF4_1d;
 };
-// Backward-weight's F(3x3, 2x2) works on the same 4x4 x tiles as F(2x2, 3x3), 2x2 dy tiles.
-constexpr int kWgradTransformed = 16;
+// Backward-weight's two tiles: kDy x kDy dy tiles, kIn x kIn x tiles around them, kIn * kIn
+// transformed values (and GEMMs).
+struct W2x2 {  // F(3x3, 2x2)
+  static constexpr int kDy = 2, kIn = 4, kTransformed = kIn * kIn;
+  using Input = winograd::WgradInput1d;
+  using Dy = winograd::WgradDy1d;
+  using Output = winograd::WgradOutput1d;
+};
+struct W4x4 {  // F(3x3, 4x4)
+  static constexpr int kDy = 4, kIn = 6, kTransformed = kIn * kIn;
+  using Input = winograd::InputF4_1d;
+  using Dy = winograd::WgradDyF4_1d;
+  using Output = winograd::WgradOutputF4_1d;
+};
 
 // One stride-1 3x3 correlation as Winograd sees it: in_channels planes of in_h x in_w (zero
 // outside, offset by the padding) to out_channels planes of out_h x out_w, in tile x tile
@@ -334,6 +346,54 @@ void backward_data(const Conv2dShape& s, const float* dy, const float* w, float*
   correlate<F>(backward_data_correlation(s, F::kOut), dy, u, nullptr, dx);
 }
 
+// Backward-weight with tile W: dy in W::kDy x W::kDy tiles, x read as W::kIn x W::kIn tiles
+// around them.
+template <class W>
+void backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw) {
+  constexpr int kIn = W::kIn, kTransformed = W::kTransformed;
+  const Correlation g = forward_correlation(s, W::kDy);
+  const int block = images_per_block(g, kTransformed);
+  const int64_t most_columns = g.columns(block);
+  const int64_t filters = int64_t(g.out_channels) * g.in_channels;
+  float* du = scratch(0, size_t(kTransformed) * filters);  // [kTransformed][K][C], summed
+  float* xt = scratch(1, size_t(kTransformed) * g.in_channels * most_columns);
+  float* dyt = scratch(2, size_t(kTransformed) * g.out_channels * most_columns);
+#pragma omp parallel
+  {
+    LaneFrame frame;
+    for (int first = 0; first < g.batch; first += block) {
+      const int images = std::min(block, g.batch - first);
+      const int columns = g.columns(images);
+      transform_tiles<kIn, kIn>(g, input_tiles(g, x), first, images, typename W::Input{}, frame,
+                                false, xt);
+      transform_tiles<W::kDy, kIn>(g, dy_tiles(g, dy), first, images, typename W::Dy{}, frame,
+                                   false, dyt);
+      // du[e] (+)= dyt[e] xt[e]^T: [K x columns] x [columns x C]; element e always on the same
+      // thread (static schedule), so the sum over blocks has a fixed order.
+#pragma omp for schedule(static)
+      for (int e = 0; e < kTransformed; ++e) {
+        gemm(false, true, g.out_channels, g.in_channels, columns, 1.f,
+             dyt + int64_t(e) * g.out_channels * columns, xt + int64_t(e) * g.in_channels * columns,
+             first == 0 ? 0.f : 1.f, du + e * filters);
+      }
+    }
+    // dw[k][c] = (A^T du A), 3x3, eight filters at once.
+#pragma omp for
+    for (int64_t i = 0; i < filters; i += kLanes) {
+      const int lanes = static_cast<int>(std::min<int64_t>(kLanes, filters - i));
+      float sums[kTransformed][kLanes] = {};
+      for (int e = 0; e < kTransformed; ++e)
+        for (int lane = 0; lane < lanes; ++lane) sums[e][lane] = du[e * filters + i + lane];
+      vec8 mm[kIn][kIn], out[3][3];
+      for (int e = 0; e < kTransformed; ++e) mm[e / kIn][e % kIn] = load8(sums[e]);
+      transform_2d<kIn, 3>(mm, out, typename W::Output{});
+      for (int lane = 0; lane < lanes; ++lane)
+        for (int r = 0; r < 3; ++r)
+          for (int q = 0; q < 3; ++q) dw[(i + lane) * 9 + r * 3 + q] = out[r][q][lane];
+    }
+  }
+}
+
 }  // namespace
 
 WinogradTile winograd_tile(const Conv2dShape& s) {
@@ -358,49 +418,12 @@ void winograd_backward_data(const Conv2dShape& s, const float* dy, const float* 
   }
 }
 
-void winograd_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw) {
-  constexpr int kTransformed = kWgradTransformed;
-  // Tiles of 2x2 over dy; x read as 4x4 tiles around them.
-  const Correlation g = forward_correlation(s, 2);
-  const int block = images_per_block(g, kTransformed);
-  const int64_t most_columns = g.columns(block);
-  const int64_t filters = int64_t(g.out_channels) * g.in_channels;
-  float* du = scratch(0, size_t(kTransformed) * filters);  // [16][K][C], summed over blocks
-  float* xt = scratch(1, size_t(kTransformed) * g.in_channels * most_columns);
-  float* dyt = scratch(2, size_t(kTransformed) * g.out_channels * most_columns);
-#pragma omp parallel
-  {
-    LaneFrame frame;
-    for (int first = 0; first < g.batch; first += block) {
-      const int images = std::min(block, g.batch - first);
-      const int columns = g.columns(images);
-      transform_tiles<4, 4>(g, input_tiles(g, x), first, images, winograd::WgradInput1d{}, frame,
-                            false, xt);
-      transform_tiles<2, 4>(g, dy_tiles(g, dy), first, images, winograd::WgradDy1d{}, frame, false,
-                            dyt);
-      // du[e] (+)= dyt[e] xt[e]^T: [K x columns] x [columns x C]; element e always on the same
-      // thread (static schedule), so the sum over blocks has a fixed order.
-#pragma omp for schedule(static)
-      for (int e = 0; e < kTransformed; ++e) {
-        gemm(false, true, g.out_channels, g.in_channels, columns, 1.f,
-             dyt + int64_t(e) * g.out_channels * columns, xt + int64_t(e) * g.in_channels * columns,
-             first == 0 ? 0.f : 1.f, du + e * filters);
-      }
-    }
-    // dw[k][c] = (A^T du A), 3x3, eight filters at once.
-#pragma omp for
-    for (int64_t i = 0; i < filters; i += kLanes) {
-      const int lanes = static_cast<int>(std::min<int64_t>(kLanes, filters - i));
-      float sums[kTransformed][kLanes] = {};
-      for (int e = 0; e < kTransformed; ++e)
-        for (int lane = 0; lane < lanes; ++lane) sums[e][lane] = du[e * filters + i + lane];
-      vec8 mm[4][4], out[3][3];
-      for (int e = 0; e < kTransformed; ++e) mm[e / 4][e % 4] = load8(sums[e]);
-      transform_2d<4, 3>(mm, out, winograd::WgradOutput1d{});
-      for (int lane = 0; lane < lanes; ++lane)
-        for (int r = 0; r < 3; ++r)
-          for (int q = 0; q < 3; ++q) dw[(i + lane) * 9 + r * 3 + q] = out[r][q][lane];
-    }
+void winograd_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
+                              WinogradTile tile) {
+  if (tile == WinogradTile::F4x4) {
+    backward_weight<W4x4>(s, x, dy, dw);
+  } else {
+    backward_weight<W2x2>(s, x, dy, dw);
   }
 }
 

@@ -6,10 +6,10 @@
 
 namespace minidl::kernels::cpu {
 
-// The tile of the forward formula (forward and backward-data): F(4x4, 3x3) has 1.78x fewer
-// multiplications and transformed values per output than F(2x2, 3x3) but wastes most of a
-// tile on planes under 4 pixels a side. winograd_tile() is the rule: F(4x4, 3x3) when the
-// output is at least 4x4. Backward-weight always uses F(3x3, 2x2).
+// The tile: F(4x4, 3x3) (backward-weight: F(3x3, 4x4)) has 1.78x fewer multiplications and
+// transformed values per output than F(2x2, 3x3) (F(3x3, 2x2)) but wastes most of a tile on
+// planes under 4 pixels a side. winograd_tile() is the rule: the 4x4 tile when the
+// convolution's output is at least 4x4.
 enum class WinogradTile { F2x2, F4x4 };
 WinogradTile winograd_tile(const Conv2dShape& s);
 
@@ -17,6 +17,7 @@ void winograd_forward(const Conv2dShape& s, const float* x, const float* w, cons
                       float* y, WinogradTile tile);
 void winograd_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
                             WinogradTile tile);
-void winograd_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw);
+void winograd_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
+                              WinogradTile tile);
 
 }  // namespace minidl::kernels::cpu
