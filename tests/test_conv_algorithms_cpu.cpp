@@ -61,6 +61,26 @@ Conv2dShape kernel_shape(const ref::ConvShape& r) {
 std::vector<float> to_float(const Vec& v) { return std::vector<float>(v.begin(), v.end()); }
 Vec to_vec(const std::vector<float>& v) { return Vec(v.begin(), v.end()); }
 
+// A case's random inputs (as floats for the kernels) and the reference's results.
+struct Problem {
+  std::vector<float> x, w, b, dy;
+  Vec y_ref;
+  ref::ConvGrads g_ref;
+};
+
+Problem make_problem(const Case& c, std::mt19937& rng) {
+  const Vec x = testutil::random_vec(ref::numel(c.s.x_shape()), rng);
+  const Vec w = testutil::random_vec(ref::numel(c.s.w_shape()), rng);
+  const Vec b = testutil::random_vec(c.s.K, rng);
+  const Vec dy = testutil::random_vec(ref::numel(c.s.y_shape()), rng);
+  return {to_float(x),
+          to_float(w),
+          to_float(b),
+          to_float(dy),
+          ref::conv2d(x, w, b, c.s),
+          ref::conv2d_backward(x, w, true, dy, c.s)};
+}
+
 }  // namespace
 
 TEST_CASE("every CPU conv2d algorithm matches the reference in all three passes",
@@ -68,29 +88,23 @@ TEST_CASE("every CPU conv2d algorithm matches the reference in all three passes"
   std::mt19937 rng(311);
   for (const Case& c : kCases) {
     const Conv2dShape s = kernel_shape(c.s);
-    const Vec x = testutil::random_vec(ref::numel(c.s.x_shape()), rng);
-    const Vec w = testutil::random_vec(ref::numel(c.s.w_shape()), rng);
-    const Vec b = testutil::random_vec(c.s.K, rng);
-    const Vec dy = testutil::random_vec(ref::numel(c.s.y_shape()), rng);
-    const Vec y_ref = ref::conv2d(x, w, b, c.s);
-    const ref::ConvGrads g_ref = ref::conv2d_backward(x, w, true, dy, c.s);
+    const Problem p = make_problem(c, rng);
     for (Conv2dAlgorithm algorithm : {Conv2dAlgorithm::Gemm, Conv2dAlgorithm::Winograd}) {
       if (algorithm == Conv2dAlgorithm::Winograd && !cpu::conv2d_winograd_supports(s)) continue;
       INFO(c.what << (algorithm == Conv2dAlgorithm::Winograd ? ", Winograd" : ", im2col + GEMM"));
-      const std::vector<float> xf = to_float(x), wf = to_float(w), bf = to_float(b),
-                               dyf = to_float(dy);
       // Outputs start as NaN: an element the kernel forgets to write fails the check.
-      std::vector<float> y(y_ref.size(), NAN), dx(x.size(), NAN), dw(w.size(), NAN),
-          db(b.size(), NAN);
+      std::vector<float> y(p.y_ref.size(), NAN), dx(p.x.size(), NAN), dw(p.w.size(), NAN),
+          db(p.b.size(), NAN);
       Conv2dConfig config;
       config.algorithm = algorithm;
-      cpu::conv2d_forward(s, xf.data(), wf.data(), bf.data(), y.data(), nullptr, config);
-      cpu::conv2d_backward_data(s, dyf.data(), wf.data(), dx.data(), nullptr, config);
-      cpu::conv2d_backward_weight(s, xf.data(), dyf.data(), dw.data(), db.data(), nullptr, config);
-      CHECK_REL(to_vec(y), y_ref, kTol);
-      CHECK_REL(to_vec(dx), g_ref.dx, kTol);
-      CHECK_REL(to_vec(dw), g_ref.dw, kTol);
-      CHECK_REL(to_vec(db), g_ref.db, kTol);
+      cpu::conv2d_forward(s, p.x.data(), p.w.data(), p.b.data(), y.data(), nullptr, config);
+      cpu::conv2d_backward_data(s, p.dy.data(), p.w.data(), dx.data(), nullptr, config);
+      cpu::conv2d_backward_weight(s, p.x.data(), p.dy.data(), dw.data(), db.data(), nullptr,
+                                  config);
+      CHECK_REL(to_vec(y), p.y_ref, kTol);
+      CHECK_REL(to_vec(dx), p.g_ref.dx, kTol);
+      CHECK_REL(to_vec(dw), p.g_ref.dw, kTol);
+      CHECK_REL(to_vec(db), p.g_ref.db, kTol);
     }
   }
 }
@@ -101,23 +115,16 @@ TEST_CASE("both CPU Winograd tiles match the reference in all three passes",
   for (const Case& c : kCases) {
     const Conv2dShape s = kernel_shape(c.s);
     if (!cpu::conv2d_winograd_supports(s)) continue;
-    const Vec x = testutil::random_vec(ref::numel(c.s.x_shape()), rng);
-    const Vec w = testutil::random_vec(ref::numel(c.s.w_shape()), rng);
-    const Vec b = testutil::random_vec(c.s.K, rng);
-    const Vec dy = testutil::random_vec(ref::numel(c.s.y_shape()), rng);
-    const Vec y_ref = ref::conv2d(x, w, b, c.s);
-    const ref::ConvGrads g_ref = ref::conv2d_backward(x, w, true, dy, c.s);
-    const std::vector<float> xf = to_float(x), wf = to_float(w), bf = to_float(b),
-                             dyf = to_float(dy);
+    const Problem p = make_problem(c, rng);
     for (cpu::WinogradTile tile : {cpu::WinogradTile::F2x2, cpu::WinogradTile::F4x4}) {
       INFO(c.what << (tile == cpu::WinogradTile::F4x4 ? ", F(4x4, 3x3)" : ", F(2x2, 3x3)"));
-      std::vector<float> y(y_ref.size(), NAN), dx(x.size(), NAN), dw(w.size(), NAN);
-      cpu::winograd_forward(s, xf.data(), wf.data(), bf.data(), y.data(), tile);
-      cpu::winograd_backward_data(s, dyf.data(), wf.data(), dx.data(), tile);
-      cpu::winograd_backward_weight(s, xf.data(), dyf.data(), dw.data(), tile);
-      CHECK_REL(to_vec(y), y_ref, kTol);
-      CHECK_REL(to_vec(dx), g_ref.dx, kTol);
-      CHECK_REL(to_vec(dw), g_ref.dw, kTol);
+      std::vector<float> y(p.y_ref.size(), NAN), dx(p.x.size(), NAN), dw(p.w.size(), NAN);
+      cpu::winograd_forward(s, p.x.data(), p.w.data(), p.b.data(), y.data(), tile);
+      cpu::winograd_backward_data(s, p.dy.data(), p.w.data(), dx.data(), tile);
+      cpu::winograd_backward_weight(s, p.x.data(), p.dy.data(), dw.data(), tile);
+      CHECK_REL(to_vec(y), p.y_ref, kTol);
+      CHECK_REL(to_vec(dx), p.g_ref.dx, kTol);
+      CHECK_REL(to_vec(dw), p.g_ref.dw, kTol);
     }
   }
 }
