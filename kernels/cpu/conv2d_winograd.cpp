@@ -109,7 +109,10 @@ Correlation backward_data_correlation(const Conv2dShape& s, int tile) {
 }
 
 // Images per block: a multiple of kLanes whose transformed operands (`transformed` x channels
-// x tiles floats each) are about kBlockFloats, at least one group of lanes.
+// x tiles floats each) are about kBlockFloats, at least one group of lanes. That floor is
+// large for large planes (224x224 images with 64 channels: about 230 MB per operand); splitting
+// a group's tiles over several blocks would bound it, but the reference model's planes
+// (16x16 and smaller) already fit 24 or more images in a block.
 int images_per_block(const Correlation& g, int transformed) {
   const int64_t widest = std::max(g.in_channels, g.out_channels);
   const int64_t tiles = kBlockFloats / (transformed * widest);
