@@ -8,6 +8,9 @@
 // (float32 accumulation; Winograd's transforms add a few roundings: the largest seen on these
 // cases is 3e-7 with F(2x2, 3x3) and 2.4e-6 with F(4x4, 3x3), whose filter transform divides
 // by 6, 12 and 24 and whose larger tiles sum more terms).
+#include <omp.h>
+
+#include <algorithm>
 #include <stdexcept>
 
 #include "kernels/conv2d.h"
@@ -126,6 +129,32 @@ TEST_CASE("both CPU Winograd tiles match the reference in all three passes",
       CHECK_REL(to_vec(dx), p.g_ref.dx, kTol);
       CHECK_REL(to_vec(dw), p.g_ref.dw, kTol);
     }
+  }
+}
+
+TEST_CASE("CPU Winograd gives the same bits with one thread and with several",
+          "[cpu][conv][algorithms]") {
+  // Two cache blocks and a partial group of lanes: every sum whose order could follow the
+  // threads (the GEMMs split by element, backward-weight's sum over blocks) is exercised.
+  const Case c = {"3x3 pad 1, 130 channels, 9 images", {9, 130, 16, 16, 130, 3, 3, 1, 1}};
+  const Conv2dShape s = kernel_shape(c.s);
+  std::mt19937 rng(313);
+  const Problem p = make_problem(c, rng);
+  const int threads = omp_get_max_threads();
+  for (cpu::WinogradTile tile : {cpu::WinogradTile::F2x2, cpu::WinogradTile::F4x4}) {
+    std::vector<float> results[2];  // y, dx and dw one after the other; 1 thread, then 3
+    for (int run = 0; run < 2; ++run) {
+      omp_set_num_threads(run == 0 ? 1 : std::max(threads, 3));
+      std::vector<float> y(p.y_ref.size()), dx(p.x.size()), dw(p.w.size());
+      cpu::winograd_forward(s, p.x.data(), p.w.data(), p.b.data(), y.data(), tile);
+      cpu::winograd_backward_data(s, p.dy.data(), p.w.data(), dx.data(), tile);
+      cpu::winograd_backward_weight(s, p.x.data(), p.dy.data(), dw.data(), tile);
+      for (const std::vector<float>* part : {&y, &dx, &dw})
+        results[run].insert(results[run].end(), part->begin(), part->end());
+    }
+    omp_set_num_threads(threads);
+    INFO((tile == cpu::WinogradTile::F4x4 ? "F(4x4, 3x3)" : "F(2x2, 3x3)"));
+    CHECK(results[0] == results[1]);
   }
 }
 
