@@ -202,13 +202,13 @@ void transform_filters(const float* w, int out_channels, int in_channels, bool r
 }
 
 // Where a transform reads its tiles: `channels` planes of h x w per image, tile (ty, tx)
-// starting at row 2 ty - pad_h and column 2 tx - pad_w (zero outside the plane).
+// starting at row g.tile ty - pad_h and column g.tile tx - pad_w (zero outside the plane).
 struct TileSource {
   const float* planes;
   int channels, h, w, pad_h, pad_w;
 };
 
-// How a block's transformed operand is stored: for each of the 16 elements e, a channels x
+// How a block's transformed operand is stored: for each transformed element e, a channels x
 // columns matrix, either row-major (backward-weight's GEMMs read it transposed) or packed as
 // the GEMM's B operand (kernels/cpu/gemm_packed.h; forward and backward-data), which saves
 // the GEMM a copy of it.
@@ -257,17 +257,17 @@ void transform_tiles(const Correlation& g, const TileSource& src, int first, int
   }
 }
 
-// The 4x4 input tiles of a correlation (forward, backward-data, and x in backward-weight).
+// The input tiles of a correlation (forward, backward-data, and x in backward-weight).
 TileSource input_tiles(const Correlation& g, const float* in) {
   return {in, g.in_channels, g.in_h, g.in_w, g.pad_h, g.pad_w};
 }
 
-// Backward-weight's 2x2 dy tiles: the outputs of the forward pass, zero past the edge.
+// Backward-weight's dy tiles: the outputs of the forward pass, zero past the edge.
 TileSource dy_tiles(const Correlation& g, const float* dy) {
   return {dy, g.out_channels, g.out_h, g.out_w, 0, 0};
 }
 
-// out[image][o][2ty + a][2tx + b] = (A^T m A)[a][b] + bias[o], from m[e][o][column], eight
+// out[image][o][kOut ty + a][kOut tx + b] = (A^T m A)[a][b] + bias[o], from m[e][o][column], eight
 // images at once; each lane's values then go to its own image's plane. Call inside a parallel
 // region.
 template <class F>

@@ -1,8 +1,9 @@
-// The CPU GEMM's packed operands, for the convolutions that build an operand themselves
-// (Winograd's transformed tiles, im2col's columns) and can write it in the order the
-// micro-kernel reads (kernels/cpu/gemm.cpp explains that order and the block sizes) instead of
-// writing it plainly for gemm() to copy again, and that reuse one packed weight matrix for
-// every chunk of images instead of packing it once per chunk. Internal to the CPU backend.
+// The CPU GEMM's packed operands, for callers that build an operand themselves and can write
+// it in the order the micro-kernel reads (kernels/cpu/gemm.cpp explains that order and the
+// block sizes) instead of writing it plainly for gemm() to copy again, and that multiply one
+// packed matrix by many: Winograd's forward and backward-data (conv2d_winograd.cpp) pack the
+// transformed filters once per call and write their transformed tiles packed. Internal to the
+// CPU backend.
 //
 // Layouts, both split along k into blocks of kKc (the last one shorter):
 //   A (m x k): for each k block, the rows in panels of kMr: panel after panel, and within one
