@@ -1,10 +1,16 @@
 // CPU convolution at the reference ResNet's shapes (docs/design.md, section 2), batch 128:
-// forward, backward-data and backward-weight, each algorithm that supports the shape
-// (im2col + GEMM always; Winograd for the stride-1 3x3 layers), reported in GFLOP/s of the
-// direct convolution (2 * its multiply-adds: Winograd does fewer, so its "effective" rate can
-// pass the machine's peak).
+// forward, backward-data and backward-weight, reported in GFLOP/s of the direct convolution
+// (2 * its multiply-adds: Winograd does fewer, so its "effective" rate can pass the machine's
+// peak). Each layer and pass has a row per version, so that the steps of the teaching path
+// (docs/reading_guide.md) can be re-measured:
+//   v0_direct    the loop nest of the definition (kernels/cpu/conv2d_direct.cpp)
+//   v1_im2col    im2col + the packed GEMM (kernels/cpu/conv2d.cpp)
+//   v2_winograd  Winograd F(2x2, 3x3) or F(4x4, 3x3), stride-1 3x3 layers only
+//                (kernels/cpu/conv2d_winograd.cpp)
+//   fast         what the library runs: the rule of conv2d_config picks v1 or v2
 //   build/bench/bench_conv2d_cpu --benchmark_filter=stem
 //   build/bench/bench_conv2d_cpu --benchmark_filter='block1_.*(im2col|winograd)$'
+//   build/bench/bench_conv2d_cpu --benchmark_filter='/fast$'     the library's choice only
 // Runs on the kernels directly (no Tensor, no autograd), as a reader of kernels/ would.
 #include <benchmark/benchmark.h>
 
@@ -13,6 +19,7 @@
 #include <vector>
 
 #include "kernels/conv2d.h"
+#include "kernels/conv2d_direct.h"
 
 namespace {
 
@@ -62,10 +69,14 @@ std::vector<float> random_vector(size_t n, unsigned seed) {
 }
 
 enum class Pass { Forward, BackwardData, BackwardWeight };
+enum class Version { Direct, Im2col, Winograd, Fast };
 
-void run(benchmark::State& state, Layer layer, Pass pass, Conv2dAlgorithm algorithm) {
-  minidl::kernels::Conv2dConfig config;  // the CPU needs no workspace
-  config.algorithm = algorithm;
+void run(benchmark::State& state, Layer layer, Pass pass, Version version) {
+  namespace cpu = minidl::kernels::cpu;
+  minidl::kernels::Conv2dConfig config;  // the CPU needs no workspace; Auto for "fast"
+  if (version == Version::Im2col) config.algorithm = Conv2dAlgorithm::Gemm;
+  if (version == Version::Winograd) config.algorithm = Conv2dAlgorithm::Winograd;
+  const bool direct = version == Version::Direct;
   const Conv2dShape s = shape_of(layer);
   const size_t x_size = size_t(s.batch) * s.in_channels * s.in_h * s.in_w;
   const size_t w_size = size_t(s.out_channels) * s.in_channels * s.kernel_h * s.kernel_w;
@@ -75,16 +86,26 @@ void run(benchmark::State& state, Layer layer, Pass pass, Conv2dAlgorithm algori
   for (auto _ : state) {
     switch (pass) {
       case Pass::Forward:
-        minidl::kernels::cpu::conv2d_forward(s, x.data(), w.data(), bias.data(), y.data(), nullptr,
-                                             config);
+        if (direct) {
+          cpu::conv2d_forward_direct(s, x.data(), w.data(), bias.data(), y.data());
+        } else {
+          cpu::conv2d_forward(s, x.data(), w.data(), bias.data(), y.data(), nullptr, config);
+        }
         break;
       case Pass::BackwardData:
-        minidl::kernels::cpu::conv2d_backward_data(s, y.data(), w.data(), x.data(), nullptr,
-                                                   config);
+        if (direct) {
+          cpu::conv2d_backward_data_direct(s, y.data(), w.data(), x.data());
+        } else {
+          cpu::conv2d_backward_data(s, y.data(), w.data(), x.data(), nullptr, config);
+        }
         break;
       case Pass::BackwardWeight:
-        minidl::kernels::cpu::conv2d_backward_weight(s, x.data(), y.data(), w.data(), bias.data(),
-                                                     nullptr, config);
+        if (direct) {
+          cpu::conv2d_backward_weight_direct(s, x.data(), y.data(), w.data(), bias.data());
+        } else {
+          cpu::conv2d_backward_weight(s, x.data(), y.data(), w.data(), bias.data(), nullptr,
+                                      config);
+        }
         break;
     }
     benchmark::ClobberMemory();
@@ -97,17 +118,19 @@ const int kRegistered = [] {
   const std::pair<Pass, const char*> passes[] = {{Pass::Forward, "forward"},
                                                  {Pass::BackwardData, "backward_data"},
                                                  {Pass::BackwardWeight, "backward_weight"}};
-  const std::pair<Conv2dAlgorithm, const char*> algorithms[] = {
-      {Conv2dAlgorithm::Gemm, "im2col"}, {Conv2dAlgorithm::Winograd, "winograd"}};
+  const std::pair<Version, const char*> versions[] = {{Version::Direct, "v0_direct"},
+                                                      {Version::Im2col, "v1_im2col"},
+                                                      {Version::Winograd, "v2_winograd"},
+                                                      {Version::Fast, "fast"}};
   for (const Layer& layer : kLayers) {
     for (const auto& [pass, pass_name] : passes) {
-      for (const auto& [algorithm, algorithm_name] : algorithms) {
-        const bool supported = algorithm != Conv2dAlgorithm::Winograd ||
+      for (const auto& [version, version_name] : versions) {
+        const bool supported = version != Version::Winograd ||
                                minidl::kernels::cpu::conv2d_winograd_supports(shape_of(layer));
         if (!supported) continue;
         const std::string name =
-            std::string("conv2d_cpu/") + layer.name + "/" + pass_name + "/" + algorithm_name;
-        benchmark::RegisterBenchmark(name.c_str(), run, layer, pass, algorithm)
+            std::string("conv2d_cpu/") + layer.name + "/" + pass_name + "/" + version_name;
+        benchmark::RegisterBenchmark(name.c_str(), run, layer, pass, version)
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime();
       }

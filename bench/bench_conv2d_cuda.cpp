@@ -8,6 +8,8 @@
 //   build/bench/bench_conv2d_cuda                           every row, then the model sums
 //   build/bench/bench_conv2d_cuda --batch 128 --layer b1_3x3_64,b4b_3x3_512 --csv conv.csv
 //   build/bench/bench_conv2d_cuda --sweep --csv sweep.csv   minidl under every tiling
+//   build/bench/bench_conv2d_cuda --versions --batch 128    the teaching path: v0 direct,
+//                                                            v1 tiled and fast beside cuDNN
 //
 // cuDNN runs in fp32 with CUDNN_FMA_MATH (plain fp32 fused multiply-adds, the arithmetic
 // minidl does; CUDNN_DEFAULT_MATH would let it use TF32 tensor cores on sm_80 and newer) and
@@ -23,6 +25,8 @@
 //   sweep,<layer>,<pass>,<batch>,<tile_m>,<tile_n>,<slices>,<ms>,<gemm|winograd>  (--sweep)
 //   auto,<layer>,<pass>,<batch>,<tile_m>,<tile_n>,<slices>,<ms>,<gemm|winograd>
 //     (--sweep: the automatic choice)
+//   version,<layer>,<pass>,<batch>,<v0_direct_ms>,<v1_tiled_ms>,<fast_ms>,<cudnn_ms>  (--versions)
+//   version_sum,model,<pass>,<batch>,<v0_direct_ms>,<v1_tiled_ms>,<fast_ms>,<cudnn_ms>
 // ratio = cudnn_ms / minidl_ms: above 1 means minidl is faster.
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
@@ -44,6 +48,8 @@
 #include <vector>
 
 #include "kernels/conv2d.h"
+#include "kernels/conv2d_direct.h"
+#include "kernels/conv2d_tiled.h"
 
 namespace {
 
@@ -158,6 +164,7 @@ struct UsageError : std::runtime_error {
 struct Options {
   bool help = false;
   bool sweep = false;
+  bool versions = false;
   std::string csv_path;
   std::vector<int> batches{128, 512};
   std::vector<const Layer*> layers;
@@ -198,6 +205,8 @@ std::string usage() {
          "  --layer L[,L...]     only these layers (e.g. stem7x7s2,b1_3x3_64)\n"
          "  --csv FILE           also write the rows as CSV (default $MINIDL_BENCH_CSV)\n"
          "  --sweep              time minidl under every tiling instead (no cuDNN)\n"
+         "  --versions           time the teaching path instead: v0 direct, v1 tiled, fast\n"
+         "                       and cuDNN, each pass of each layer\n"
          "  --help               this text\n";
 }
 
@@ -221,6 +230,8 @@ Options parse_options(int& argc, char** argv) {
       o.help = true;
     } else if (arg == "--sweep") {
       o.sweep = true;
+    } else if (arg == "--versions") {
+      o.versions = true;
     } else if (auto csv = value_of("--csv")) {
       o.csv_path = *csv;
     } else if (auto batches = value_of("--batch")) {
@@ -666,6 +677,21 @@ constexpr int kTimedRepeats = 30;
 // offers the algorithms whatever memory is free.
 constexpr size_t kCudnnWorkspaceBytes = size_t(1) << 30;
 
+// Both outputs are filled with NaN first (all bits set), so an element neither library
+// wrote shows up as a NaN error.
+template <typename Minidl>
+double check_once(const Operands& o, Minidl& minidl, const CudnnConvolution& cudnn) {
+  const size_t bytes = o.out_size * sizeof(float);
+  check_cuda(cudaMemset(o.out_minidl.get(), 0xFF, bytes), "cudaMemset");
+  check_cuda(cudaMemset(o.out_cudnn.get(), 0xFF, bytes), "cudaMemset");
+  minidl();
+  check_cuda(cudaGetLastError(), "minidl's kernel launch");
+  cudnn.run();
+  check_cuda(cudaDeviceSynchronize(), "the first runs");
+  return relative_error(to_host(o.out_minidl.get(), o.out_size),
+                        to_host(o.out_cudnn.get(), o.out_size));
+}
+
 struct Row {
   std::string layer;
   Conv2dPass pass;
@@ -794,21 +820,6 @@ class Comparison {
                              row.ratio(), tiling_str(tiling).c_str(), cudnn.algorithm().c_str(),
                              error));
     return row;
-  }
-
-  // Both outputs are filled with NaN first (all bits set), so an element neither library
-  // wrote shows up as a NaN error.
-  template <typename Minidl>
-  static double check_once(const Operands& o, Minidl& minidl, const CudnnConvolution& cudnn) {
-    const size_t bytes = o.out_size * sizeof(float);
-    check_cuda(cudaMemset(o.out_minidl.get(), 0xFF, bytes), "cudaMemset");
-    check_cuda(cudaMemset(o.out_cudnn.get(), 0xFF, bytes), "cudaMemset");
-    minidl();
-    check_cuda(cudaGetLastError(), "minidl's kernel launch");
-    cudnn.run();
-    check_cuda(cudaDeviceSynchronize(), "the first runs");
-    return relative_error(to_host(o.out_minidl.get(), o.out_size),
-                          to_host(o.out_cudnn.get(), o.out_size));
   }
 
   Sum sum(int batch, Conv2dPass pass, bool with_stem) const {
@@ -964,6 +975,98 @@ int run_sweep(const Options& options) {
   return 0;
 }
 
+// ---- versions mode: the teaching path beside the fast kernels and cuDNN --------------------
+
+// v0 takes tens of milliseconds on the large layers: fewer repeats than the comparison.
+constexpr int kVersionWarmupRepeats = 2;
+constexpr int kVersionTimedRepeats = 7;
+const char* const kVersionNames[] = {"v0 direct", "v1 tiled", "fast"};
+
+// Runs version 0, 1 or 2 (fast: the library's kernels with their automatic tiling) of the
+// pass into out_minidl. `workspace` holds what v1's backward-weight and the fast pass need.
+void run_version(int version, const Operands& o, float* workspace, const Conv2dConfig& tiling) {
+  const Conv2dShape& s = o.s;
+  float* out = o.out_minidl.get();
+  if (version == 2) return run_minidl(o, workspace, tiling);
+  switch (o.pass) {
+    case Conv2dPass::Forward:
+      if (version == 0) conv::conv2d_forward_direct(s, o.x.get(), o.w.get(), nullptr, out);
+      if (version == 1) conv::conv2d_forward_tiled(s, o.x.get(), o.w.get(), nullptr, out);
+      break;
+    case Conv2dPass::BackwardData:
+      if (version == 0) conv::conv2d_backward_data_direct(s, o.dy.get(), o.w.get(), out);
+      if (version == 1) conv::conv2d_backward_data_tiled(s, o.dy.get(), o.w.get(), out);
+      break;
+    case Conv2dPass::BackwardWeight:
+      if (version == 0) conv::conv2d_backward_weight_direct(s, o.x.get(), o.dy.get(), out, nullptr);
+      if (version == 1) {
+        conv::conv2d_backward_weight_tiled(s, o.x.get(), o.dy.get(), out, nullptr, workspace);
+      }
+      break;
+  }
+}
+
+// Every version of every pass of every layer, each checked against cuDNN once (outputs
+// poisoned with NaN first) and then timed alternately with it; a row per pass and layer, and
+// the sums over the model. Returns 1 when a version disagrees with cuDNN.
+int run_versions(const Options& options) {
+  CsvFile csv(options.csv_path);
+  ColdCacheTimer timer;
+  cudnnHandle_t handle = nullptr;
+  check_cudnn(cudnnCreate(&handle), "cudnnCreate");
+  const DeviceFloats cudnn_workspace = device_floats(kCudnnWorkspaceBytes / sizeof(float));
+  int mismatches = 0;
+  std::printf("%-13s %-10s %5s %12s %12s %12s %12s  (ms, median of %d)\n", "layer", "pass", "batch",
+              kVersionNames[0], kVersionNames[1], kVersionNames[2], "cuDNN", kVersionTimedRepeats);
+  for (int batch : options.batches) {
+    for (Conv2dPass pass : kPasses) {
+      double sums[4] = {0, 0, 0, 0};
+      for (const Layer* layer : options.layers) {
+        const Operands o(*layer, batch, pass);
+        const Conv2dConfig tiling = conv::conv2d_config(o.s, pass);
+        const int64_t tiled_floats = pass == Conv2dPass::BackwardWeight
+                                         ? conv::conv2d_backward_weight_tiled_workspace(o.s)
+                                         : 0;
+        const DeviceFloats workspace = device_floats(
+            size_t(std::max(tiled_floats, conv::conv2d_workspace(o.s, pass, tiling))));
+        const CudnnConvolution cudnn(handle, o, cudnn_workspace.get(), kCudnnWorkspaceBytes);
+        double ms[4];
+        for (int version = 0; version < 3; ++version) {
+          auto call = [&] { run_version(version, o, workspace.get(), tiling); };
+          const double error = check_once(o, call, cudnn);
+          if (!(error <= kMaxRelativeError)) {
+            ++mismatches;
+            std::fprintf(stderr, "!!! MISMATCH %s %s %s batch %d: relative error %.3g\n",
+                         kVersionNames[version], layer->name, pass_name(pass), batch, error);
+          }
+          for (int i = 0; i < kVersionWarmupRepeats; ++i) call();
+          std::vector<float> times, cudnn_times;
+          for (int i = 0; i < kVersionTimedRepeats; ++i) {
+            times.push_back(timer.milliseconds(call));
+            cudnn_times.push_back(timer.milliseconds([&] { cudnn.run(); }));
+          }
+          ms[version] = median(times);
+          if (version == 2) ms[3] = median(cudnn_times);  // cuDNN beside the last version run
+        }
+        check_cuda(cudaGetLastError(), "minidl's kernels");
+        for (int i = 0; i < 4; ++i) sums[i] += ms[i];
+        std::printf("%-13s %-10s %5d %12.3f %12.3f %12.3f %12.3f\n", layer->name, pass_name(pass),
+                    batch, ms[0], ms[1], ms[2], ms[3]);
+        std::fflush(stdout);
+        csv.row(formatted("version,%s,%s,%d,%.4f,%.4f,%.4f,%.4f", layer->name, pass_name(pass),
+                          batch, ms[0], ms[1], ms[2], ms[3]));
+      }
+      std::printf("%-13s %-10s %5d %12.3f %12.3f %12.3f %12.3f\n", "sum", pass_name(pass), batch,
+                  sums[0], sums[1], sums[2], sums[3]);
+      csv.row(formatted("version_sum,model,%s,%d,%.4f,%.4f,%.4f,%.4f", pass_name(pass), batch,
+                        sums[0], sums[1], sums[2], sums[3]));
+    }
+  }
+  cudnnDestroy(handle);
+  if (mismatches > 0) std::printf("!!! %d version row(s) differ from cuDNN\n", mismatches);
+  return mismatches > 0 ? 1 : 0;
+}
+
 // Why no GPU can be used, or nothing when one can.
 std::optional<std::string> no_gpu_reason() {
   int count = 0;
@@ -994,6 +1097,7 @@ int main(int argc, char** argv) {
   try {
     std::printf("%s\n", device_line().c_str());
     std::fflush(stdout);
+    if (options.versions) return run_versions(options);
     return options.sweep ? run_sweep(options) : run_comparison(options, argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_conv2d_cuda: %s\n", e.what());

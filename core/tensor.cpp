@@ -239,11 +239,11 @@ void Tensor::copy_(const Tensor& source) {
 
 bool Tensor::requires_grad() const { return defined() && impl_->requires_grad; }
 
-Tensor& Tensor::set_requires_grad(bool requires) {
+Tensor& Tensor::set_requires_grad(bool enabled) {
   require_defined("set_requires_grad");
   MINIDL_CHECK(is_leaf(), "set_requires_grad",
                "only leaf tensors can change requires_grad; use detach() on the result of an op");
-  impl_->requires_grad = requires;
+  impl_->requires_grad = enabled;
   return *this;
 }
 

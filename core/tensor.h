@@ -85,7 +85,7 @@ class Tensor {
   // ---- autograd --------------------------------------------------------------------------
   bool requires_grad() const;
   // Only on leaves: on an op's result it is an Error (detach() it first).
-  Tensor& set_requires_grad(bool requires = true);
+  Tensor& set_requires_grad(bool enabled = true);
   // True for tensors made by factories, detach() and clone(); false for results of ops
   // recorded in the graph.
   bool is_leaf() const;

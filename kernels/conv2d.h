@@ -21,6 +21,28 @@ struct Conv2dShape {
 
   MINIDL_HOST_DEVICE int out_h() const { return (in_h + 2 * pad_h - kernel_h) / stride_h + 1; }
   MINIDL_HOST_DEVICE int out_w() const { return (in_w + 2 * pad_w - kernel_w) / stride_w + 1; }
+
+  // The correlation geometry, one definition for every algorithm on both devices: tap (r, q) of
+  // output pixel (oh, ow) reads input pixel (input_row(oh, r), input_col(ow, q)), which is
+  // zero padding unless inside_input.
+  MINIDL_HOST_DEVICE int input_row(int oh, int r) const { return oh * stride_h - pad_h + r; }
+  MINIDL_HOST_DEVICE int input_col(int ow, int q) const { return ow * stride_w - pad_w + q; }
+  MINIDL_HOST_DEVICE bool inside_input(int ih, int iw) const {
+    return unsigned(ih) < unsigned(in_h) && unsigned(iw) < unsigned(in_w);
+  }
+  // Its inverse, for backward-data: the output row whose tap r reads input row ih, or -1 when
+  // there is none (ih + pad - r is negative, not a multiple of the stride, or past the last
+  // output row). Likewise for columns.
+  MINIDL_HOST_DEVICE int output_row(int ih, int r) const {
+    const int scaled = ih + pad_h - r;
+    return scaled >= 0 && scaled % stride_h == 0 && scaled / stride_h < out_h() ? scaled / stride_h
+                                                                                : -1;
+  }
+  MINIDL_HOST_DEVICE int output_col(int iw, int q) const {
+    const int scaled = iw + pad_w - q;
+    return scaled >= 0 && scaled % stride_w == 0 && scaled / stride_w < out_w() ? scaled / stride_w
+                                                                                : -1;
+  }
   // Multiply-adds of the forward pass times two; backward-data and backward-weight cost the same.
   double flops() const {
     return 2.0 * batch * out_channels * out_h() * out_w() * in_channels * kernel_h * kernel_w;

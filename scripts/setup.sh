@@ -6,7 +6,9 @@ set -euo pipefail
 # libeigen3-dev: only bench_gemm_cpu (the CPU GEMM against Eigen); the library does not use it.
 # clang-format: the CTest test `format` (tests/check_format.sh) checks every C++/CUDA source
 # against .clang-format, and fails without it.
-required=(cmake g++ make libeigen3-dev catch2 libbenchmark-dev clang-format)
+# clang, libomp-dev: the CTest test `clang_build` (tests/clang_build.sh) compiles the library
+# with clang++ and clang's OpenMP, so that a GCC-only construct fails `make test`.
+required=(cmake g++ make libeigen3-dev catch2 libbenchmark-dev clang-format clang libomp-dev)
 
 missing=()
 for pkg in "${required[@]}"; do

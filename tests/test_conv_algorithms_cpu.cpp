@@ -13,78 +13,23 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "conv_cases.h"
 #include "kernels/conv2d.h"
+#include "kernels/conv2d_direct.h"
 #include "kernels/cpu/conv2d_winograd.h"
-#include "op_check.h"
 
+using convcases::Case;
+using convcases::kCases;
+using convcases::kernel_shape;
+using convcases::make_problem;
+using convcases::Problem;
+using convcases::to_vec;
 using minidl::kernels::Conv2dAlgorithm;
 using minidl::kernels::Conv2dConfig;
 using minidl::kernels::Conv2dPass;
 using minidl::kernels::Conv2dShape;
 using testutil::kTol;
-using testutil::Vec;
 namespace cpu = minidl::kernels::cpu;
-
-namespace {
-
-struct Case {
-  const char* what;
-  ref::ConvShape s;  // N, C, H, W, K, R, S, stride, pad
-};
-
-const Case kCases[] = {
-    {"3x3 pad 1, 64 channels", {2, 64, 8, 8, 64, 3, 3, 1, 1}},
-    {"3x3 pad 0, odd 7x9 image", {2, 5, 7, 9, 6, 3, 3, 1, 0}},
-    {"3x3 pad 2, non-square 5x4", {1, 3, 5, 4, 7, 3, 3, 1, 2}},
-    {"3x3 pad 1 over a 1x1 image", {3, 13, 1, 1, 5, 3, 3, 1, 1}},
-    {"3x3 pad 1, 2x2 image, 70 channels", {2, 70, 2, 2, 33, 3, 3, 1, 1}},
-    {"3x3 pad 1, 130 channels, 9 images: two cache blocks", {9, 130, 16, 16, 130, 3, 3, 1, 1}},
-    {"3x3 stride 2 (im2col only)", {2, 16, 9, 9, 32, 3, 3, 2, 1}},
-    {"3x3 stride 2 over a 1x1 image: taps past the edge (im2col only)",
-     {2, 3, 1, 1, 4, 3, 3, 2, 1}},
-    {"1x1 stride 1 over 30 pixels (im2col only)", {3, 8, 5, 6, 4, 1, 1, 1, 0}},
-    {"1x1 stride 1 over 81 pixels (one GEMM per image, no im2col)", {5, 7, 9, 9, 11, 1, 1, 1, 0}},
-    {"7x7 stride 2 stem (im2col only)", {2, 3, 16, 16, 8, 7, 7, 2, 3}},
-};
-
-Conv2dShape kernel_shape(const ref::ConvShape& r) {
-  Conv2dShape s;
-  s.batch = int(r.N);
-  s.in_channels = int(r.C);
-  s.in_h = int(r.H);
-  s.in_w = int(r.W);
-  s.out_channels = int(r.K);
-  s.kernel_h = int(r.R);
-  s.kernel_w = int(r.S);
-  s.stride_h = s.stride_w = int(r.stride);
-  s.pad_h = s.pad_w = int(r.pad);
-  return s;
-}
-
-std::vector<float> to_float(const Vec& v) { return std::vector<float>(v.begin(), v.end()); }
-Vec to_vec(const std::vector<float>& v) { return Vec(v.begin(), v.end()); }
-
-// A case's random inputs (as floats for the kernels) and the reference's results.
-struct Problem {
-  std::vector<float> x, w, b, dy;
-  Vec y_ref;
-  ref::ConvGrads g_ref;
-};
-
-Problem make_problem(const Case& c, std::mt19937& rng) {
-  const Vec x = testutil::random_vec(ref::numel(c.s.x_shape()), rng);
-  const Vec w = testutil::random_vec(ref::numel(c.s.w_shape()), rng);
-  const Vec b = testutil::random_vec(c.s.K, rng);
-  const Vec dy = testutil::random_vec(ref::numel(c.s.y_shape()), rng);
-  return {to_float(x),
-          to_float(w),
-          to_float(b),
-          to_float(dy),
-          ref::conv2d(x, w, b, c.s),
-          ref::conv2d_backward(x, w, true, dy, c.s)};
-}
-
-}  // namespace
 
 TEST_CASE("every CPU conv2d algorithm matches the reference in all three passes",
           "[cpu][conv][algorithms]") {
@@ -109,6 +54,25 @@ TEST_CASE("every CPU conv2d algorithm matches the reference in all three passes"
       CHECK_REL(to_vec(dw), p.g_ref.dw, kTol);
       CHECK_REL(to_vec(db), p.g_ref.db, kTol);
     }
+  }
+}
+
+TEST_CASE("the CPU direct loop nest (v0) matches the reference in all three passes",
+          "[cpu][conv][algorithms][teaching]") {
+  std::mt19937 rng(314);
+  for (const Case& c : kCases) {
+    const Conv2dShape s = kernel_shape(c.s);
+    const Problem p = make_problem(c, rng);
+    INFO(c.what);
+    std::vector<float> y(p.y_ref.size(), NAN), dx(p.x.size(), NAN), dw(p.w.size(), NAN),
+        db(p.b.size(), NAN);
+    cpu::conv2d_forward_direct(s, p.x.data(), p.w.data(), p.b.data(), y.data());
+    cpu::conv2d_backward_data_direct(s, p.dy.data(), p.w.data(), dx.data());
+    cpu::conv2d_backward_weight_direct(s, p.x.data(), p.dy.data(), dw.data(), db.data());
+    CHECK_REL(to_vec(y), p.y_ref, kTol);
+    CHECK_REL(to_vec(dx), p.g_ref.dx, kTol);
+    CHECK_REL(to_vec(dw), p.g_ref.dw, kTol);
+    CHECK_REL(to_vec(db), p.g_ref.db, kTol);
   }
 }
 

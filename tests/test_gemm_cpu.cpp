@@ -1,12 +1,13 @@
-// The CPU GEMM (kernels/cpu/gemm.cpp) on its own, against the double-precision loop ref::gemm
-// (tests/reference/gemm.cpp): every transpose combination, alpha and beta (beta = 0 must ignore NaN
-// already in C), an empty sum (k = 0), sizes around the register tile (6 x 16) and the cache blocks
-// (256 deep, 144 rows, 4096 columns) so that every edge path runs, and the threaded path (called
-// outside a parallel region) giving the same bits as one thread. Error bound: |C - reference| <=
-// 1e-5 * sqrt(k) * (1 + |reference|) per element (float32 accumulation of k products of values in
-// [-1, 1]). The packed interface (kernels/cpu/gemm_packed.h) the convolutions use is checked the
-// same way, its B operand written element by element through b_offset as they write it, with
-// C inside a wider matrix (ldc > n).
+// The CPU GEMM (kernels/cpu/gemm.cpp) and the naive teaching one (kernels/cpu/gemm_naive.cpp)
+// on their own, against the double-precision loop ref::gemm (tests/reference/gemm.cpp): every
+// transpose combination, alpha and beta (beta = 0 must ignore NaN already in C), an empty sum
+// (k = 0), sizes around the register tile (6 x 16) and the cache blocks (256 deep, 144 rows,
+// 4096 columns) so that every edge path runs, and the threaded path (called outside a parallel
+// region) giving the same bits as one thread. Error bound: |C - reference| <= 1e-5 * sqrt(k) *
+// (1 + |reference|) per element (float32 accumulation of k products of values in [-1, 1]). The
+// packed interface (kernels/cpu/gemm_packed.h) the convolutions use is checked the same way, its
+// B operand written element by element through b_offset as they write it, with C inside a wider
+// matrix (ldc > n).
 #include <omp.h>
 
 #include <catch2/catch.hpp>
@@ -60,13 +61,16 @@ TEST_CASE("cpu gemm matches a double loop on every transpose and edge size", "[g
                          b = random_matrix(size_t(k) * n, rng);
             const Matrix c0 = random_matrix(size_t(m) * n, rng);
             for (float beta : {0.f, 1.f, -0.5f}) {
-              Matrix c = c0;
-              if (beta == 0.f) c.assign(c.size(), std::numeric_limits<float>::quiet_NaN());
-              minidl::kernels::cpu::gemm(ta, tb, m, n, k, 0.75f, a.data(), b.data(), beta,
-                                         c.data());
-              INFO("transpose " << ta << tb << " m " << m << " n " << n << " k " << k << " beta "
-                                << beta);
-              CHECK(worst_error(ta, tb, m, n, k, 0.75f, a, b, beta, c0, c) <= 1e-5);
+              // The fast GEMM and the teaching one (kernels/cpu/gemm_naive.cpp) alike.
+              for (auto* gemm : {&minidl::kernels::cpu::gemm, &minidl::kernels::cpu::gemm_naive}) {
+                Matrix c = c0;
+                if (beta == 0.f) c.assign(c.size(), std::numeric_limits<float>::quiet_NaN());
+                gemm(ta, tb, m, n, k, 0.75f, a.data(), b.data(), beta, c.data());
+                INFO((gemm == &minidl::kernels::cpu::gemm ? "gemm" : "gemm_naive")
+                     << " transpose " << ta << tb << " m " << m << " n " << n << " k " << k
+                     << " beta " << beta);
+                CHECK(worst_error(ta, tb, m, n, k, 0.75f, a, b, beta, c0, c) <= 1e-5);
+              }
             }
           }
         }
