@@ -125,8 +125,8 @@ const int kRegistered = [] {
   for (const Layer& layer : kLayers) {
     for (const auto& [pass, pass_name] : passes) {
       for (const auto& [version, version_name] : versions) {
-        const bool supported = version != Version::Winograd ||
-                               minidl::kernels::cpu::conv2d_winograd_supports(shape_of(layer));
+        const bool supported =
+            version != Version::Winograd || minidl::kernels::winograd_supports(shape_of(layer));
         if (!supported) continue;
         const std::string name =
             std::string("conv2d_cpu/") + layer.name + "/" + pass_name + "/" + version_name;

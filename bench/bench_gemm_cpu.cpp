@@ -2,11 +2,14 @@
 // one thread, at the products the reference ResNet's CPU convolutions run, in GFLOP/s.
 //   OMP_NUM_THREADS=1 build/bench/bench_gemm_cpu
 // Each shape names its transposes (N: as stored, T: transposed) and M x N x K; the rows
-// alternate minidl / eigen so that a slow period of the machine hits both.
+// alternate minidl / eigen so that a slow period of the machine hits both, then the naive
+// teaching GEMM (kernels/cpu/gemm_naive.cpp, one dot product per element) shows what the
+// packing, blocking and register tiles of the fast one buy.
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Core>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/gemm.h"
@@ -34,14 +37,19 @@ const Product kProducts[] = {
     {"block3b_winograd_forward", false, false, 256, 256, 256},
 };
 
-void run(benchmark::State& state, Product p, bool eigen) {
+enum class Peer { Minidl, Eigen, Naive };
+
+void run(benchmark::State& state, Product p, Peer peer) {
   const RowMajor a = RowMajor::Random(p.transpose_a ? p.k : p.m, p.transpose_a ? p.m : p.k);
   const RowMajor b = RowMajor::Random(p.transpose_b ? p.n : p.k, p.transpose_b ? p.k : p.n);
   RowMajor c(p.m, p.n);
   for (auto _ : state) {
-    if (!eigen) {
+    if (peer == Peer::Minidl) {
       minidl::kernels::cpu::gemm(p.transpose_a, p.transpose_b, p.m, p.n, p.k, 1.f, a.data(),
                                  b.data(), 0.f, c.data());
+    } else if (peer == Peer::Naive) {
+      minidl::kernels::cpu::gemm_naive(p.transpose_a, p.transpose_b, p.m, p.n, p.k, 1.f, a.data(),
+                                       b.data(), 0.f, c.data());
     } else if (p.transpose_a) {
       c.noalias() = a.transpose() * b;
     } else if (p.transpose_b) {
@@ -60,10 +68,11 @@ const int kRegistered = [] {
     const std::string shape = std::string(p.transpose_a ? "T" : "N") + (p.transpose_b ? "T" : "N") +
                               "_" + std::to_string(p.m) + "x" + std::to_string(p.n) + "x" +
                               std::to_string(p.k);
-    for (bool eigen : {false, true}) {
-      const std::string name =
-          std::string("gemm_cpu/") + p.what + "/" + shape + "/" + (eigen ? "eigen" : "minidl");
-      benchmark::RegisterBenchmark(name.c_str(), run, p, eigen)->UseRealTime();
+    const std::pair<Peer, const char*> peers[] = {
+        {Peer::Minidl, "minidl"}, {Peer::Eigen, "eigen"}, {Peer::Naive, "naive"}};
+    for (const auto& [peer, peer_name] : peers) {
+      const std::string name = std::string("gemm_cpu/") + p.what + "/" + shape + "/" + peer_name;
+      benchmark::RegisterBenchmark(name.c_str(), run, p, peer)->UseRealTime();
     }
   }
   return 0;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "kernels/host_device.h"
 
@@ -22,9 +23,10 @@ struct Conv2dShape {
   MINIDL_HOST_DEVICE int out_h() const { return (in_h + 2 * pad_h - kernel_h) / stride_h + 1; }
   MINIDL_HOST_DEVICE int out_w() const { return (in_w + 2 * pad_w - kernel_w) / stride_w + 1; }
 
-  // The correlation geometry, one definition for every algorithm on both devices: tap (r, q) of
-  // output pixel (oh, ow) reads input pixel (input_row(oh, r), input_col(ow, q)), which is
-  // zero padding unless inside_input.
+  // The correlation geometry: tap (r, q) of output pixel (oh, ow) reads input pixel
+  // (input_row(oh, r), input_col(ow, q)), which is zero padding unless inside_input. The
+  // teaching kernels (v0, v1) use these; the fast ones fold the same formula into their own
+  // index arithmetic (precomputed offsets, stride phases, Winograd tiles).
   MINIDL_HOST_DEVICE int input_row(int oh, int r) const { return oh * stride_h - pad_h + r; }
   MINIDL_HOST_DEVICE int input_col(int ow, int q) const { return ow * stride_w - pad_w + q; }
   MINIDL_HOST_DEVICE bool inside_input(int ih, int iw) const {
@@ -53,8 +55,9 @@ struct Conv2dShape {
 //  - Gemm: the convolution as one matrix product. CUDA: an implicit GEMM read straight from
 //    the NCHW tensors (kernels/cuda/conv2d.cu); CPU: im2col + GEMM per chunk of
 //    images, or one GEMM per image for 1x1 stride-1 kernels (kernels/cpu/conv2d.cpp).
-//  - Winograd F(2x2, 3x3), for 3x3 kernels with stride 1 and padding <= 2: 4x4 input tiles
-//    transformed so that 2x2 outputs cost 16 multiplications instead of 36
+//  - Winograd, for 3x3 kernels with stride 1 and padding <= 2: F(2x2, 3x3) transforms 4x4 input
+//    tiles so that 2x2 outputs cost 16 multiplications instead of 36 (the CPU also runs
+//    F(4x4, 3x3) on planes of at least 4x4: 36 for 16 outputs instead of 144)
 //    (kernels/winograd_transforms.h; kernels/cuda/conv2d_winograd.cu,
 //    kernels/cpu/conv2d_winograd.cpp).
 // On CUDA both end in the same GEMM core, cut into thread blocks as output tiles of
@@ -63,6 +66,22 @@ struct Conv2dShape {
 // bitwise reproducible). The CPU ignores the tile fields and needs no workspace. Zero fields
 // and Auto mean "choose for me": conv2d_config() applies each device's rule.
 enum class Conv2dPass { Forward, BackwardData, BackwardWeight };
+
+// The Winograd rule, one definition for both devices: a 3x3 kernel, stride 1 and padding at
+// most 2 (the tiles of kernels/winograd_transforms.h start at most two pixels before the
+// first output; backward-data runs as a forward pass padded by 2 - pad), and an output at all.
+inline bool winograd_supports(const Conv2dShape& s) {
+  return s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h <= 2 &&
+         s.pad_w <= 2 && s.out_h() > 0 && s.out_w() > 0;
+}
+// What a request for Winograd on a shape it cannot do is refused with (both devices throw
+// std::invalid_argument with it; the op adds its own name in front).
+inline std::string winograd_refusal(const Conv2dShape& s) {
+  return "Winograd needs a 3x3 kernel, stride 1 and padding <= 2; got " +
+         std::to_string(s.kernel_h) + "x" + std::to_string(s.kernel_w) + ", stride " +
+         std::to_string(s.stride_h) + "x" + std::to_string(s.stride_w) + ", padding " +
+         std::to_string(s.pad_h) + "x" + std::to_string(s.pad_w);
+}
 enum class Conv2dAlgorithm { Auto, Gemm, Winograd };
 struct Conv2dConfig {
   int tile_m = 0, tile_n = 0, slices = 0;  // CUDA only
@@ -89,7 +108,6 @@ void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
                           float* workspace, Conv2dConfig requested = {});
 void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
                             float* dbias, float* workspace, Conv2dConfig requested = {});
-bool conv2d_winograd_supports(const Conv2dShape& s);
 }  // namespace cpu
 
 namespace cuda {

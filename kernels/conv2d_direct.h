@@ -7,7 +7,7 @@
 // The three sums are written once, below, and both devices call them:
 //   - the CPU (kernels/cpu/conv2d_direct.cpp) walks the elements in a loop nest;
 //   - CUDA (kernels/cuda/conv2d_direct.cu) gives every element its own thread.
-// Reference: tests/reference/conv2d.cpp (tests/test_teaching_kernels.cpp and
+// Reference: tests/reference/conv2d.cpp (tests/test_conv_algorithms_cpu.cpp and
 // tests/test_cuda_teaching.cpp check both devices against it).
 #pragma once
 

@@ -30,7 +30,7 @@ if [[ -z ${CIFAR10_DIR:-} ]]; then
 fi
 BUDGET=${GPU_CHECK_BUDGET:-450}
 CUDA_LIB=/usr/local/cuda/targets/x86_64-linux/lib
-ALL_STAGES=(tests memcheck racecheck bench sweep torch step profile train)
+ALL_STAGES=(tests memcheck racecheck bench versions sweep torch step profile train)
 
 # The comment block above, without its "# ".
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
@@ -158,6 +158,18 @@ key_bench() {
 stage_bench() {
   rm -f "$OUT/bench.csv"  # the key number must come from this run
   run_stage bench 150 "$BENCH" --csv "$OUT/bench.csv"
+}
+
+# The teaching path (v0 direct, v1 tiled, fast, cuDNN) at batch 128: the training sums.
+key_versions() {
+  awk -F, '$1 == "version_sum" { v0 += $5; v1 += $6; fast += $7; cudnn += $8 }
+           END { if (cudnn) printf "b128 ms v0 %.1f, v1 %.1f, fast %.1f, cuDNN %.1f", v0, v1, fast, cudnn }' \
+    "$OUT/versions.csv" 2>/dev/null
+}
+
+stage_versions() {
+  rm -f "$OUT/versions.csv"
+  run_stage versions 150 "$BENCH" --versions --batch 128 --csv "$OUT/versions.csv"
 }
 
 key_sweep() {

@@ -38,7 +38,7 @@ TEST_CASE("every CPU conv2d algorithm matches the reference in all three passes"
     const Conv2dShape s = kernel_shape(c.s);
     const Problem p = make_problem(c, rng);
     for (Conv2dAlgorithm algorithm : {Conv2dAlgorithm::Gemm, Conv2dAlgorithm::Winograd}) {
-      if (algorithm == Conv2dAlgorithm::Winograd && !cpu::conv2d_winograd_supports(s)) continue;
+      if (algorithm == Conv2dAlgorithm::Winograd && !winograd_supports(s)) continue;
       INFO(c.what << (algorithm == Conv2dAlgorithm::Winograd ? ", Winograd" : ", im2col + GEMM"));
       // Outputs start as NaN: an element the kernel forgets to write fails the check.
       std::vector<float> y(p.y_ref.size(), NAN), dx(p.x.size(), NAN), dw(p.w.size(), NAN),
@@ -81,7 +81,7 @@ TEST_CASE("both CPU Winograd tiles match the reference in all three passes",
   std::mt19937 rng(312);
   for (const Case& c : kCases) {
     const Conv2dShape s = kernel_shape(c.s);
-    if (!cpu::conv2d_winograd_supports(s)) continue;
+    if (!winograd_supports(s)) continue;
     const Problem p = make_problem(c, rng);
     for (cpu::WinogradTile tile : {cpu::WinogradTile::F2x2, cpu::WinogradTile::F4x4}) {
       INFO(c.what << (tile == cpu::WinogradTile::F4x4 ? ", F(4x4, 3x3)" : ", F(2x2, 3x3)"));

@@ -173,11 +173,6 @@ bool direct_1x1(const Conv2dShape& s) {
 
 }  // namespace
 
-bool conv2d_winograd_supports(const Conv2dShape& s) {
-  return s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h <= 2 &&
-         s.pad_w <= 2 && s.out_h() > 0 && s.out_w() > 0;
-}
-
 // The rule: Winograd for every 3x3 stride-1 kernel it supports with at least
 // kWinogradMinChannels input and output channels, in all three passes (measured with
 // bench_conv2d_cpu: 1.4-2x faster than im2col + GEMM on the reference model's stride-1
@@ -185,17 +180,13 @@ bool conv2d_winograd_supports(const Conv2dShape& s) {
 // Conv2dConfig's tiles are CUDA's; Winograd picks its own tile size (winograd_tile()).
 Conv2dConfig conv2d_config(const Conv2dShape& s, Conv2dPass, Conv2dConfig requested) {
   constexpr int kWinogradMinChannels = 16;
-  if (requested.algorithm == Conv2dAlgorithm::Winograd && !conv2d_winograd_supports(s)) {
-    throw std::invalid_argument(
-        "conv2d: Winograd needs a 3x3 kernel, stride 1 and padding <= 2; got " +
-        std::to_string(s.kernel_h) + "x" + std::to_string(s.kernel_w) + " stride " +
-        std::to_string(s.stride_h) + "x" + std::to_string(s.stride_w) + " padding " +
-        std::to_string(s.pad_h) + "x" + std::to_string(s.pad_w));
+  if (requested.algorithm == Conv2dAlgorithm::Winograd && !winograd_supports(s)) {
+    throw std::invalid_argument(winograd_refusal(s));
   }
   Conv2dConfig config;
   config.algorithm = requested.algorithm;
   if (config.algorithm == Conv2dAlgorithm::Auto) {
-    const bool winograd = conv2d_winograd_supports(s) && s.in_channels >= kWinogradMinChannels &&
+    const bool winograd = winograd_supports(s) && s.in_channels >= kWinogradMinChannels &&
                           s.out_channels >= kWinogradMinChannels;
     config.algorithm = winograd ? Conv2dAlgorithm::Winograd : Conv2dAlgorithm::Gemm;
   }

@@ -254,7 +254,9 @@ int64_t output_size(const Conv2dShape& s, Conv2dPass pass) {
 // than the implicit GEMM on every such layer of the reference model (docs/results/gpu.md);
 // with few channels its transforms, which are memory-bound, outweigh the saved FMAs.
 bool prefer_winograd(const Conv2dShape& s) {
-  return winograd_supports(s) && s.in_channels >= 64 && s.out_channels >= 64;
+  constexpr int kWinogradMinChannels = 64;  // the CPU's is 16 (kernels/cpu/conv2d.cpp)
+  return winograd_supports(s) && s.in_channels >= kWinogradMinChannels &&
+         s.out_channels >= kWinogradMinChannels;
 }
 
 GemmTiling gemm_tiling(const Conv2dConfig& t) { return {t.tile_m, t.tile_n, t.slices}; }
@@ -294,11 +296,7 @@ Conv2dConfig conv2d_config(const Conv2dShape& s, Conv2dPass pass, Conv2dConfig r
     algorithm = prefer_winograd(s) ? Conv2dAlgorithm::Winograd : Conv2dAlgorithm::Gemm;
   }
   if (algorithm == Conv2dAlgorithm::Winograd && !winograd_supports(s)) {
-    throw std::invalid_argument(
-        "conv2d: Winograd needs a 3x3 kernel, stride 1 and padding <= 2; got " +
-        std::to_string(s.kernel_h) + "x" + std::to_string(s.kernel_w) + ", stride " +
-        std::to_string(s.stride_h) + "x" + std::to_string(s.stride_w) + ", padding " +
-        std::to_string(s.pad_h) + "x" + std::to_string(s.pad_w));
+    throw std::invalid_argument(winograd_refusal(s));
   }
   const GemmShape g = algorithm == Conv2dAlgorithm::Winograd ? winograd_gemm_shape(s, pass)
                                                              : direct_gemm_shape(s, pass);

@@ -243,11 +243,6 @@ Geometry backward_weight_geometry(const Conv2dShape& s) { return forward_geometr
 
 }  // namespace
 
-bool winograd_supports(const Conv2dShape& s) {
-  return s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h <= 2 &&
-         s.pad_w <= 2 && s.out_h() > 0 && s.out_w() > 0;
-}
-
 GemmShape winograd_gemm_shape(const Conv2dShape& s, Conv2dPass pass) {
   switch (pass) {
     case Conv2dPass::Forward:

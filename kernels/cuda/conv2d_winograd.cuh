@@ -9,8 +9,7 @@
 
 namespace minidl::kernels::cuda {
 
-// Only 3x3 kernels with stride 1 (any padding that leaves an output).
-bool winograd_supports(const Conv2dShape& s);
+// Only the shapes winograd_supports (kernels/conv2d.h) accepts.
 
 // The batched matrix multiply at the heart of a pass: 16 GEMMs (one per element of the
 // transformed 4x4 tile), M x N, reducing over K.

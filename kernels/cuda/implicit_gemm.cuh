@@ -1,7 +1,34 @@
 // The matrix-multiply core behind the three convolution passes (kernels/cuda/conv2d.cu):
 // C[M x N] = A[M x K] * B[K x N], where A and B are never stored as matrices. A "problem"
 // object computes each element straight from the NCHW tensors (implicit GEMM) and says where
-// each element of C goes. This file knows nothing about convolutions.
+// each element of C goes. This file knows nothing about convolutions. Read the v1 kernel first
+// (kernels/cuda/conv2d_tiled.cu: the same idea with 64x64 tiles and nothing else); this one is
+// what v1 became, step by measured step.
+//
+// The GEMM as a loop nest (compare kernels/cpu/gemm.cpp), and which loops the hardware runs:
+//   for g in groups                       blockIdx.z / slices   independent GEMMs, one launch
+//    for slice in slices                  blockIdx.z % slices   split-K: a part of the reduction
+//     for m0 in 0..M step TileM           blockIdx.y            a block owns TileM x TileN of C
+//      for n0 in 0..N step TileN          blockIdx.x
+//       for k0 in slice step kTileK       (in the block)        fetch step k0 + kTileK to
+//                                                               registers while multiplying k0
+//        for (i, j) in 8 x 8              (per thread)          kAccumulators = 64 sums in
+//         for kk in 0..kTileK                                   registers: 16 loads, 64 FMAs
+//
+// The thread-to-element map of a 128 x 128 tile (256 threads, 8 warps). The tile is four
+// 64 x 64 quadrants, and thread (tx, ty) owns the same 4 x 4 square in each of them:
+//                   columns tx*4 .. tx*4+3        columns 64 + tx*4 .. 64 + tx*4+3
+//   rows ty*4..+3           quadrant 0                     quadrant 1
+//   rows 64+ty*4..+3        quadrant 2                     quadrant 3
+// Inside a quadrant (16 x 16 threads), warps and lanes are laid out as
+//             tx 0..7   tx 8..15          and in each warp, lane l is
+//   ty  0..3   warp 0    warp 1             tx = (warp's first) + l % 8,
+//   ty  4..7   warp 2    warp 3             ty = (warp's first) + l / 8:
+//   ty  8..11  warp 4    warp 5             8 lanes across, 4 down.
+//   ty 12..15  warp 6    warp 7
+// So one warp spans kWarpSpanN = 64 columns of C (8 lanes x 4 columns, in each half). With
+// TileN = 64 there is one warp across and the warps stack; with TileM = 64 the quadrants
+// are 32 rows high.
 //
 // How the work is cut (each step measured on an H200 against cuDNN; docs/results/gpu.md):
 // - A block owns a TileM x TileN tile of C (64 or 128 each; the host picks per problem so the
@@ -9,7 +36,8 @@
 //   reduction a thread reads 8 values of A and 8 of B from shared memory and does 64 FMAs.
 //   The 8x8 is two 4x4 quadrants (rows ty*4.. and TileM/2 + ty*4..) so that neighbouring
 //   threads read neighbouring 16-byte words: no shared-memory bank conflicts on the reads.
-// - The reduction walks K in steps of kTileK = 8. Each thread loads 512 / (other tile side)
+// - The reduction walks K in steps of kTileK = 8. A block has TileM * TileN / kAccumulators
+//   threads, so each loads kTileK * kAccumulators / (other tile side) = 512 / (other side)
 //   elements of A and of B per step. Who loads what depends on the operand's memory layout:
 //   when K is the contiguous direction in memory (a weight row, an image row in
 //   backward-weight) a thread loads a run of consecutive k; when M or N is (the pixels of an
@@ -40,6 +68,8 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 
 #include "kernels/cuda/launch.cuh"
@@ -50,8 +80,13 @@
 
 namespace minidl::kernels::cuda {
 
-constexpr int kTileK = 8;    // reduction step
-constexpr int kTilePad = 4;  // floats of padding per shared-memory tile row
+constexpr int kTileK = 8;          // reduction step
+constexpr int kTilePad = 4;        // floats of padding per shared-memory tile row
+constexpr int kAccumulators = 64;  // elements of C per thread: an 8 x 8 sub-tile
+constexpr int kWarpSpanN = 64;     // columns of C one warp covers (8 lanes x 4, both halves)
+
+// Threads in a block that owns a TileM x TileN tile of C.
+constexpr int threads_for(int tile_m, int tile_n) { return tile_m * tile_n / kAccumulators; }
 
 // v[0..3] = tile[index..index+3], index a multiple of 4: one 128-bit shared-memory load on the
 // GPU (a quarter of the load instructions, and half the shared-memory wavefronts, of four
@@ -80,8 +115,8 @@ __device__ inline void store4(float* at, const float* v) {
 }
 
 // Which elements of an operand tile (Extent lines of A or B, by kTileK) thread `tid` loads in
-// each step. A block has Extent*Other/64 threads (`Other` is the other tile side), so each
-// loads kCount = 512/Other values, numbered j.
+// each step. A block has threads_for(Extent, Other) threads (`Other` is the other tile side),
+// so each loads kCount = kTileK * kAccumulators / Other values, numbered j.
 //  - Contiguous lines (the pixels of an image): consecutive threads take consecutive lines of
 //    one k, so a warp reads 32 neighbouring floats. A thread keeps one line: kLines = 1.
 //  - Contiguous K (a weight row, a row of dy): a warp takes 4 lines x 8 consecutive k, i.e. four
@@ -91,7 +126,7 @@ __device__ inline void store4(float* at, const float* v) {
 //    lines, and the per-k index arithmetic is shared by its kCount loads.
 template <int Extent, int Other, bool kContiguousK>
 struct TileLoader {
-  static constexpr int kThreads = Extent * Other / 64;
+  static constexpr int kThreads = threads_for(Extent, Other);
   static constexpr int kCount = kTileK * Extent / kThreads;
   static constexpr int kLines = kContiguousK ? kCount : 1;  // lines a thread keeps state for
   __device__ static int line(int tid, int j) {
@@ -103,7 +138,7 @@ struct TileLoader {
 };
 
 template <int TileM, int TileN, class Problem>
-__global__ void MINIDL_LAUNCH_BOUNDS(TileM* TileN / 64)
+__global__ void MINIDL_LAUNCH_BOUNDS(threads_for(TileM, TileN))
     implicit_gemm_kernel(Problem problem, int slices, float* out, int64_t slice_size,
                          const float* bias) {
   constexpr int kStrideA = TileM + kTilePad, kStrideB = TileN + kTilePad;
@@ -167,7 +202,7 @@ __global__ void MINIDL_LAUNCH_BOUNDS(TileM* TileN / 64)
   // Thread (tx, ty) computes rows ty*4.. and columns tx*4.. of each quadrant. A warp covers
   // 8 x 4 of them, so each shared-memory read of a warp touches 8 float4 of B and 4 of A:
   // one 128-byte wavefront each (a 16 x 2 warp needed three per pair of reads).
-  const int warp = tid / 32, lane = tid % 32, warps_across = TileN / 64;
+  const int warp = tid / 32, lane = tid % 32, warps_across = TileN / kWarpSpanN;
   const int tx = (warp % warps_across) * 8 + lane % 8, ty = (warp / warps_across) * 4 + lane / 8;
   float acc[8][8];
   MINIDL_UNROLL
@@ -304,7 +339,7 @@ void run_implicit_gemm(const char* name, const Problem& problem, int groups, int
                        const float* bias, int bias_plane) {
   const dim3 grid(unsigned((max_n + TileN - 1) / TileN), unsigned((max_m + TileM - 1) / TileM),
                   unsigned(groups * slices));
-  const dim3 block(TileM * TileN / 64);
+  const dim3 block(threads_for(TileM, TileN));
   if (slices == 1) {
     launch(name, implicit_gemm_kernel<TileM, TileN, Problem>, grid, block, problem, 1, out,
            output_size, bias);
@@ -327,10 +362,14 @@ void run_gemm(const char* name, const Problem& problem, const GemmShape& g, cons
   };
   using T64 = std::integral_constant<int, 64>;
   using T128 = std::integral_constant<int, 128>;
-  if (t.tile_m == 128 && t.tile_n == 128) go(T128{}, T128{});
-  if (t.tile_m == 128 && t.tile_n == 64) go(T128{}, T64{});
-  if (t.tile_m == 64 && t.tile_n == 128) go(T64{}, T128{});
-  if (t.tile_m == 64 && t.tile_n == 64) go(T64{}, T64{});
+  if (t.tile_m == 128 && t.tile_n == 128) return go(T128{}, T128{});
+  if (t.tile_m == 128 && t.tile_n == 64) return go(T128{}, T64{});
+  if (t.tile_m == 64 && t.tile_n == 128) return go(T64{}, T128{});
+  if (t.tile_m == 64 && t.tile_n == 64) return go(T64{}, T64{});
+  // conv2d_config refuses other sizes first; a caller that skipped it must not get a silently
+  // unwritten output.
+  throw std::invalid_argument(std::string(name) + ": no kernel for a " + std::to_string(t.tile_m) +
+                              "x" + std::to_string(t.tile_n) + " tiling (tiles are 64 or 128)");
 }
 
 }  // namespace minidl::kernels::cuda
