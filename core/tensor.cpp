@@ -167,6 +167,15 @@ Tensor Tensor::to(Device target) const {
   return out;
 }
 
+void Tensor::move_to_(Device target) {
+  require_defined("Tensor::move_to_");
+  MINIDL_CHECK(is_leaf(), "Tensor::move_to_",
+               "only leaf tensors can move in place; use to() on the result of an op");
+  if (device() == target) return;
+  impl_->storage = detach().to(target).impl_->storage;  // a copy of the data, then a swap
+  impl_->grad = Tensor();
+}
+
 Tensor Tensor::clone() const {
   require_defined("Tensor::clone");
   Tensor out = empty(shape(), device());

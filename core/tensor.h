@@ -66,6 +66,9 @@ class Tensor {
   Tensor flatten(int64_t start_dim = 1) const;
   // A copy on `device` (the same tensor when already there). Differentiable.
   Tensor to(Device device) const;
+  // Moves this leaf's data to `device` in place: every handle to it (a module's parameter, an
+  // optimizer's group) sees the move. Its gradient is dropped. On an op's result: Error.
+  void move_to_(Device device);
   Tensor clone() const;  // a copy with its own storage, not part of the graph
   // Shares the data but not the graph: no grad_fn, requires_grad false.
   Tensor detach() const;

@@ -55,15 +55,9 @@ void Module::train(bool on) {
 }
 
 void Module::to(Device device) {
-  auto move = [device](const Tensor& t) {
-    if (t.device() == device) return;
-    // Swap the storage under the existing TensorImpl so every handle follows the move.
-    const Tensor moved = t.detach().to(device);
-    t.impl()->storage = moved.impl()->storage;
-    t.impl()->grad = Tensor();
-  };
-  for (auto& [name, p] : named_parameters()) move(p);
-  for (auto& [name, b] : named_buffers()) move(b);
+  // In place, so that every handle to a parameter (an optimizer's, the user's) follows.
+  for (auto& [name, p] : named_parameters()) p.move_to_(device);
+  for (auto& [name, b] : named_buffers()) b.move_to_(device);
 }
 
 void Module::zero_grad() {

@@ -17,8 +17,7 @@
 // <prefix>/include on the include path too. Its own includes are found next to it once
 // installed (<prefix>/include/minidl/core/...) and through the source root in a build tree.
 // core/minidl.h alone stays the smaller choice when only tensors and ops are wanted.
-// data/run_files.h (train_cifar10's run folder rules) and the raw kernels under kernels/ are
-// installed but not included here: include them by name.
+// The raw kernels under kernels/ are installed but not included here: include them by name.
 #pragma once
 
 #include "core/minidl.h"

@@ -292,3 +292,17 @@ TEST_CASE("cuda dropout applies the same seeded mask as the CPU", "[gpu][dropout
              },
              1e-6, {0});
 }
+
+TEST_CASE("move_to_ moves a leaf in place: every handle follows and its gradient is dropped",
+          "[gpu][tensor]") {
+  if (cudatest::skip_without_cuda()) return;
+  Tensor leaf = Tensor::from_vector({1.f, 2.f, 3.f}, {3}).set_requires_grad();
+  ops::sum(ops::mul(leaf, leaf)).backward();
+  REQUIRE(leaf.grad().defined());
+  Tensor other_handle = leaf;
+  leaf.move_to_(Device::CUDA);
+  CHECK(other_handle.device() == Device::CUDA);
+  CHECK(other_handle.to_vector() == std::vector<float>{1.f, 2.f, 3.f});
+  CHECK_FALSE(other_handle.grad().defined());
+  CHECK(other_handle.requires_grad());
+}

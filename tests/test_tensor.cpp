@@ -243,3 +243,13 @@ TEST_CASE("fill_ and copy_ write in place", "[cpu][tensor]") {
   CHECK(a.to_vector() == iota(6));
   CHECK(a.data() == p);
 }
+
+TEST_CASE("move_to_ refuses an op's result and keeps a leaf already there",
+          "[cpu][tensor][device]") {
+  Tensor leaf = Tensor::ones({3}).set_requires_grad();
+  Tensor same_handle = leaf;
+  leaf.move_to_(Device::CPU);
+  CHECK(same_handle.data() == leaf.data());
+  Tensor result = minidl::ops::mul(leaf, leaf);
+  CHECK_THROWS_WITH(result.move_to_(Device::CPU), Catch::Contains("only leaf tensors can move"));
+}

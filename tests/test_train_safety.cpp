@@ -2,7 +2,7 @@
 // docs/robustness.md gets its own message, checked here word for word where the words matter.
 //   - strict dataset files (data/cifar10.cpp): exact sizes, limits, wrong kinds of paths;
 //   - the flags (examples/train_options.cpp): bounds, signs, empty paths, too few steps;
-//   - the output folder and metrics.csv (data/run_files.cpp): no run overwritten by accident,
+//   - the output folder and metrics.csv (examples/run_files.cpp): no run overwritten by accident,
 //     writability proved up front, metrics reconciled with the checkpoint on --resume.
 // The program-level cases (a real run killed with kill -9 and resumed) are in
 // train_safety_test.sh. Permission cases run as user "nobody" in a child process when the tests
@@ -20,7 +20,7 @@
 
 #include "core/error.h"
 #include "data/cifar10.h"
-#include "data/run_files.h"
+#include "examples/run_files.h"
 #include "examples/train_options.h"
 
 using namespace minidl;

@@ -11,19 +11,25 @@ namespace minidl::kernels::cuda {
 
 namespace {
 
+// A flat index of a 4-D array [d0, d1, d2, d3] split into its four coordinates.
+struct Index4 {
+  int i0, i1, i2, i3;
+};
+__device__ inline Index4 unflatten(int64_t i, int d1, int d2, int d3) {
+  return {int(i / (int64_t(d3) * d2 * d1)), int(i / (int64_t(d3) * d2) % d1), int(i / d3 % d2),
+          int(i % d3)};
+}
+
 // Thread i owns element i of y [batch, out_channels, out_h, out_w] (a grid-stride loop covers
 // a grid smaller than the tensor). Neighbouring threads own neighbouring pixels of one plane,
 // so their reads of x are neighbours too.
 __global__ void forward_direct_kernel(Conv2dShape s, const float* x, const float* w,
                                       const float* bias, float* y) {
-  const int out_h = s.out_h(), out_w = s.out_w();
-  const int64_t total = int64_t(s.batch) * s.out_channels * out_h * out_w;
+  const int64_t total = int64_t(s.batch) * s.out_channels * s.out_h() * s.out_w();
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
        i += int64_t(gridDim.x) * blockDim.x) {
-    const int ow = int(i % out_w), oh = int(i / out_w % out_h);
-    const int k = int(i / (int64_t(out_w) * out_h) % s.out_channels);
-    const int n = int(i / (int64_t(out_w) * out_h * s.out_channels));
-    y[i] = conv2d_direct_output(s, x, w, n, k, oh, ow) + (bias ? bias[k] : 0.f);
+    const Index4 at = unflatten(i, s.out_channels, s.out_h(), s.out_w());  // (n, k, oh, ow)
+    y[i] = conv2d_direct_output(s, x, w, at.i0, at.i1, at.i2, at.i3) + (bias ? bias[at.i1] : 0.f);
   }
 }
 
@@ -33,10 +39,8 @@ __global__ void backward_data_direct_kernel(Conv2dShape s, const float* dy, cons
   const int64_t total = int64_t(s.batch) * s.in_channels * s.in_h * s.in_w;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
        i += int64_t(gridDim.x) * blockDim.x) {
-    const int iw = int(i % s.in_w), ih = int(i / s.in_w % s.in_h);
-    const int c = int(i / (int64_t(s.in_w) * s.in_h) % s.in_channels);
-    const int n = int(i / (int64_t(s.in_w) * s.in_h * s.in_channels));
-    dx[i] = conv2d_direct_input_grad(s, dy, w, n, c, ih, iw);
+    const Index4 at = unflatten(i, s.in_channels, s.in_h, s.in_w);  // (n, c, ih, iw)
+    dx[i] = conv2d_direct_input_grad(s, dy, w, at.i0, at.i1, at.i2, at.i3);
   }
 }
 
@@ -47,10 +51,8 @@ __global__ void backward_weight_direct_kernel(Conv2dShape s, const float* x, con
   const int64_t total = int64_t(s.out_channels) * s.in_channels * s.kernel_h * s.kernel_w;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
        i += int64_t(gridDim.x) * blockDim.x) {
-    const int q = int(i % s.kernel_w), r = int(i / s.kernel_w % s.kernel_h);
-    const int c = int(i / (int64_t(s.kernel_w) * s.kernel_h) % s.in_channels);
-    const int k = int(i / (int64_t(s.kernel_w) * s.kernel_h * s.in_channels));
-    dw[i] = conv2d_direct_weight_grad(s, x, dy, k, c, r, q);
+    const Index4 at = unflatten(i, s.in_channels, s.kernel_h, s.kernel_w);  // (k, c, r, q)
+    dw[i] = conv2d_direct_weight_grad(s, x, dy, at.i0, at.i1, at.i2, at.i3);
   }
 }
 

@@ -1,4 +1,4 @@
-#include "data/run_files.h"
+#include "examples/run_files.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
