@@ -1016,8 +1016,9 @@ int run_versions(const Options& options) {
   check_cudnn(cudnnCreate(&handle), "cudnnCreate");
   const DeviceFloats cudnn_workspace = device_floats(kCudnnWorkspaceBytes / sizeof(float));
   int mismatches = 0;
-  std::printf("%-13s %-10s %5s %12s %12s %12s %12s  (ms, median of %d)\n", "layer", "pass", "batch",
-              kVersionNames[0], kVersionNames[1], kVersionNames[2], "cuDNN", kVersionTimedRepeats);
+  std::printf("%-13s %-10s %5s %12s %12s %12s %12s  (ms, medians of %d; cuDNN of all %d)\n",
+              "layer", "pass", "batch", kVersionNames[0], kVersionNames[1], kVersionNames[2],
+              "cuDNN", kVersionTimedRepeats, 3 * kVersionTimedRepeats);
   for (int batch : options.batches) {
     for (Conv2dPass pass : kPasses) {
       double sums[4] = {0, 0, 0, 0};
@@ -1031,6 +1032,7 @@ int run_versions(const Options& options) {
             size_t(std::max(tiled_floats, conv::conv2d_workspace(o.s, pass, tiling))));
         const CudnnConvolution cudnn(handle, o, cudnn_workspace.get(), kCudnnWorkspaceBytes);
         double ms[4];
+        std::vector<float> cudnn_times;  // alternated with every version, all kept
         for (int version = 0; version < 3; ++version) {
           auto call = [&] { run_version(version, o, workspace.get(), tiling); };
           const double error = check_once(o, call, cudnn);
@@ -1040,14 +1042,14 @@ int run_versions(const Options& options) {
                          kVersionNames[version], layer->name, pass_name(pass), batch, error);
           }
           for (int i = 0; i < kVersionWarmupRepeats; ++i) call();
-          std::vector<float> times, cudnn_times;
+          std::vector<float> times;
           for (int i = 0; i < kVersionTimedRepeats; ++i) {
             times.push_back(timer.milliseconds(call));
             cudnn_times.push_back(timer.milliseconds([&] { cudnn.run(); }));
           }
           ms[version] = median(times);
-          if (version == 2) ms[3] = median(cudnn_times);  // cuDNN beside the last version run
         }
+        ms[3] = median(cudnn_times);
         check_cuda(cudaGetLastError(), "minidl's kernels");
         for (int i = 0; i < 4; ++i) sums[i] += ms[i];
         std::printf("%-13s %-10s %5d %12.3f %12.3f %12.3f %12.3f\n", layer->name, pass_name(pass),
