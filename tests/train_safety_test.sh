@@ -12,6 +12,11 @@
 set -euo pipefail
 
 bin=$(realpath "$1")
+# One OpenMP thread that sleeps when idle: this script tests kill safety, not speed, and CTest runs
+# it beside another test (-j 2 on 2 cores). With two spinning threads each run slowed down 10x
+# there (a CI run went past the 300 s limit); with one passive thread it takes about as long as
+# alone (22 s against 16 s beside the emulated ResNet step, 2-core AVX-512 VM).
+export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
 work=$(mktemp -d "${TMPDIR:-/tmp}/minidl_train_safety.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
