@@ -7,7 +7,7 @@
 //   v1_im2col    im2col + the packed GEMM (kernels/cpu/conv2d.cpp)
 //   v2_winograd  Winograd F(2x2, 3x3) or F(4x4, 3x3), stride-1 3x3 layers only
 //                (kernels/cpu/conv2d_winograd.cpp)
-//   fast         what the library runs: the rule of conv2d_config picks v1 or v2
+//   fast         what the library runs: the rule of conv2d_plan picks v1 or v2
 //   build/bench/bench_conv2d_cpu --benchmark_filter=stem
 //   build/bench/bench_conv2d_cpu --benchmark_filter='block1_.*(im2col|winograd)$'
 //   build/bench/bench_conv2d_cpu --benchmark_filter='/fast$'     the library's choice only
@@ -25,6 +25,7 @@ namespace {
 
 using minidl::kernels::Conv2dAlgorithm;
 using minidl::kernels::Conv2dShape;
+using Pass = minidl::kernels::Conv2dPass;
 
 struct Layer {
   const char* name;
@@ -68,16 +69,18 @@ std::vector<float> random_vector(size_t n, unsigned seed) {
   return v;
 }
 
-enum class Pass { Forward, BackwardData, BackwardWeight };
 enum class Version { Direct, Im2col, Winograd, Fast };
 
 void run(benchmark::State& state, Layer layer, Pass pass, Version version) {
   namespace cpu = minidl::kernels::cpu;
-  minidl::kernels::Conv2dConfig config;  // the CPU needs no workspace; Auto for "fast"
-  if (version == Version::Im2col) config.algorithm = Conv2dAlgorithm::Gemm;
-  if (version == Version::Winograd) config.algorithm = Conv2dAlgorithm::Winograd;
+  minidl::kernels::Conv2dPlan requested;  // Auto for "fast"
+  if (version == Version::Im2col) requested.algorithm = Conv2dAlgorithm::Gemm;
+  if (version == Version::Winograd) requested.algorithm = Conv2dAlgorithm::Winograd;
   const bool direct = version == Version::Direct;
   const Conv2dShape s = shape_of(layer);
+  // Planned once, outside the timed loop, as ops::conv2d plans once per call.
+  const minidl::kernels::Conv2dPlan plan = cpu::conv2d_plan(s, pass, requested);
+  std::vector<float> workspace(size_t(std::max<int64_t>(plan.workspace, 1)));
   const size_t x_size = size_t(s.batch) * s.in_channels * s.in_h * s.in_w;
   const size_t w_size = size_t(s.out_channels) * s.in_channels * s.kernel_h * s.kernel_w;
   const size_t y_size = size_t(s.batch) * s.out_channels * s.out_h() * s.out_w();
@@ -89,22 +92,22 @@ void run(benchmark::State& state, Layer layer, Pass pass, Version version) {
         if (direct) {
           cpu::conv2d_forward_direct(s, x.data(), w.data(), bias.data(), y.data());
         } else {
-          cpu::conv2d_forward(s, x.data(), w.data(), bias.data(), y.data(), nullptr, config);
+          cpu::conv2d_forward(s, plan, x.data(), w.data(), bias.data(), y.data(), workspace.data());
         }
         break;
       case Pass::BackwardData:
         if (direct) {
           cpu::conv2d_backward_data_direct(s, y.data(), w.data(), x.data());
         } else {
-          cpu::conv2d_backward_data(s, y.data(), w.data(), x.data(), nullptr, config);
+          cpu::conv2d_backward_data(s, plan, y.data(), w.data(), x.data(), workspace.data());
         }
         break;
       case Pass::BackwardWeight:
         if (direct) {
           cpu::conv2d_backward_weight_direct(s, x.data(), y.data(), w.data(), bias.data());
         } else {
-          cpu::conv2d_backward_weight(s, x.data(), y.data(), w.data(), bias.data(), nullptr,
-                                      config);
+          cpu::conv2d_backward_weight(s, plan, x.data(), y.data(), w.data(), bias.data(),
+                                      workspace.data());
         }
         break;
     }

@@ -54,8 +54,8 @@
 namespace {
 
 using minidl::kernels::Conv2dAlgorithm;
-using minidl::kernels::Conv2dConfig;
 using minidl::kernels::Conv2dPass;
+using minidl::kernels::Conv2dPlan;
 using minidl::kernels::Conv2dShape;
 namespace conv = minidl::kernels::cuda;
 
@@ -140,12 +140,12 @@ const char* algorithm_name(Conv2dAlgorithm a) {
   return a == Conv2dAlgorithm::Winograd ? "winograd" : "gemm";
 }
 
-std::string tiling_str(const Conv2dConfig& t) {
+std::string tiling_str(const Conv2dPlan& t) {
   return std::to_string(t.tile_m) + "x" + std::to_string(t.tile_n) + "x" +
          std::to_string(t.slices) + (t.algorithm == Conv2dAlgorithm::Winograd ? "w" : "");
 }
 
-bool same_tiling(const Conv2dConfig& a, const Conv2dConfig& b) {
+bool same_tiling(const Conv2dPlan& a, const Conv2dPlan& b) {
   return a.tile_m == b.tile_m && a.tile_n == b.tile_n && a.slices == b.slices &&
          a.algorithm == b.algorithm;
 }
@@ -377,25 +377,20 @@ struct Operands {
   }
 };
 
-void run_minidl(const Operands& o, float* workspace, const Conv2dConfig& tiling) {
+void run_minidl(const Operands& o, float* workspace, const Conv2dPlan& tiling) {
   switch (o.pass) {
     case Conv2dPass::Forward:
-      conv::conv2d_forward(o.s, o.x.get(), o.w.get(), nullptr, o.out_minidl.get(), workspace,
-                           tiling);
+      conv::conv2d_forward(o.s, tiling, o.x.get(), o.w.get(), nullptr, o.out_minidl.get(),
+                           workspace);
       break;
     case Conv2dPass::BackwardData:
-      conv::conv2d_backward_data(o.s, o.dy.get(), o.w.get(), o.out_minidl.get(), workspace, tiling);
+      conv::conv2d_backward_data(o.s, tiling, o.dy.get(), o.w.get(), o.out_minidl.get(), workspace);
       break;
     case Conv2dPass::BackwardWeight:
-      conv::conv2d_backward_weight(o.s, o.x.get(), o.dy.get(), o.out_minidl.get(), nullptr,
-                                   workspace, tiling);
+      conv::conv2d_backward_weight(o.s, tiling, o.x.get(), o.dy.get(), o.out_minidl.get(), nullptr,
+                                   workspace);
       break;
   }
-}
-
-// Workspace for minidl's pass under a tiling, sized once, before any timing.
-DeviceFloats minidl_workspace(const Operands& o, const Conv2dConfig& tiling) {
-  return device_floats(size_t(conv::conv2d_workspace(o.s, o.pass, tiling)));
 }
 
 // cuDNN's side of one row: descriptors for the tensors and the convolution, and the algorithm
@@ -697,7 +692,7 @@ struct Row {
   Conv2dPass pass;
   int batch;
   double minidl_ms, cudnn_ms, flops, error;
-  Conv2dConfig tiling;
+  Conv2dPlan tiling;
   double ratio() const { return cudnn_ms / minidl_ms; }
 };
 
@@ -789,8 +784,8 @@ class Comparison {
   // as the row's time, and the label carries the rest.
   Row compare(const Layer& layer, Conv2dPass pass, int batch, benchmark::State& state) {
     const Operands o(layer, batch, pass);
-    const Conv2dConfig tiling = conv::conv2d_config(o.s, pass);
-    const DeviceFloats workspace = minidl_workspace(o, tiling);
+    const Conv2dPlan tiling = conv::conv2d_plan(o.s, pass);
+    const DeviceFloats workspace = device_floats(size_t(tiling.workspace));  // before any timing
     const CudnnConvolution cudnn(handle_, o, cudnn_workspace_.get(), kCudnnWorkspaceBytes);
     auto minidl = [&] { run_minidl(o, workspace.get(), tiling); };
 
@@ -883,17 +878,17 @@ constexpr int kSweepTimedRepeats = 10;
 const int kTileSizes[] = {64, 128};
 const int kSliceCounts[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64};
 
-void add_once(std::vector<Conv2dConfig>& tilings, const Conv2dConfig& t) {
+void add_once(std::vector<Conv2dPlan>& tilings, const Conv2dPlan& t) {
   const bool seen = std::any_of(tilings.begin(), tilings.end(),
-                                [&](const Conv2dConfig& u) { return same_tiling(t, u); });
+                                [&](const Conv2dPlan& u) { return same_tiling(t, u); });
   if (!seen) tilings.push_back(t);
 }
 
 // The tilings to time for a pass: each algorithm the shape allows, with every tile size and
 // every slice count that leaves each slice at least 64 terms of the reduction, then the
 // automatic choice. Requests the kernel maps to the same tiling are timed once.
-std::vector<Conv2dConfig> sweep_tilings(const Conv2dShape& s, Conv2dPass pass) {
-  std::vector<Conv2dConfig> tilings;
+std::vector<Conv2dPlan> sweep_tilings(const Conv2dShape& s, Conv2dPass pass) {
+  std::vector<Conv2dPlan> tilings;
   for (Conv2dAlgorithm algorithm : {Conv2dAlgorithm::Gemm, Conv2dAlgorithm::Winograd}) {
     const int64_t max_slices = std::max<int64_t>(1, reduction_length(s, pass, algorithm) / 64);
     for (int tile_m : kTileSizes) {
@@ -901,7 +896,12 @@ std::vector<Conv2dConfig> sweep_tilings(const Conv2dShape& s, Conv2dPass pass) {
         for (int slices : kSliceCounts) {
           if (slices > max_slices) break;
           try {
-            add_once(tilings, conv::conv2d_config(s, pass, {tile_m, tile_n, slices, algorithm}));
+            Conv2dPlan requested;
+            requested.algorithm = algorithm;
+            requested.tile_m = tile_m;
+            requested.tile_n = tile_n;
+            requested.slices = slices;
+            add_once(tilings, conv::conv2d_plan(s, pass, requested));
           } catch (const std::invalid_argument&) {
             break;  // Winograd does not apply to this shape
           }
@@ -909,12 +909,12 @@ std::vector<Conv2dConfig> sweep_tilings(const Conv2dShape& s, Conv2dPass pass) {
       }
     }
   }
-  add_once(tilings, conv::conv2d_config(s, pass));
+  add_once(tilings, conv::conv2d_plan(s, pass));
   return tilings;
 }
 
 double time_minidl(ColdCacheTimer& timer, const Operands& o, float* workspace,
-                   const Conv2dConfig& tiling) {
+                   const Conv2dPlan& tiling) {
   auto call = [&] { run_minidl(o, workspace, tiling); };
   for (int i = 0; i < kSweepWarmupRepeats; ++i) call();
   std::vector<float> ms;
@@ -928,14 +928,14 @@ double time_minidl(ColdCacheTimer& timer, const Operands& o, float* workspace,
 void sweep_row(ColdCacheTimer& timer, CsvFile& csv, const Layer& layer, Conv2dPass pass,
                int batch) {
   const Operands o(layer, batch, pass);
-  const std::vector<Conv2dConfig> tilings = sweep_tilings(o.s, pass);
+  const std::vector<Conv2dPlan> tilings = sweep_tilings(o.s, pass);
   int64_t workspace_floats = 0;
-  for (const Conv2dConfig& t : tilings) {
-    workspace_floats = std::max(workspace_floats, conv::conv2d_workspace(o.s, pass, t));
+  for (const Conv2dPlan& t : tilings) {
+    workspace_floats = std::max(workspace_floats, t.workspace);
   }
   const DeviceFloats workspace = device_floats(size_t(workspace_floats));
 
-  auto emit = [&](const char* kind, const Conv2dConfig& t, double ms) {
+  auto emit = [&](const char* kind, const Conv2dPlan& t, double ms) {
     const std::string line =
         formatted("%s,%s,%s,%d,%d,%d,%d,%.4f,%s", kind, layer.name, pass_name(pass), batch,
                   t.tile_m, t.tile_n, t.slices, ms, algorithm_name(t.algorithm));
@@ -945,10 +945,10 @@ void sweep_row(ColdCacheTimer& timer, CsvFile& csv, const Layer& layer, Conv2dPa
       std::printf("%s\n", line.c_str());
     }
   };
-  const Conv2dConfig automatic = conv::conv2d_config(o.s, pass);
+  const Conv2dPlan automatic = conv::conv2d_plan(o.s, pass);
   double auto_ms = 0, best_ms = INFINITY;
-  Conv2dConfig best;
-  for (const Conv2dConfig& t : tilings) {
+  Conv2dPlan best;
+  for (const Conv2dPlan& t : tilings) {
     const double ms = time_minidl(timer, o, workspace.get(), t);
     emit("sweep", t, ms);
     if (same_tiling(t, automatic)) auto_ms = ms;
@@ -984,7 +984,7 @@ const char* const kVersionNames[] = {"v0 direct", "v1 tiled", "fast"};
 
 // Runs version 0, 1 or 2 (fast: the library's kernels with their automatic tiling) of the
 // pass into out_minidl. `workspace` holds what v1's backward-weight and the fast pass need.
-void run_version(int version, const Operands& o, float* workspace, const Conv2dConfig& tiling) {
+void run_version(int version, const Operands& o, float* workspace, const Conv2dPlan& tiling) {
   const Conv2dShape& s = o.s;
   float* out = o.out_minidl.get();
   if (version == 2) return run_minidl(o, workspace, tiling);
@@ -1024,12 +1024,12 @@ int run_versions(const Options& options) {
       double sums[4] = {0, 0, 0, 0};
       for (const Layer* layer : options.layers) {
         const Operands o(*layer, batch, pass);
-        const Conv2dConfig tiling = conv::conv2d_config(o.s, pass);
+        const Conv2dPlan tiling = conv::conv2d_plan(o.s, pass);
         const int64_t tiled_floats = pass == Conv2dPass::BackwardWeight
                                          ? conv::conv2d_backward_weight_tiled_workspace(o.s)
                                          : 0;
-        const DeviceFloats workspace = device_floats(
-            size_t(std::max(tiled_floats, conv::conv2d_workspace(o.s, pass, tiling))));
+        const DeviceFloats workspace =
+            device_floats(size_t(std::max(tiled_floats, tiling.workspace)));
         const CudnnConvolution cudnn(handle, o, cudnn_workspace.get(), kCudnnWorkspaceBytes);
         double ms[4];
         std::vector<float> cudnn_times;  // alternated with every version, all kept

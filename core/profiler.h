@@ -46,8 +46,9 @@ bool active();
 void begin_step(Device device);
 void end_step(Device device);
 
-// Times what runs while it lives, under `name` (a string literal: only the pointer is kept
-// until the table is made). Nested scopes add nothing: the outermost one counts.
+// Times what runs while it lives, under `name` (copied when profiling is on: a name built at
+// run time, such as "conv2d[winograd F4x4]" with the convolution's plan, is fine). Nested
+// scopes add nothing: the outermost one counts.
 class Scope {
  public:
   Scope(const char* name, Device device) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 
 #include "kernels/host_device.h"
@@ -53,8 +54,9 @@ struct Conv2dShape {
 
 // The three passes of a convolution, and how to run one. Two algorithms on each device:
 //  - Gemm: the convolution as one matrix product. CUDA: an implicit GEMM read straight from
-//    the NCHW tensors (kernels/cuda/conv2d.cu); CPU: im2col + GEMM per chunk of
-//    images, or one GEMM per image for 1x1 stride-1 kernels (kernels/cpu/conv2d.cpp).
+//    the NCHW tensors (kernels/cuda/conv2d.cu); CPU: im2col + GEMM per chunk of images, or,
+//    for 1x1 stride-1 kernels, one GEMM per image straight between the tensors
+//    (kernels/cpu/conv2d.cpp).
 //  - Winograd, for 3x3 kernels with stride 1 and padding <= 2: F(2x2, 3x3) transforms 4x4 input
 //    tiles so that 2x2 outputs cost 16 multiplications instead of 36 (the CPU also runs
 //    F(4x4, 3x3) on planes of at least 4x4: 36 for 16 outputs instead of 144)
@@ -63,9 +65,9 @@ struct Conv2dShape {
 // On CUDA both end in the same GEMM core, cut into thread blocks as output tiles of
 // tile_m x tile_n (64 or 128 each) and `slices` splits of the reduction ("split-K"), whose
 // partial results go to a workspace and are summed in a fixed order (no atomics: results are
-// bitwise reproducible). The CPU ignores the tile fields and needs no workspace. Zero fields
-// and Auto mean "choose for me": conv2d_config() applies each device's rule.
+// bitwise reproducible).
 enum class Conv2dPass { Forward, BackwardData, BackwardWeight };
+enum class Conv2dAlgorithm { Auto, Gemm, Winograd };
 
 // The Winograd rule, one definition for both devices: a 3x3 kernel, stride 1 and padding at
 // most 2 (the tiles of kernels/winograd_transforms.h start at most two pixels before the
@@ -82,47 +84,87 @@ inline std::string winograd_refusal(const Conv2dShape& s) {
          std::to_string(s.stride_h) + "x" + std::to_string(s.stride_w) + ", padding " +
          std::to_string(s.pad_h) + "x" + std::to_string(s.pad_w);
 }
-enum class Conv2dAlgorithm { Auto, Gemm, Winograd };
-struct Conv2dConfig {
-  int tile_m = 0, tile_n = 0, slices = 0;  // CUDA only
+
+// How one pass of one convolution runs, decided once: conv2d_plan() fills in every field, and
+// the three pass functions run exactly what it says (they check it, they do not choose).
+// ops::conv2d plans each pass, allocates plan.workspace floats, and names the profiler's row
+// after describe(plan). As a request (tests, benchmarks), zero fields and Auto mean "choose
+// for me", and the other fields are kept.
+struct Conv2dPlan {
+  Conv2dPass pass = Conv2dPass::Forward;
   Conv2dAlgorithm algorithm = Conv2dAlgorithm::Auto;
+  int winograd_tile = 0;     // Winograd's output tile side: 2 (F(2x2, 3x3)) or 4 (F(4x4), CPU only)
+  bool gemm_direct = false;  // CPU Gemm: 1x1 stride-1, one GEMM per image, no im2col (output)
+  int tile_m = 0, tile_n = 0, slices = 0;  // CUDA: the GEMM core's tiling
+  int threads = 0;        // CPU: the OpenMP threads the workspace is cut for (output)
+  int64_t workspace = 0;  // floats of scratch memory the pass needs (output)
 };
 
+// "gemm", "gemm 1x1", "winograd F4x4"; on CUDA with the tiling: "gemm 128x64 split 3".
+inline std::string describe(const Conv2dPlan& plan) {
+  std::string text = plan.algorithm == Conv2dAlgorithm::Winograd
+                         ? "winograd F" + std::to_string(plan.winograd_tile) + "x" +
+                               std::to_string(plan.winograd_tile)
+                     : plan.algorithm == Conv2dAlgorithm::Gemm
+                         ? (plan.gemm_direct ? "gemm 1x1" : "gemm")
+                         : "auto";
+  if (plan.tile_m > 0) {
+    text += " " + std::to_string(plan.tile_m) + "x" + std::to_string(plan.tile_n);
+    if (plan.slices > 1) text += " split " + std::to_string(plan.slices);
+  }
+  return text;
+}
+
 // The same functions on both devices (every pointer is device memory for cuda::):
-//   conv2d_config     the configuration a pass runs with: `requested` with its zero fields and
-//                     Auto filled in (CUDA: sized by this GPU's SM count). Throws
-//                     std::invalid_argument for Winograd on a shape it cannot do, or (CUDA) a
-//                     tile size other than 64 or 128 or a negative slice count.
-//   conv2d_workspace  floats of scratch memory the pass needs with that configuration (0 on
-//                     the CPU, and for a CUDA implicit GEMM whose reduction is not split);
-//                     `workspace` may be null exactly when this is 0.
+//   conv2d_plan   the plan a pass runs with: `requested` with its zero fields and Auto filled
+//                 in by the device's rule (CUDA: sized by this GPU's SM count), and its
+//                 workspace. Throws std::invalid_argument for Winograd on a shape it cannot
+//                 do, a Winograd tile the device lacks, or (CUDA) a tile size other than 64 or
+//                 128 or a negative slice count.
 //   conv2d_forward          y = conv(x, w) + bias (bias may be null); y is overwritten.
 //   conv2d_backward_data    dx = dL/dx, overwritten.
 //   conv2d_backward_weight  dw = dL/dw (and dbias when not null), overwritten.
+// Each takes the plan conv2d_plan returned for its pass and `workspace`, plan.workspace floats
+// (null exactly when that is 0); a plan for another pass, an unplanned one or a missing
+// workspace is refused with std::invalid_argument.
 namespace cpu {
-Conv2dConfig conv2d_config(const Conv2dShape& s, Conv2dPass pass, Conv2dConfig requested = {});
-int64_t conv2d_workspace(const Conv2dShape& s, Conv2dPass pass, Conv2dConfig requested = {});
-void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
-                    float* y, float* workspace, Conv2dConfig requested = {});
-void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
-                          float* workspace, Conv2dConfig requested = {});
-void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
-                            float* dbias, float* workspace, Conv2dConfig requested = {});
+Conv2dPlan conv2d_plan(const Conv2dShape& s, Conv2dPass pass, Conv2dPlan requested = {});
+void conv2d_forward(const Conv2dShape& s, const Conv2dPlan& plan, const float* x, const float* w,
+                    const float* bias, float* y, float* workspace);
+void conv2d_backward_data(const Conv2dShape& s, const Conv2dPlan& plan, const float* dy,
+                          const float* w, float* dx, float* workspace);
+void conv2d_backward_weight(const Conv2dShape& s, const Conv2dPlan& plan, const float* x,
+                            const float* dy, float* dw, float* dbias, float* workspace);
 }  // namespace cpu
 
 namespace cuda {
-Conv2dConfig conv2d_config(const Conv2dShape& s, Conv2dPass pass, Conv2dConfig requested = {});
-int64_t conv2d_workspace(const Conv2dShape& s, Conv2dPass pass, Conv2dConfig requested = {});
-void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
-                    float* y, float* workspace, Conv2dConfig requested = {});
-void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
-                          float* workspace, Conv2dConfig requested = {});
-void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
-                            float* dbias, float* workspace, Conv2dConfig requested = {});
+Conv2dPlan conv2d_plan(const Conv2dShape& s, Conv2dPass pass, Conv2dPlan requested = {});
+void conv2d_forward(const Conv2dShape& s, const Conv2dPlan& plan, const float* x, const float* w,
+                    const float* bias, float* y, float* workspace);
+void conv2d_backward_data(const Conv2dShape& s, const Conv2dPlan& plan, const float* dy,
+                          const float* w, float* dx, float* workspace);
+void conv2d_backward_weight(const Conv2dShape& s, const Conv2dPlan& plan, const float* x,
+                            const float* dy, float* dw, float* dbias, float* workspace);
 }  // namespace cuda
 
-MINIDL_SAME_KERNEL(conv2d_config);
-MINIDL_SAME_KERNEL(conv2d_workspace);
+// What both devices' pass functions check first: the plan is complete, for `pass`, and its
+// workspace is there. Throws std::invalid_argument naming what is wrong.
+inline void check_plan(const Conv2dPlan& plan, Conv2dPass pass, const float* workspace) {
+  static const char* const kPassNames[] = {"forward", "backward-data", "backward-weight"};
+  if (plan.algorithm == Conv2dAlgorithm::Auto) {
+    throw std::invalid_argument("the plan was not made by conv2d_plan (its algorithm is Auto)");
+  }
+  if (plan.pass != pass) {
+    throw std::invalid_argument(std::string("a plan for the ") + kPassNames[int(plan.pass)] +
+                                " pass was given to the " + kPassNames[int(pass)] + " pass");
+  }
+  if (plan.workspace > 0 && workspace == nullptr) {
+    throw std::invalid_argument("the plan (" + describe(plan) + ") needs a workspace of " +
+                                std::to_string(plan.workspace) + " floats, got none");
+  }
+}
+
+MINIDL_SAME_KERNEL(conv2d_plan);
 MINIDL_SAME_KERNEL(conv2d_forward);
 MINIDL_SAME_KERNEL(conv2d_backward_data);
 MINIDL_SAME_KERNEL(conv2d_backward_weight);

@@ -2,6 +2,7 @@
 // autograd nodes. The arithmetic is in kernels/cpu/conv2d.cpp and kernels/cpu/pooling.cpp.
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "core/autograd.h"
 #include "core/dispatch.h"
@@ -57,11 +58,23 @@ kernels::Pool2dShape pool_shape(const char* op, const Tensor& x, int kernel, int
   return s;
 }
 
-// Scratch memory for a convolution pass (only CUDA passes that split their reduction need
-// any); undefined when there is none. Comes from the caching allocator: no cudaMalloc.
-Tensor conv_workspace(const kernels::Conv2dShape& s, kernels::Conv2dPass pass, Device device) {
-  const int64_t floats = MINIDL_DEVICE_QUERY(device, conv2d_workspace(s, pass));
-  return floats > 0 ? Tensor::empty({floats}, device) : Tensor();
+// The one place a convolution pass's plan is made (kernels/conv2d.h: algorithm, tiles,
+// workspace); the kernels run what it says. Its workspace comes from the caching allocator
+// (no cudaMalloc, and the allocator's statistics count it), and its name labels the
+// profiler's row and any error: "conv2d[winograd F4x4]".
+struct PlannedPass {
+  kernels::Conv2dPlan plan;
+  Tensor workspace;  // undefined when the plan needs none
+  std::string name;
+  float* workspace_data() const { return workspace.defined() ? workspace.data() : nullptr; }
+};
+PlannedPass plan_pass(const kernels::Conv2dShape& s, kernels::Conv2dPass pass, Device device,
+                      const char* op) {
+  PlannedPass p;
+  p.plan = MINIDL_DEVICE_QUERY(device, conv2d_plan(s, pass));
+  if (p.plan.workspace > 0) p.workspace = Tensor::empty({p.plan.workspace}, device);
+  p.name = std::string(op) + "[" + kernels::describe(p.plan) + "]";
+  return p;
 }
 float* data_or_null(const Tensor& t) { return t.defined() ? t.data() : nullptr; }
 
@@ -77,10 +90,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
                  bias.shape_str(), " must be [", s.out_channels, "]");
   }
   Tensor out = Tensor::empty({s.batch, s.out_channels, s.out_h(), s.out_w()}, x.device());
-  const Tensor workspace = conv_workspace(s, kernels::Conv2dPass::Forward, x.device());
-  MINIDL_DISPATCH(x, "conv2d",
-                  conv2d_forward(s, x.data(), weight.data(), data_or_null(bias), out.data(),
-                                 data_or_null(workspace)));
+  const PlannedPass forward = plan_pass(s, kernels::Conv2dPass::Forward, x.device(), "conv2d");
+  MINIDL_DISPATCH(x, forward.name.c_str(),
+                  conv2d_forward(s, forward.plan, x.data(), weight.data(), data_or_null(bias),
+                                 out.data(), forward.workspace_data()));
 
   const Tensor x_values = x.detach(), w_values = weight.detach();
   const bool has_bias = bias.defined();
@@ -95,18 +108,20 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
            std::vector<Tensor> grads(2);
            if (need_dx) {
              grads[0] = Tensor::empty(x_values.shape(), device);
-             const Tensor workspace = conv_workspace(s, kernels::Conv2dPass::BackwardData, device);
-             MINIDL_DISPATCH(g, "conv2d backward-data",
-                             conv2d_backward_data(s, g.data(), w_values.data(), grads[0].data(),
-                                                  data_or_null(workspace)));
+             const PlannedPass data =
+                 plan_pass(s, kernels::Conv2dPass::BackwardData, device, "conv2d backward-data");
+             MINIDL_DISPATCH(g, data.name.c_str(),
+                             conv2d_backward_data(s, data.plan, g.data(), w_values.data(),
+                                                  grads[0].data(), data.workspace_data()));
            }
            grads[1] = Tensor::empty(w_values.shape(), device);
            Tensor bias_grad = has_bias ? Tensor::empty({s.out_channels}, device) : Tensor();
            float* db = has_bias ? bias_grad.data() : nullptr;
-           const Tensor workspace = conv_workspace(s, kernels::Conv2dPass::BackwardWeight, device);
-           MINIDL_DISPATCH(g, "conv2d backward-weight",
-                           conv2d_backward_weight(s, x_values.data(), g.data(), grads[1].data(), db,
-                                                  data_or_null(workspace)));
+           const PlannedPass weight =
+               plan_pass(s, kernels::Conv2dPass::BackwardWeight, device, "conv2d backward-weight");
+           MINIDL_DISPATCH(g, weight.name.c_str(),
+                           conv2d_backward_weight(s, weight.plan, x_values.data(), g.data(),
+                                                  grads[1].data(), db, weight.workspace_data()));
            if (has_bias) grads.push_back(bias_grad);
            return grads;
          });

@@ -25,8 +25,8 @@ using convcases::make_problem;
 using convcases::Problem;
 using convcases::to_vec;
 using minidl::kernels::Conv2dAlgorithm;
-using minidl::kernels::Conv2dConfig;
 using minidl::kernels::Conv2dPass;
+using minidl::kernels::Conv2dPlan;
 using minidl::kernels::Conv2dShape;
 using testutil::kTol;
 namespace cpu = minidl::kernels::cpu;
@@ -43,12 +43,19 @@ TEST_CASE("every CPU conv2d algorithm matches the reference in all three passes"
       // Outputs start as NaN: an element the kernel forgets to write fails the check.
       std::vector<float> y(p.y_ref.size(), NAN), dx(p.x.size(), NAN), dw(p.w.size(), NAN),
           db(p.b.size(), NAN);
-      Conv2dConfig config;
-      config.algorithm = algorithm;
-      cpu::conv2d_forward(s, p.x.data(), p.w.data(), p.b.data(), y.data(), nullptr, config);
-      cpu::conv2d_backward_data(s, p.dy.data(), p.w.data(), dx.data(), nullptr, config);
-      cpu::conv2d_backward_weight(s, p.x.data(), p.dy.data(), dw.data(), db.data(), nullptr,
-                                  config);
+      Conv2dPlan requested;
+      requested.algorithm = algorithm;
+      const Conv2dPlan forward = cpu::conv2d_plan(s, Conv2dPass::Forward, requested);
+      const Conv2dPlan data = cpu::conv2d_plan(s, Conv2dPass::BackwardData, requested);
+      const Conv2dPlan weight = cpu::conv2d_plan(s, Conv2dPass::BackwardWeight, requested);
+      // Workspaces start as NaN too: a kernel must not read scratch it has not written.
+      std::vector<float> workspace(
+          size_t(std::max({forward.workspace, data.workspace, weight.workspace, int64_t(1)})), NAN);
+      cpu::conv2d_forward(s, forward, p.x.data(), p.w.data(), p.b.data(), y.data(),
+                          workspace.data());
+      cpu::conv2d_backward_data(s, data, p.dy.data(), p.w.data(), dx.data(), workspace.data());
+      cpu::conv2d_backward_weight(s, weight, p.x.data(), p.dy.data(), dw.data(), db.data(),
+                                  workspace.data());
       CHECK_REL(to_vec(y), p.y_ref, kTol);
       CHECK_REL(to_vec(dx), p.g_ref.dx, kTol);
       CHECK_REL(to_vec(dw), p.g_ref.dw, kTol);
@@ -83,8 +90,8 @@ TEST_CASE("both CPU Winograd tiles match the reference in all three passes",
     const Conv2dShape s = kernel_shape(c.s);
     if (!winograd_supports(s)) continue;
     const Problem p = make_problem(c, rng);
-    for (cpu::WinogradTile tile : {cpu::WinogradTile::F2x2, cpu::WinogradTile::F4x4}) {
-      INFO(c.what << (tile == cpu::WinogradTile::F4x4 ? ", F(4x4, 3x3)" : ", F(2x2, 3x3)"));
+    for (int tile : {2, 4}) {
+      INFO(c.what << (tile == 4 ? ", F(4x4, 3x3)" : ", F(2x2, 3x3)"));
       std::vector<float> y(p.y_ref.size(), NAN), dx(p.x.size(), NAN), dw(p.w.size(), NAN);
       cpu::winograd_forward(s, p.x.data(), p.w.data(), p.b.data(), y.data(), tile);
       cpu::winograd_backward_data(s, p.dy.data(), p.w.data(), dx.data(), tile);
@@ -105,7 +112,7 @@ TEST_CASE("CPU Winograd gives the same bits with one thread and with several",
   std::mt19937 rng(313);
   const Problem p = make_problem(c, rng);
   const int threads = omp_get_max_threads();
-  for (cpu::WinogradTile tile : {cpu::WinogradTile::F2x2, cpu::WinogradTile::F4x4}) {
+  for (int tile : {2, 4}) {
     std::vector<float> results[2];  // y, dx and dw one after the other; 1 thread, then 3
     for (int run = 0; run < 2; ++run) {
       omp_set_num_threads(run == 0 ? 1 : std::max(threads, 3));
@@ -117,36 +124,66 @@ TEST_CASE("CPU Winograd gives the same bits with one thread and with several",
         results[run].insert(results[run].end(), part->begin(), part->end());
     }
     omp_set_num_threads(threads);
-    INFO((tile == cpu::WinogradTile::F4x4 ? "F(4x4, 3x3)" : "F(2x2, 3x3)"));
+    INFO((tile == 4 ? "F(4x4, 3x3)" : "F(2x2, 3x3)"));
     CHECK(results[0] == results[1]);
   }
 }
 
 TEST_CASE("the CPU Winograd rule: F(4x4, 3x3) from 4x4 outputs up, F(2x2, 3x3) below",
           "[cpu][conv][algorithms]") {
-  CHECK(cpu::winograd_tile(kernel_shape({128, 64, 16, 16, 64, 3, 3, 1, 1})) ==
-        cpu::WinogradTile::F4x4);
-  CHECK(cpu::winograd_tile(kernel_shape({128, 256, 4, 4, 256, 3, 3, 1, 1})) ==
-        cpu::WinogradTile::F4x4);
-  CHECK(cpu::winograd_tile(kernel_shape({128, 512, 2, 2, 512, 3, 3, 1, 1})) ==
-        cpu::WinogradTile::F2x2);
-  CHECK(cpu::winograd_tile(kernel_shape({2, 5, 7, 3, 6, 3, 3, 1, 1})) == cpu::WinogradTile::F2x2);
+  CHECK(cpu::winograd_tile(kernel_shape({128, 64, 16, 16, 64, 3, 3, 1, 1})) == 4);
+  CHECK(cpu::winograd_tile(kernel_shape({128, 256, 4, 4, 256, 3, 3, 1, 1})) == 4);
+  CHECK(cpu::winograd_tile(kernel_shape({128, 512, 2, 2, 512, 3, 3, 1, 1})) == 2);
+  CHECK(cpu::winograd_tile(kernel_shape({2, 5, 7, 3, 6, 3, 3, 1, 1})) == 2);
 }
 
-TEST_CASE("the CPU conv2d rule picks Winograd for the model's stride-1 3x3 layers only",
+TEST_CASE("the CPU conv2d plan picks Winograd for the model's stride-1 3x3 layers only",
           "[cpu][conv][algorithms]") {
   const Conv2dShape block = kernel_shape({128, 64, 16, 16, 64, 3, 3, 1, 1});
+  const Conv2dShape late = kernel_shape({128, 512, 2, 2, 512, 3, 3, 1, 1});
   const Conv2dShape downsample = kernel_shape({128, 64, 16, 16, 128, 3, 3, 2, 1});
   const Conv2dShape projection = kernel_shape({128, 64, 16, 16, 128, 1, 1, 2, 0});
+  const Conv2dShape pointwise = kernel_shape({128, 64, 16, 16, 128, 1, 1, 1, 0});
   for (Conv2dPass pass :
        {Conv2dPass::Forward, Conv2dPass::BackwardData, Conv2dPass::BackwardWeight}) {
-    CHECK(cpu::conv2d_config(block, pass).algorithm == Conv2dAlgorithm::Winograd);
-    CHECK(cpu::conv2d_config(downsample, pass).algorithm == Conv2dAlgorithm::Gemm);
-    CHECK(cpu::conv2d_config(projection, pass).algorithm == Conv2dAlgorithm::Gemm);
-    CHECK(cpu::conv2d_workspace(block, pass) == 0);
+    const Conv2dPlan plan = cpu::conv2d_plan(block, pass);
+    CHECK(plan.pass == pass);
+    CHECK(describe(plan) == "winograd F4x4");
+    CHECK(describe(cpu::conv2d_plan(late, pass)) == "winograd F2x2");
+    CHECK(describe(cpu::conv2d_plan(downsample, pass)) == "gemm");
+    CHECK(describe(cpu::conv2d_plan(projection, pass)) == "gemm");
+    CHECK(describe(cpu::conv2d_plan(pointwise, pass)) == "gemm 1x1");
   }
-  Conv2dConfig winograd;
+  Conv2dPlan winograd;
   winograd.algorithm = Conv2dAlgorithm::Winograd;
-  CHECK_THROWS_AS(cpu::conv2d_config(downsample, Conv2dPass::Forward, winograd),
-                  std::invalid_argument);
+  CHECK_THROWS_WITH(cpu::conv2d_plan(downsample, Conv2dPass::Forward, winograd),
+                    "Winograd needs a 3x3 kernel, stride 1 and padding <= 2; got 3x3, stride 2x2, "
+                    "padding 1x1");
+  winograd.winograd_tile = 2;  // a request's tile is kept
+  CHECK(describe(cpu::conv2d_plan(block, Conv2dPass::Forward, winograd)) == "winograd F2x2");
+  winograd.winograd_tile = 3;
+  CHECK_THROWS_AS(cpu::conv2d_plan(block, Conv2dPass::Forward, winograd), std::invalid_argument);
+  Conv2dPlan tiled;
+  tiled.tile_m = 64;  // CUDA's
+  CHECK_THROWS_AS(cpu::conv2d_plan(block, Conv2dPass::Forward, tiled), std::invalid_argument);
+}
+
+TEST_CASE("a CPU conv2d pass refuses a plan it was not given by conv2d_plan",
+          "[cpu][conv][algorithms]") {
+  const Conv2dShape s = kernel_shape({2, 3, 5, 5, 4, 3, 3, 1, 1});
+  std::vector<float> x(2 * 3 * 5 * 5, 1.f), w(4 * 3 * 3 * 3, 1.f), y(2 * 4 * 5 * 5);
+  const Conv2dPlan forward = cpu::conv2d_plan(s, Conv2dPass::Forward);
+  std::vector<float> workspace(size_t(std::max<int64_t>(forward.workspace, 1)));
+  CHECK_THROWS_WITH(
+      cpu::conv2d_forward(s, Conv2dPlan{}, x.data(), w.data(), nullptr, y.data(), workspace.data()),
+      "the plan was not made by conv2d_plan (its algorithm is Auto)");
+  CHECK_THROWS_WITH(
+      cpu::conv2d_backward_data(s, forward, y.data(), w.data(), x.data(), workspace.data()),
+      "a plan for the forward pass was given to the backward-data pass");
+  if (forward.workspace > 0) {
+    CHECK_THROWS_WITH(
+        cpu::conv2d_forward(s, forward, x.data(), w.data(), nullptr, y.data(), nullptr),
+        "the plan (gemm) needs a workspace of " + std::to_string(forward.workspace) +
+            " floats, got none");
+  }
 }

@@ -13,8 +13,8 @@
 
 using namespace minidl;
 using kernels::Conv2dAlgorithm;
-using kernels::Conv2dConfig;
 using kernels::Conv2dPass;
+using kernels::Conv2dPlan;
 using kernels::Conv2dShape;
 
 namespace {
@@ -36,7 +36,18 @@ Conv2dShape shape(int batch, int c, int h, int w, int k, int r, int s, int strid
   return sh;
 }
 
-std::string describe(const Conv2dShape& s, const Conv2dConfig& t) {
+// A request for conv2d_plan: these tiles and slices, this algorithm.
+Conv2dPlan request(int tile_m, int tile_n, int slices,
+                   Conv2dAlgorithm algorithm = Conv2dAlgorithm::Auto) {
+  Conv2dPlan plan;
+  plan.tile_m = tile_m;
+  plan.tile_n = tile_n;
+  plan.slices = slices;
+  plan.algorithm = algorithm;
+  return plan;
+}
+
+std::string describe(const Conv2dShape& s, const Conv2dPlan& t) {
   const char* algorithm = t.algorithm == Conv2dAlgorithm::Winograd ? " winograd" : " implicit-gemm";
   return "x [" + std::to_string(s.batch) + "," + std::to_string(s.in_channels) + "," +
          std::to_string(s.in_h) + "," + std::to_string(s.in_w) + "] w [" +
@@ -53,9 +64,8 @@ Tensor random(const Shape& shape, uint64_t seed) {
   return Tensor::normal(shape, 0.f, 1.f, gen);
 }
 
-Tensor workspace_for(const Conv2dShape& s, Conv2dPass pass, Conv2dConfig t) {
-  const int64_t floats = kernels::cuda::conv2d_workspace(s, pass, t);
-  return Tensor::empty({std::max<int64_t>(floats, 1)}, Device::CUDA);
+Tensor workspace_for(const Conv2dPlan& plan, Device device) {
+  return Tensor::empty({std::max<int64_t>(plan.workspace, 1)}, device);
 }
 
 // Runs a CUDA pass twice into fresh (NaN-poisoned) buffers; checks it against `want`.
@@ -113,9 +123,18 @@ TEST_CASE("cuda conv2d passes match the CPU under every tiling", "[gpu][conv2d][
     const Tensor dy = random({s.batch, s.out_channels, s.out_h(), s.out_w()}, 4);
     Tensor y_cpu = Tensor::empty(dy.shape()), dx_cpu = Tensor::empty(x.shape());
     Tensor dw_cpu = Tensor::empty(w.shape());
-    kernels::cpu::conv2d_forward(s, x.data(), w.data(), bias.data(), y_cpu.data(), nullptr);
-    kernels::cpu::conv2d_backward_data(s, dy.data(), w.data(), dx_cpu.data(), nullptr);
-    kernels::cpu::conv2d_backward_weight(s, x.data(), dy.data(), dw_cpu.data(), nullptr, nullptr);
+    {
+      namespace cpu = kernels::cpu;
+      const Conv2dPlan forward = cpu::conv2d_plan(s, Conv2dPass::Forward);
+      const Conv2dPlan data = cpu::conv2d_plan(s, Conv2dPass::BackwardData);
+      const Conv2dPlan weight = cpu::conv2d_plan(s, Conv2dPass::BackwardWeight);
+      cpu::conv2d_forward(s, forward, x.data(), w.data(), bias.data(), y_cpu.data(),
+                          workspace_for(forward, Device::CPU).data());
+      cpu::conv2d_backward_data(s, data, dy.data(), w.data(), dx_cpu.data(),
+                                workspace_for(data, Device::CPU).data());
+      cpu::conv2d_backward_weight(s, weight, x.data(), dy.data(), dw_cpu.data(), nullptr,
+                                  workspace_for(weight, Device::CPU).data());
+    }
     const Tensor x_d = x.to(Device::CUDA), w_d = w.to(Device::CUDA);
     const Tensor bias_d = bias.to(Device::CUDA), dy_d = dy.to(Device::CUDA);
 
@@ -127,22 +146,25 @@ TEST_CASE("cuda conv2d passes match the CPU under every tiling", "[gpu][conv2d][
       for (int tile_m : {64, 128}) {
         for (int tile_n : {64, 128}) {
           for (int slices : {1, 3}) {
-            const Conv2dConfig t{tile_m, tile_n, slices, algorithm};
+            namespace cuda = kernels::cuda;
+            const Conv2dPlan t = request(tile_m, tile_n, slices, algorithm);
             INFO(describe(s, t));
-            const Tensor ws_f = workspace_for(s, Conv2dPass::Forward, t);
+            const Conv2dPlan forward = cuda::conv2d_plan(s, Conv2dPass::Forward, t);
+            const Tensor ws_f = workspace_for(forward, Device::CUDA);
             check_pass("forward", y_cpu, [&](Tensor& y) {
-              kernels::cuda::conv2d_forward(s, x_d.data(), w_d.data(), bias_d.data(), y.data(),
-                                            ws_f.data(), t);
+              cuda::conv2d_forward(s, forward, x_d.data(), w_d.data(), bias_d.data(), y.data(),
+                                   ws_f.data());
             });
-            const Tensor ws_d = workspace_for(s, Conv2dPass::BackwardData, t);
+            const Conv2dPlan data = cuda::conv2d_plan(s, Conv2dPass::BackwardData, t);
+            const Tensor ws_d = workspace_for(data, Device::CUDA);
             check_pass("backward-data", dx_cpu, [&](Tensor& dx) {
-              kernels::cuda::conv2d_backward_data(s, dy_d.data(), w_d.data(), dx.data(),
-                                                  ws_d.data(), t);
+              cuda::conv2d_backward_data(s, data, dy_d.data(), w_d.data(), dx.data(), ws_d.data());
             });
-            const Tensor ws_w = workspace_for(s, Conv2dPass::BackwardWeight, t);
+            const Conv2dPlan weight = cuda::conv2d_plan(s, Conv2dPass::BackwardWeight, t);
+            const Tensor ws_w = workspace_for(weight, Device::CUDA);
             check_pass("backward-weight", dw_cpu, [&](Tensor& dw) {
-              kernels::cuda::conv2d_backward_weight(s, x_d.data(), dy_d.data(), dw.data(), nullptr,
-                                                    ws_w.data(), t);
+              cuda::conv2d_backward_weight(s, weight, x_d.data(), dy_d.data(), dw.data(), nullptr,
+                                           ws_w.data());
             });
           }
         }
@@ -155,32 +177,47 @@ TEST_CASE("cuda conv2d tiling rule fills the GPU and rejects bad tilings", "[gpu
   // The reference model's block 4 at batch 128: 3x3 stride 1 with 512 channels goes to
   // Winograd, whose 16 GEMMs of 512x128 are too few tiles for the GPU: the reduction is split.
   const Conv2dShape b4 = shape(128, 512, 2, 2, 512, 3, 3, 1, 1, 1, 1);
-  const Conv2dConfig t = kernels::cuda::conv2d_config(b4, Conv2dPass::Forward);
+  namespace cuda = kernels::cuda;
+  const Conv2dPlan t = cuda::conv2d_plan(b4, Conv2dPass::Forward);
   CHECK(t.algorithm == Conv2dAlgorithm::Winograd);
+  CHECK(t.winograd_tile == 2);
   CHECK(t.slices > 1);
+  CHECK(describe(t) == "winograd F2x2 " + std::to_string(t.tile_m) + "x" +
+                           std::to_string(t.tile_n) + " split " + std::to_string(t.slices));
   // The same layer forced to the implicit GEMM: 16 tiles of 128x128, split too, and its
   // workspace holds one partial output per slice.
-  const Conv2dConfig direct =
-      kernels::cuda::conv2d_config(b4, Conv2dPass::Forward, {0, 0, 0, Conv2dAlgorithm::Gemm});
+  const Conv2dPlan direct =
+      cuda::conv2d_plan(b4, Conv2dPass::Forward, request(0, 0, 0, Conv2dAlgorithm::Gemm));
   CHECK(direct.slices > 1);
-  CHECK(kernels::cuda::conv2d_workspace(b4, Conv2dPass::Forward, direct) ==
-        int64_t(direct.slices) * 128 * 512 * 2 * 2);
+  CHECK(direct.workspace == int64_t(direct.slices) * 128 * 512 * 2 * 2);
   // The stem (3 input channels, stride 2) stays with the implicit GEMM; at batch 128 its
   // forward pass has enough column tiles not to split.
   const Conv2dShape stem = shape(128, 3, 32, 32, 64, 7, 7, 2, 2, 3, 3);
-  const Conv2dConfig stem_t = kernels::cuda::conv2d_config(stem, Conv2dPass::Forward);
+  const Conv2dPlan stem_t = cuda::conv2d_plan(stem, Conv2dPass::Forward);
   CHECK(stem_t.algorithm == Conv2dAlgorithm::Gemm);
   CHECK(stem_t.slices == 1);
-  CHECK(kernels::cuda::conv2d_workspace(stem, Conv2dPass::Forward) == 0);
+  CHECK(stem_t.workspace == 0);
   // An explicit request is kept.
-  const Conv2dConfig forced =
-      kernels::cuda::conv2d_config(stem, Conv2dPass::BackwardWeight, {128, 64, 5});
+  const Conv2dPlan forced =
+      cuda::conv2d_plan(stem, Conv2dPass::BackwardWeight, request(128, 64, 5));
+  CHECK(forced.pass == Conv2dPass::BackwardWeight);
   CHECK(forced.tile_m == 128);
   CHECK(forced.tile_n == 64);
   CHECK(forced.slices == 5);
-  CHECK_THROWS_WITH(kernels::cuda::conv2d_config(stem, Conv2dPass::Forward, {96, 64, 1}),
+  CHECK(describe(forced) == "gemm 128x64 split 5");
+  CHECK_THROWS_WITH(cuda::conv2d_plan(stem, Conv2dPass::Forward, request(96, 64, 1)),
                     Catch::Contains("tiles must be 64 or 128"));
+  Conv2dPlan four_by_four = request(0, 0, 0, Conv2dAlgorithm::Winograd);
+  four_by_four.winograd_tile = 4;
+  CHECK_THROWS_WITH(cuda::conv2d_plan(b4, Conv2dPass::Forward, four_by_four),
+                    "CUDA's Winograd tile is 2 (F(2x2, 3x3)), got 4");
+  // A pass runs only the plan made for it, with its workspace (refused before any pointer is
+  // read: this test needs no GPU).
+  CHECK_THROWS_WITH(cuda::conv2d_forward(b4, forced, nullptr, nullptr, nullptr, nullptr, nullptr),
+                    "a plan for the backward-weight pass was given to the forward pass");
+  CHECK_THROWS_WITH(cuda::conv2d_forward(b4, t, nullptr, nullptr, nullptr, nullptr, nullptr),
+                    Catch::Contains("needs a workspace of " + std::to_string(t.workspace)));
   CHECK_THROWS_WITH(
-      kernels::cuda::conv2d_config(stem, Conv2dPass::Forward, {0, 0, 0, Conv2dAlgorithm::Winograd}),
+      cuda::conv2d_plan(stem, Conv2dPass::Forward, request(0, 0, 0, Conv2dAlgorithm::Winograd)),
       Catch::Contains("Winograd needs a 3x3 kernel, stride 1"));
 }

@@ -1,6 +1,6 @@
 // CPU convolution as im2col + GEMM (and, for 1x1 stride-1 kernels over large enough planes,
 // one GEMM per image straight between the tensors: direct_1x1). Stride-1 3x3 layers go to
-// Winograd (conv2d_winograd.cpp) by the rule in conv2d_config below.
+// Winograd (conv2d_winograd.cpp) by the rule in conv2d_plan below.
 //
 // im2col unrolls, for a chunk of `nb` images, every receptive field into one column of a
 // matrix `cols` of shape [C*R*S, nb*P] (P = out_h*out_w output pixels per image):
@@ -176,40 +176,54 @@ bool direct_1x1(const Conv2dShape& s) {
 // The rule: Winograd for every 3x3 stride-1 kernel it supports with at least
 // kWinogradMinChannels input and output channels, in all three passes (measured with
 // bench_conv2d_cpu: 1.4-2x faster than im2col + GEMM on the reference model's stride-1
-// layers when it was introduced, more since; docs/benchmarks.md); im2col + GEMM for the rest.
-// Conv2dConfig's tiles are CUDA's; Winograd picks its own tile size (winograd_tile()).
-Conv2dConfig conv2d_config(const Conv2dShape& s, Conv2dPass, Conv2dConfig requested) {
-  constexpr int kWinogradMinChannels = 16;
+// layers when it was introduced, more since; docs/benchmarks.md), in 4x4 tiles when the output
+// is at least 4x4 (kernels/cpu/conv2d_winograd.h); im2col + GEMM for the rest, straight
+// between the tensors for 1x1 stride-1 kernels over enough pixels (direct_1x1). The tiling
+// fields are CUDA's and must stay 0.
+Conv2dPlan conv2d_plan(const Conv2dShape& s, Conv2dPass pass, Conv2dPlan requested) {
+  constexpr int kWinogradMinChannels = 16;  // CUDA's is 64 (kernels/cuda/conv2d.cu)
+  if (requested.tile_m != 0 || requested.tile_n != 0 || requested.slices != 0) {
+    throw std::invalid_argument(
+        "the CPU has no GEMM tiling to choose: tile_m, tile_n and slices must be 0, got " +
+        std::to_string(requested.tile_m) + "x" + std::to_string(requested.tile_n) + " split " +
+        std::to_string(requested.slices));
+  }
+  if (requested.winograd_tile != 0 && requested.winograd_tile != 2 &&
+      requested.winograd_tile != 4) {
+    throw std::invalid_argument(
+        "the CPU's Winograd tiles are 2 (F(2x2, 3x3)) and 4 (F(4x4, 3x3)), got " +
+        std::to_string(requested.winograd_tile));
+  }
   if (requested.algorithm == Conv2dAlgorithm::Winograd && !winograd_supports(s)) {
     throw std::invalid_argument(winograd_refusal(s));
   }
-  Conv2dConfig config;
-  config.algorithm = requested.algorithm;
-  if (config.algorithm == Conv2dAlgorithm::Auto) {
+  Conv2dPlan plan;
+  plan.pass = pass;
+  plan.algorithm = requested.algorithm;
+  if (plan.algorithm == Conv2dAlgorithm::Auto) {
     const bool winograd = winograd_supports(s) && s.in_channels >= kWinogradMinChannels &&
                           s.out_channels >= kWinogradMinChannels;
-    config.algorithm = winograd ? Conv2dAlgorithm::Winograd : Conv2dAlgorithm::Gemm;
+    plan.algorithm = winograd ? Conv2dAlgorithm::Winograd : Conv2dAlgorithm::Gemm;
   }
-  return config;
+  if (plan.algorithm == Conv2dAlgorithm::Winograd) {
+    plan.winograd_tile = requested.winograd_tile != 0 ? requested.winograd_tile : winograd_tile(s);
+  } else {
+    plan.gemm_direct = direct_1x1(s);
+  }
+  plan.threads = omp_get_max_threads();
+  return plan;
 }
 
-int64_t conv2d_workspace(const Conv2dShape&, Conv2dPass, Conv2dConfig) { return 0; }
-
-namespace {
-bool use_winograd(const Conv2dShape& s, Conv2dPass pass, Conv2dConfig requested) {
-  return conv2d_config(s, pass, requested).algorithm == Conv2dAlgorithm::Winograd;
-}
-}  // namespace
-
-void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
-                    float* y, float*, Conv2dConfig requested) {
-  if (use_winograd(s, Conv2dPass::Forward, requested)) {
-    winograd_forward(s, x, w, bias, y, winograd_tile(s));
+void conv2d_forward(const Conv2dShape& s, const Conv2dPlan& plan, const float* x, const float* w,
+                    const float* bias, float* y, float* workspace) {
+  check_plan(plan, Conv2dPass::Forward, workspace);
+  if (plan.algorithm == Conv2dAlgorithm::Winograd) {
+    winograd_forward(s, x, w, bias, y, plan.winograd_tile);
     return;
   }
   const int P = s.out_h() * s.out_w();
   const int CRS = s.in_channels * s.kernel_h * s.kernel_w;
-  if (direct_1x1(s)) {
+  if (plan.gemm_direct) {
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < s.batch; ++n) {
       float* y_n = y + int64_t(n) * s.out_channels * P;
@@ -230,15 +244,16 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
   });
 }
 
-void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx, float*,
-                          Conv2dConfig requested) {
-  if (use_winograd(s, Conv2dPass::BackwardData, requested)) {
-    winograd_backward_data(s, dy, w, dx, winograd_tile(s));
+void conv2d_backward_data(const Conv2dShape& s, const Conv2dPlan& plan, const float* dy,
+                          const float* w, float* dx, float* workspace) {
+  check_plan(plan, Conv2dPass::BackwardData, workspace);
+  if (plan.algorithm == Conv2dAlgorithm::Winograd) {
+    winograd_backward_data(s, dy, w, dx, plan.winograd_tile);
     return;
   }
   const int P = s.out_h() * s.out_w();
   const int CRS = s.in_channels * s.kernel_h * s.kernel_w;
-  if (direct_1x1(s)) {
+  if (plan.gemm_direct) {
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < s.batch; ++n) {
       gemm(true, false, s.in_channels, P, s.out_channels, 1.f, w,
@@ -255,11 +270,12 @@ void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
   });
 }
 
-void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
-                            float* dbias, float*, Conv2dConfig requested) {
+void conv2d_backward_weight(const Conv2dShape& s, const Conv2dPlan& plan, const float* x,
+                            const float* dy, float* dw, float* dbias, float* workspace) {
+  check_plan(plan, Conv2dPass::BackwardWeight, workspace);
   if (dbias) bias_gradient(s, dy, dbias);
-  if (use_winograd(s, Conv2dPass::BackwardWeight, requested)) {
-    winograd_backward_weight(s, x, dy, dw, winograd_tile(s));
+  if (plan.algorithm == Conv2dAlgorithm::Winograd) {
+    winograd_backward_weight(s, x, dy, dw, plan.winograd_tile);
     return;
   }
   const int P = s.out_h() * s.out_w();
@@ -272,7 +288,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
   float* partial = partials.data();  // the worker threads must not name the thread_local
   std::vector<char> started(threads, 0);
   for_each_chunk(s, [&](int first, int nb, int thread) {
-    if (direct_1x1(s)) {  // dW += dY_n X_n^T, image by image, straight from the tensors
+    if (plan.gemm_direct) {  // dW += dY_n X_n^T, image by image, straight from the tensors
       for (int n = first; n < first + nb; ++n) {
         gemm(false, true, s.out_channels, s.in_channels, P, 1.f,
              dy + int64_t(n) * s.out_channels * P, x + int64_t(n) * s.in_channels * P,

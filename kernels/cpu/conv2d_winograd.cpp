@@ -399,13 +399,11 @@ void backward_weight(const Conv2dShape& s, const float* x, const float* dy, floa
 
 }  // namespace
 
-WinogradTile winograd_tile(const Conv2dShape& s) {
-  return s.out_h() >= 4 && s.out_w() >= 4 ? WinogradTile::F4x4 : WinogradTile::F2x2;
-}
+int winograd_tile(const Conv2dShape& s) { return s.out_h() >= 4 && s.out_w() >= 4 ? 4 : 2; }
 
 void winograd_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
-                      float* y, WinogradTile tile) {
-  if (tile == WinogradTile::F4x4) {
+                      float* y, int tile) {
+  if (tile == 4) {
     forward<F4x4>(s, x, w, bias, y);
   } else {
     forward<F2x2>(s, x, w, bias, y);
@@ -413,8 +411,8 @@ void winograd_forward(const Conv2dShape& s, const float* x, const float* w, cons
 }
 
 void winograd_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
-                            WinogradTile tile) {
-  if (tile == WinogradTile::F4x4) {
+                            int tile) {
+  if (tile == 4) {
     backward_data<F4x4>(s, dy, w, dx);
   } else {
     backward_data<F2x2>(s, dy, w, dx);
@@ -422,8 +420,8 @@ void winograd_backward_data(const Conv2dShape& s, const float* dy, const float* 
 }
 
 void winograd_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
-                              WinogradTile tile) {
-  if (tile == WinogradTile::F4x4) {
+                              int tile) {
+  if (tile == 4) {
     backward_weight<W4x4>(s, x, dy, dw);
   } else {
     backward_weight<W2x2>(s, x, dy, dw);

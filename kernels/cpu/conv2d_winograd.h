@@ -8,16 +8,15 @@ namespace minidl::kernels::cpu {
 
 // The tile: F(4x4, 3x3) (backward-weight: F(3x3, 4x4)) has 1.78x fewer multiplications and
 // transformed values per output than F(2x2, 3x3) (F(3x3, 2x2)) but wastes most of a tile on
-// planes under 4 pixels a side. winograd_tile() is the rule: the 4x4 tile when the
-// convolution's output is at least 4x4.
-enum class WinogradTile { F2x2, F4x4 };
-WinogradTile winograd_tile(const Conv2dShape& s);
+// planes under 4 pixels a side. winograd_tile() is the rule conv2d_plan applies: 4 (the 4x4
+// tile) when the convolution's output is at least 4x4, else 2. `tile` below is 2 or 4.
+int winograd_tile(const Conv2dShape& s);
 
 void winograd_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
-                      float* y, WinogradTile tile);
+                      float* y, int tile);
 void winograd_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
-                            WinogradTile tile);
+                            int tile);
 void winograd_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
-                              WinogradTile tile);
+                              int tile);
 
 }  // namespace minidl::kernels::cpu

@@ -1,7 +1,7 @@
 // CUDA convolution: each pass is an implicit GEMM (kernels/cuda/implicit_gemm.cuh), and this
 // file says what the matrices are. Nothing is materialized: every element of A and B is read
 // straight from the NCHW tensors. 3x3 stride-1 layers with enough channels go to Winograd
-// instead (kernels/cuda/conv2d_winograd.cu); conv2d_config() below decides.
+// instead (kernels/cuda/conv2d_winograd.cu); conv2d_plan() below decides.
 //
 //   pass             C [M x N]              A [M x K]             B [K x N]
 //   forward          y  [K_out, batch*P]    w [K_out, C*R*S]      im2col(x) [C*R*S, batch*P]
@@ -259,7 +259,7 @@ bool prefer_winograd(const Conv2dShape& s) {
          s.out_channels >= kWinogradMinChannels;
 }
 
-GemmTiling gemm_tiling(const Conv2dConfig& t) { return {t.tile_m, t.tile_n, t.slices}; }
+GemmTiling gemm_tiling(const Conv2dPlan& plan) { return {plan.tile_m, plan.tile_n, plan.slices}; }
 
 // The fields forward and backward-weight share: both read x through im2col.
 template <class Problem>
@@ -283,58 +283,48 @@ void set_im2col_geometry(const Conv2dShape& s, const GemmShape& g, Problem& p) {
 
 }  // namespace
 
-Conv2dConfig conv2d_config(const Conv2dShape& s, Conv2dPass pass, Conv2dConfig requested) {
+Conv2dPlan conv2d_plan(const Conv2dShape& s, Conv2dPass pass, Conv2dPlan requested) {
   auto valid_tile = [](int t) { return t == 0 || t == 64 || t == 128; };
   if (!valid_tile(requested.tile_m) || !valid_tile(requested.tile_n) || requested.slices < 0) {
     throw std::invalid_argument("conv2d tiling " + std::to_string(requested.tile_m) + "x" +
-                                std::to_string(requested.tile_n) + "x" +
+                                std::to_string(requested.tile_n) + " split " +
                                 std::to_string(requested.slices) +
                                 ": tiles must be 64 or 128 (0 = automatic), slices >= 0");
   }
-  Conv2dAlgorithm algorithm = requested.algorithm;
-  if (algorithm == Conv2dAlgorithm::Auto) {
-    algorithm = prefer_winograd(s) ? Conv2dAlgorithm::Winograd : Conv2dAlgorithm::Gemm;
+  if (requested.winograd_tile != 0 && requested.winograd_tile != 2) {
+    throw std::invalid_argument("CUDA's Winograd tile is 2 (F(2x2, 3x3)), got " +
+                                std::to_string(requested.winograd_tile));
   }
-  if (algorithm == Conv2dAlgorithm::Winograd && !winograd_supports(s)) {
+  Conv2dPlan plan;
+  plan.pass = pass;
+  plan.algorithm = requested.algorithm;
+  if (plan.algorithm == Conv2dAlgorithm::Auto) {
+    plan.algorithm = prefer_winograd(s) ? Conv2dAlgorithm::Winograd : Conv2dAlgorithm::Gemm;
+  }
+  if (plan.algorithm == Conv2dAlgorithm::Winograd && !winograd_supports(s)) {
     throw std::invalid_argument(winograd_refusal(s));
   }
-  const GemmShape g = algorithm == Conv2dAlgorithm::Winograd ? winograd_gemm_shape(s, pass)
-                                                             : direct_gemm_shape(s, pass);
+  const bool winograd = plan.algorithm == Conv2dAlgorithm::Winograd;
+  const GemmShape g = winograd ? winograd_gemm_shape(s, pass) : direct_gemm_shape(s, pass);
   // Backward-weight reduces over every pixel of the batch into a small result: splitting it
   // finely costs little, and the sweep preferred twice the blocks of the other passes.
   const double blocks_per_sm = pass == Conv2dPass::BackwardWeight ? 3.0 : 1.5;
   const GemmTiling t =
       choose_gemm_tiling(g, requested.tile_m, requested.tile_n, requested.slices, blocks_per_sm);
-  return {t.tile_m, t.tile_n, t.slices, algorithm};
+  plan.tile_m = t.tile_m;
+  plan.tile_n = t.tile_n;
+  plan.slices = t.slices;
+  plan.winograd_tile = winograd ? 2 : 0;
+  plan.workspace = winograd ? winograd_workspace(s, pass, t)
+                            : (t.slices > 1 ? t.slices * output_size(s, pass) : 0);
+  return plan;
 }
 
-int64_t conv2d_workspace(const Conv2dShape& s, Conv2dPass pass, Conv2dConfig requested) {
-  const Conv2dConfig t = conv2d_config(s, pass, requested);
-  if (t.algorithm == Conv2dAlgorithm::Winograd) return winograd_workspace(s, pass, gemm_tiling(t));
-  return t.slices > 1 ? t.slices * output_size(s, pass) : 0;
-}
-
-namespace {
-
-// The tiling to run with, after checking that the caller passed the workspace it needs.
-Conv2dConfig checked_tiling(const char* name, const Conv2dShape& s, Conv2dPass pass,
-                            Conv2dConfig requested, const float* workspace) {
-  const Conv2dConfig t = conv2d_config(s, pass, requested);
-  if (workspace == nullptr && conv2d_workspace(s, pass, t) > 0) {
-    throw std::invalid_argument(std::string(name) + ": needs a workspace of " +
-                                std::to_string(conv2d_workspace(s, pass, t)) + " floats, got none");
-  }
-  return t;
-}
-
-}  // namespace
-
-void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
-                    float* y, float* workspace, Conv2dConfig requested) {
-  const Conv2dConfig t =
-      checked_tiling("conv2d_forward", s, Conv2dPass::Forward, requested, workspace);
-  if (t.algorithm == Conv2dAlgorithm::Winograd) {
-    winograd_forward(s, x, w, bias, y, workspace, gemm_tiling(t));
+void conv2d_forward(const Conv2dShape& s, const Conv2dPlan& plan, const float* x, const float* w,
+                    const float* bias, float* y, float* workspace) {
+  check_plan(plan, Conv2dPass::Forward, workspace);
+  if (plan.algorithm == Conv2dAlgorithm::Winograd) {
+    winograd_forward(s, x, w, bias, y, workspace, gemm_tiling(plan));
     return;
   }
   const GemmShape g = direct_gemm_shape(s, Conv2dPass::Forward);
@@ -345,31 +335,29 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
   p.w = w;
   p.pixels = pixels;
   p.c_row_stride = pixels;
-  run_gemm("conv2d_forward", p, g, gemm_tiling(t), y, output_size(s, Conv2dPass::Forward),
+  run_gemm("conv2d_forward", p, g, gemm_tiling(plan), y, output_size(s, Conv2dPass::Forward),
            workspace, bias, pixels);
 }
 
-void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
-                          float* workspace, Conv2dConfig requested) {
-  const Conv2dConfig t =
-      checked_tiling("conv2d_backward_data", s, Conv2dPass::BackwardData, requested, workspace);
-  if (t.algorithm == Conv2dAlgorithm::Winograd) {
-    winograd_backward_data(s, dy, w, dx, workspace, gemm_tiling(t));
+void conv2d_backward_data(const Conv2dShape& s, const Conv2dPlan& plan, const float* dy,
+                          const float* w, float* dx, float* workspace) {
+  check_plan(plan, Conv2dPass::BackwardData, workspace);
+  if (plan.algorithm == Conv2dAlgorithm::Winograd) {
+    winograd_backward_data(s, dy, w, dx, workspace, gemm_tiling(plan));
     return;
   }
   run_gemm("conv2d_backward_data", BackwardDataGemm{dy, w, s},
-           direct_gemm_shape(s, Conv2dPass::BackwardData), gemm_tiling(t), dx,
+           direct_gemm_shape(s, Conv2dPass::BackwardData), gemm_tiling(plan), dx,
            output_size(s, Conv2dPass::BackwardData), workspace, nullptr, 1);
 }
 
-void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
-                            float* dbias, float* workspace, Conv2dConfig requested) {
-  const Conv2dConfig t =
-      checked_tiling("conv2d_backward_weight", s, Conv2dPass::BackwardWeight, requested, workspace);
+void conv2d_backward_weight(const Conv2dShape& s, const Conv2dPlan& plan, const float* x,
+                            const float* dy, float* dw, float* dbias, float* workspace) {
+  check_plan(plan, Conv2dPass::BackwardWeight, workspace);
   const int pixels = s.out_h() * s.out_w();
   if (dbias) channel_sum(s.batch, s.out_channels, pixels, dy, dbias);
-  if (t.algorithm == Conv2dAlgorithm::Winograd) {
-    winograd_backward_weight(s, x, dy, dw, workspace, gemm_tiling(t));
+  if (plan.algorithm == Conv2dAlgorithm::Winograd) {
+    winograd_backward_weight(s, x, dy, dw, workspace, gemm_tiling(plan));
     return;
   }
   const GemmShape g = direct_gemm_shape(s, Conv2dPass::BackwardWeight);
@@ -379,7 +367,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
   p.dy = dy;
   p.dy_image = s.out_channels * pixels;
   p.c_row_stride = g.N;
-  run_gemm("conv2d_backward_weight", p, g, gemm_tiling(t), dw,
+  run_gemm("conv2d_backward_weight", p, g, gemm_tiling(plan), dw,
            output_size(s, Conv2dPass::BackwardWeight), workspace, nullptr, 1);
 }
 
