@@ -48,9 +48,10 @@ void run(benchmark::State& state, Activation a, bool backward, Fusion fusion) {
   BatchNormEpilogue epilogue;
   epilogue.relu = fusion != Fusion::None;
   epilogue.residual = fusion == Fusion::AddRelu ? residual.data() : nullptr;
-  minidl::kernels::cpu::batch_norm_forward_train(s, x.data(), gamma.data(), beta.data(), epilogue,
-                                                 1e-5f, 0.1f, y.data(), mean.data(), invstd.data(),
-                                                 running_mean.data(), running_var.data(), nullptr);
+  std::vector<float> workspace(size_t(minidl::kernels::cpu::batch_norm_workspace(s)));
+  minidl::kernels::cpu::batch_norm_forward_train(
+      s, x.data(), gamma.data(), beta.data(), epilogue, 1e-5f, 0.1f, y.data(), mean.data(),
+      invstd.data(), running_mean.data(), running_var.data(), workspace.data());
   // Tensors touched: forward reads x (and the residual), writes y; backward reads dy, x (and
   // y for the ReLU mask), writes dx (and the residual's gradient).
   int tensors = 0;
@@ -60,12 +61,12 @@ void run(benchmark::State& state, Activation a, bool backward, Fusion fusion) {
           s, dy.data(), x.data(), gamma.data(), mean.data(), invstd.data(),
           epilogue.relu ? y.data() : nullptr, dx.data(),
           fusion == Fusion::AddRelu ? residual_grad.data() : nullptr, dgamma.data(), dbeta.data(),
-          nullptr);
+          workspace.data());
       tensors = 3 + (fusion != Fusion::None) + (fusion == Fusion::AddRelu);
     } else {
       minidl::kernels::cpu::batch_norm_forward_train(
           s, x.data(), gamma.data(), beta.data(), epilogue, 1e-5f, 0.1f, y.data(), mean.data(),
-          invstd.data(), running_mean.data(), running_var.data(), nullptr);
+          invstd.data(), running_mean.data(), running_var.data(), workspace.data());
       tensors = 2 + (fusion == Fusion::AddRelu);
     }
     benchmark::ClobberMemory();

@@ -43,10 +43,11 @@ void run(benchmark::State& state, Product p, Peer peer) {
   const RowMajor a = RowMajor::Random(p.transpose_a ? p.k : p.m, p.transpose_a ? p.m : p.k);
   const RowMajor b = RowMajor::Random(p.transpose_b ? p.n : p.k, p.transpose_b ? p.k : p.n);
   RowMajor c(p.m, p.n);
+  std::vector<float> workspace(size_t(minidl::kernels::cpu::gemm_workspace(p.m, p.n, p.k, 0)));
   for (auto _ : state) {
     if (peer == Peer::Minidl) {
       minidl::kernels::cpu::gemm(p.transpose_a, p.transpose_b, p.m, p.n, p.k, 1.f, a.data(),
-                                 b.data(), 0.f, c.data());
+                                 b.data(), 0.f, c.data(), workspace.data());
     } else if (peer == Peer::Naive) {
       minidl::kernels::cpu::gemm_naive(p.transpose_a, p.transpose_b, p.m, p.n, p.k, 1.f, a.data(),
                                        b.data(), 0.f, c.data());

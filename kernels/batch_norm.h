@@ -51,8 +51,9 @@ MINIDL_HOST_DEVICE inline float batch_norm_masked_grad(float dy, const float* re
 }
 
 namespace cpu {
-// Floats of scratch memory that batch_norm_forward_train / batch_norm_backward need (the CPU
-// needs none; the argument keeps the signatures the same as CUDA's).
+// Floats of scratch memory that batch_norm_forward_train, batch_norm_backward and
+// batch_norm_backward_eval need (CPU: two sums per (image, channel) plane; CUDA: two partial
+// sums per chunk of a channel, which backward_eval does not use).
 int64_t batch_norm_workspace(const BatchNormShape& s);
 
 // Training: normalizes with the batch statistics (mean and biased variance) and saves mean
@@ -78,7 +79,7 @@ void batch_norm_backward(const BatchNormShape& s, const float* dy, const float* 
 void batch_norm_backward_eval(const BatchNormShape& s, const float* dy, const float* x,
                               const float* gamma, const float* running_mean,
                               const float* running_var, float eps, float* dx, float* dgamma,
-                              float* dbeta);
+                              float* dbeta, float* workspace);
 }  // namespace cpu
 
 namespace cuda {  // the same contracts as cpu::; every pointer is device memory
@@ -98,7 +99,7 @@ void batch_norm_backward(const BatchNormShape& s, const float* dy, const float* 
 void batch_norm_backward_eval(const BatchNormShape& s, const float* dy, const float* x,
                               const float* gamma, const float* running_mean,
                               const float* running_var, float eps, float* dx, float* dgamma,
-                              float* dbeta);
+                              float* dbeta, float* workspace);
 }  // namespace cuda
 
 MINIDL_SAME_KERNEL(batch_norm_workspace);

@@ -14,16 +14,25 @@
 
 namespace minidl::kernels {
 
+// Scratch memory: gemm takes `workspace`, gemm_workspace(m, n, k, threads) floats (null when
+// that is 0), where `threads` is how many threads may share the product. The CPU splits a
+// large product over its OpenMP threads when called outside a parallel region (threads = 0:
+// as many as that uses) and runs it on the calling thread alone inside one (threads = 1: a
+// convolution's chunks call it so, each with its own workspace). CUDA needs none (cuBLAS keeps
+// its own): 0.
 namespace cpu {
+int64_t gemm_workspace(int m, int n, int k, int threads);
 void gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, const float* a,
-          const float* b, float beta, float* c);
+          const float* b, float beta, float* c, float* workspace);
 }  // namespace cpu
 
 namespace cuda {  // cuBLAS sgemm on device pointers (the CPU GEMM under the emulator)
+int64_t gemm_workspace(int m, int n, int k, int threads);
 void gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, const float* a,
-          const float* b, float beta, float* c);
+          const float* b, float beta, float* c, float* workspace);
 }  // namespace cuda
 
+MINIDL_SAME_KERNEL(gemm_workspace);
 MINIDL_SAME_KERNEL(gemm);
 
 // The teaching version: the definition of the product, one dot product per element of C, with

@@ -10,6 +10,7 @@
 #include "kernels/pooling.h"
 #include "ops/checks.h"
 #include "ops/ops.h"
+#include "ops/scratch.h"
 
 namespace minidl::ops {
 
@@ -59,20 +60,17 @@ kernels::Pool2dShape pool_shape(const char* op, const Tensor& x, int kernel, int
 }
 
 // The one place a convolution pass's plan is made (kernels/conv2d.h: algorithm, tiles,
-// workspace); the kernels run what it says. Its workspace comes from the caching allocator
-// (no cudaMalloc, and the allocator's statistics count it), and its name labels the
-// profiler's row and any error: "conv2d[winograd F4x4]".
+// workspace); the kernels run what it says. Its workspace is the ops' scratch buffer
+// (ops/scratch.h), and its name labels the profiler's row and any error:
+// "conv2d[winograd F4x4]".
 struct PlannedPass {
   kernels::Conv2dPlan plan;
-  Tensor workspace;  // undefined when the plan needs none
   std::string name;
-  float* workspace_data() const { return workspace.defined() ? workspace.data() : nullptr; }
 };
 PlannedPass plan_pass(const kernels::Conv2dShape& s, kernels::Conv2dPass pass, Device device,
                       const char* op) {
   PlannedPass p;
   p.plan = MINIDL_DEVICE_QUERY(device, conv2d_plan(s, pass));
-  if (p.plan.workspace > 0) p.workspace = Tensor::empty({p.plan.workspace}, device);
   p.name = std::string(op) + "[" + kernels::describe(p.plan) + "]";
   return p;
 }
@@ -93,7 +91,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
   const PlannedPass forward = plan_pass(s, kernels::Conv2dPass::Forward, x.device(), "conv2d");
   MINIDL_DISPATCH(x, forward.name.c_str(),
                   conv2d_forward(s, forward.plan, x.data(), weight.data(), data_or_null(bias),
-                                 out.data(), forward.workspace_data()));
+                                 out.data(), scratch(forward.plan.workspace, x.device())));
 
   const Tensor x_values = x.detach(), w_values = weight.detach();
   const bool has_bias = bias.defined();
@@ -112,7 +110,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
                  plan_pass(s, kernels::Conv2dPass::BackwardData, device, "conv2d backward-data");
              MINIDL_DISPATCH(g, data.name.c_str(),
                              conv2d_backward_data(s, data.plan, g.data(), w_values.data(),
-                                                  grads[0].data(), data.workspace_data()));
+                                                  grads[0].data(),
+                                                  scratch(data.plan.workspace, device)));
            }
            grads[1] = Tensor::empty(w_values.shape(), device);
            Tensor bias_grad = has_bias ? Tensor::empty({s.out_channels}, device) : Tensor();
@@ -121,7 +120,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
                plan_pass(s, kernels::Conv2dPass::BackwardWeight, device, "conv2d backward-weight");
            MINIDL_DISPATCH(g, weight.name.c_str(),
                            conv2d_backward_weight(s, weight.plan, x_values.data(), g.data(),
-                                                  grads[1].data(), db, weight.workspace_data()));
+                                                  grads[1].data(), db,
+                                                  scratch(weight.plan.workspace, device)));
            if (has_bias) grads.push_back(bias_grad);
            return grads;
          });

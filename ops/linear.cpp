@@ -8,6 +8,7 @@
 #include "kernels/gemm.h"
 #include "ops/checks.h"
 #include "ops/ops.h"
+#include "ops/scratch.h"
 
 namespace minidl::ops {
 
@@ -16,9 +17,12 @@ namespace {
 Tensor gemm(const char* op, bool trans_a, bool trans_b, const Tensor& a, const Tensor& b, int64_t m,
             int64_t n, int64_t k) {
   Tensor c = Tensor::empty({m, n}, a.device());
-  MINIDL_DISPATCH(
-      a, op,
-      gemm(trans_a, trans_b, int(m), int(n), int(k), 1.f, a.data(), b.data(), 0.f, c.data()));
+  // The CPU GEMM's packing scratch (none for cuBLAS), for as many threads as it may use.
+  const int64_t floats =
+      MINIDL_DEVICE_QUERY(a.device(), gemm_workspace(int(m), int(n), int(k), /*threads=*/0));
+  MINIDL_DISPATCH(a, op,
+                  gemm(trans_a, trans_b, int(m), int(n), int(k), 1.f, a.data(), b.data(), 0.f,
+                       c.data(), scratch(floats, a.device())));
   return c;
 }
 }  // namespace

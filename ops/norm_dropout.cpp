@@ -6,6 +6,7 @@
 #include "kernels/elementwise.h"
 #include "ops/checks.h"
 #include "ops/ops.h"
+#include "ops/scratch.h"
 
 namespace minidl::ops {
 
@@ -15,11 +16,11 @@ void check_per_channel(const char* op, const char* name, const Tensor& t, const 
                " must be [", x.size(1), "] (one value per channel of input ", x.shape_str(), ")");
 }
 
-// Scratch memory for the training passes (none on the CPU; the CUDA ones keep per-chunk
-// partial sums there). Comes from the caching allocator, so it costs no cudaMalloc.
-Tensor batch_norm_workspace(const kernels::BatchNormShape& s, Device device) {
-  const int64_t floats = MINIDL_DEVICE_QUERY(device, batch_norm_workspace(s));
-  return floats > 0 ? Tensor::empty({floats}, device) : Tensor();
+// Scratch memory for the passes' sums (CPU: per plane; CUDA: per chunk of a channel): the ops'
+// scratch buffer (ops/scratch.h), so it costs no cudaMalloc and the allocator's statistics
+// see it.
+float* batch_norm_scratch(const kernels::BatchNormShape& s, Device device) {
+  return scratch(MINIDL_DEVICE_QUERY(device, batch_norm_workspace(s)), device);
 }
 float* data_or_null(const Tensor& t) { return t.defined() ? t.data() : nullptr; }
 
@@ -98,7 +99,8 @@ Tensor batch_norm_fused(const char* op, const Tensor& x, const Tensor& residual,
                  g, op,
                  batch_norm_backward_eval(s, g.data(), x_values.data(), data_or_null(gamma_values),
                                           mean_values.data(), var_values.data(), eps, dx.data(),
-                                          data_or_null(dgamma), data_or_null(dbeta)));
+                                          data_or_null(dgamma), data_or_null(dbeta),
+                                          batch_norm_scratch(s, g.device())));
              return gamma_values.defined() ? std::vector<Tensor>{dx, dgamma, dbeta}
                                            : std::vector<Tensor>{dx};
            });
@@ -107,12 +109,11 @@ Tensor batch_norm_fused(const char* op, const Tensor& x, const Tensor& residual,
 
   Tensor save_mean = Tensor::empty({channels}, device),
          save_invstd = Tensor::empty({channels}, device);
-  const Tensor workspace = batch_norm_workspace(s, device);
   MINIDL_DISPATCH(x, op,
                   batch_norm_forward_train(s, x.data(), data_or_null(gamma), data_or_null(beta),
                                            epilogue, eps, momentum, out.data(), save_mean.data(),
                                            save_invstd.data(), running_mean.data(),
-                                           running_var.data(), data_or_null(workspace)));
+                                           running_var.data(), batch_norm_scratch(s, device)));
   // The backward needs x and, after a ReLU, the output (to know where the ReLU passed). The
   // pre-ReLU values are never kept: that is one full-size tensor less than unfused.
   const Tensor relu_output = relu ? out.detach() : Tensor();
@@ -132,13 +133,12 @@ Tensor batch_norm_fused(const char* op, const Tensor& x, const Tensor& residual,
              dresidual = Tensor::empty(x_values.shape(), dev);
              grads.push_back(dresidual);
            }
-           const Tensor scratch = batch_norm_workspace(s, dev);
            MINIDL_DISPATCH(
                g, op,
                batch_norm_backward(s, g.data(), x_values.data(), data_or_null(gamma_values),
                                    save_mean.data(), save_invstd.data(), data_or_null(relu_output),
                                    grads[0].data(), data_or_null(dresidual), data_or_null(dgamma),
-                                   data_or_null(dbeta), data_or_null(scratch)));
+                                   data_or_null(dbeta), batch_norm_scratch(s, dev)));
            return grads;
          });
   return out;

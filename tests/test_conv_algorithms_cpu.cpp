@@ -31,6 +31,33 @@ using minidl::kernels::Conv2dShape;
 using testutil::kTol;
 namespace cpu = minidl::kernels::cpu;
 
+namespace {
+// y, dx, dw and db from the three passes, each run with the plan conv2d_plan makes for
+// `requested` and its own workspace. Outputs and workspaces start as NaN: an element the
+// kernel forgets to write, or scratch it reads before writing, fails the checks.
+struct Results {
+  std::vector<float> y, dx, dw, db;
+};
+Results run_planned(const Conv2dShape& s, const Problem& p, const Conv2dPlan& requested) {
+  Results r{std::vector<float>(p.y_ref.size(), NAN), std::vector<float>(p.x.size(), NAN),
+            std::vector<float>(p.w.size(), NAN), std::vector<float>(p.b.size(), NAN)};
+  auto workspace_for = [](const Conv2dPlan& plan) {
+    return std::vector<float>(size_t(plan.workspace), NAN);
+  };
+  const Conv2dPlan forward = cpu::conv2d_plan(s, Conv2dPass::Forward, requested);
+  std::vector<float> workspace = workspace_for(forward);
+  cpu::conv2d_forward(s, forward, p.x.data(), p.w.data(), p.b.data(), r.y.data(), workspace.data());
+  const Conv2dPlan data = cpu::conv2d_plan(s, Conv2dPass::BackwardData, requested);
+  workspace = workspace_for(data);
+  cpu::conv2d_backward_data(s, data, p.dy.data(), p.w.data(), r.dx.data(), workspace.data());
+  const Conv2dPlan weight = cpu::conv2d_plan(s, Conv2dPass::BackwardWeight, requested);
+  workspace = workspace_for(weight);
+  cpu::conv2d_backward_weight(s, weight, p.x.data(), p.dy.data(), r.dw.data(), r.db.data(),
+                              workspace.data());
+  return r;
+}
+}  // namespace
+
 TEST_CASE("every CPU conv2d algorithm matches the reference in all three passes",
           "[cpu][conv][algorithms]") {
   std::mt19937 rng(311);
@@ -40,26 +67,13 @@ TEST_CASE("every CPU conv2d algorithm matches the reference in all three passes"
     for (Conv2dAlgorithm algorithm : {Conv2dAlgorithm::Gemm, Conv2dAlgorithm::Winograd}) {
       if (algorithm == Conv2dAlgorithm::Winograd && !winograd_supports(s)) continue;
       INFO(c.what << (algorithm == Conv2dAlgorithm::Winograd ? ", Winograd" : ", im2col + GEMM"));
-      // Outputs start as NaN: an element the kernel forgets to write fails the check.
-      std::vector<float> y(p.y_ref.size(), NAN), dx(p.x.size(), NAN), dw(p.w.size(), NAN),
-          db(p.b.size(), NAN);
       Conv2dPlan requested;
       requested.algorithm = algorithm;
-      const Conv2dPlan forward = cpu::conv2d_plan(s, Conv2dPass::Forward, requested);
-      const Conv2dPlan data = cpu::conv2d_plan(s, Conv2dPass::BackwardData, requested);
-      const Conv2dPlan weight = cpu::conv2d_plan(s, Conv2dPass::BackwardWeight, requested);
-      // Workspaces start as NaN too: a kernel must not read scratch it has not written.
-      std::vector<float> workspace(
-          size_t(std::max({forward.workspace, data.workspace, weight.workspace, int64_t(1)})), NAN);
-      cpu::conv2d_forward(s, forward, p.x.data(), p.w.data(), p.b.data(), y.data(),
-                          workspace.data());
-      cpu::conv2d_backward_data(s, data, p.dy.data(), p.w.data(), dx.data(), workspace.data());
-      cpu::conv2d_backward_weight(s, weight, p.x.data(), p.dy.data(), dw.data(), db.data(),
-                                  workspace.data());
-      CHECK_REL(to_vec(y), p.y_ref, kTol);
-      CHECK_REL(to_vec(dx), p.g_ref.dx, kTol);
-      CHECK_REL(to_vec(dw), p.g_ref.dw, kTol);
-      CHECK_REL(to_vec(db), p.g_ref.db, kTol);
+      const Results r = run_planned(s, p, requested);
+      CHECK_REL(to_vec(r.y), p.y_ref, kTol);
+      CHECK_REL(to_vec(r.dx), p.g_ref.dx, kTol);
+      CHECK_REL(to_vec(r.dw), p.g_ref.dw, kTol);
+      CHECK_REL(to_vec(r.db), p.g_ref.db, kTol);
     }
   }
 }
@@ -92,13 +106,13 @@ TEST_CASE("both CPU Winograd tiles match the reference in all three passes",
     const Problem p = make_problem(c, rng);
     for (int tile : {2, 4}) {
       INFO(c.what << (tile == 4 ? ", F(4x4, 3x3)" : ", F(2x2, 3x3)"));
-      std::vector<float> y(p.y_ref.size(), NAN), dx(p.x.size(), NAN), dw(p.w.size(), NAN);
-      cpu::winograd_forward(s, p.x.data(), p.w.data(), p.b.data(), y.data(), tile);
-      cpu::winograd_backward_data(s, p.dy.data(), p.w.data(), dx.data(), tile);
-      cpu::winograd_backward_weight(s, p.x.data(), p.dy.data(), dw.data(), tile);
-      CHECK_REL(to_vec(y), p.y_ref, kTol);
-      CHECK_REL(to_vec(dx), p.g_ref.dx, kTol);
-      CHECK_REL(to_vec(dw), p.g_ref.dw, kTol);
+      Conv2dPlan requested;
+      requested.algorithm = Conv2dAlgorithm::Winograd;
+      requested.winograd_tile = tile;
+      const Results r = run_planned(s, p, requested);
+      CHECK_REL(to_vec(r.y), p.y_ref, kTol);
+      CHECK_REL(to_vec(r.dx), p.g_ref.dx, kTol);
+      CHECK_REL(to_vec(r.dw), p.g_ref.dw, kTol);
     }
   }
 }
@@ -116,11 +130,11 @@ TEST_CASE("CPU Winograd gives the same bits with one thread and with several",
     std::vector<float> results[2];  // y, dx and dw one after the other; 1 thread, then 3
     for (int run = 0; run < 2; ++run) {
       omp_set_num_threads(run == 0 ? 1 : std::max(threads, 3));
-      std::vector<float> y(p.y_ref.size()), dx(p.x.size()), dw(p.w.size());
-      cpu::winograd_forward(s, p.x.data(), p.w.data(), p.b.data(), y.data(), tile);
-      cpu::winograd_backward_data(s, p.dy.data(), p.w.data(), dx.data(), tile);
-      cpu::winograd_backward_weight(s, p.x.data(), p.dy.data(), dw.data(), tile);
-      for (const std::vector<float>* part : {&y, &dx, &dw})
+      Conv2dPlan requested;  // planned after the thread count is set, as ops::conv2d does
+      requested.algorithm = Conv2dAlgorithm::Winograd;
+      requested.winograd_tile = tile;
+      const Results r = run_planned(s, p, requested);
+      for (const std::vector<float>* part : {&r.y, &r.dx, &r.dw})
         results[run].insert(results[run].end(), part->begin(), part->end());
     }
     omp_set_num_threads(threads);
@@ -180,10 +194,16 @@ TEST_CASE("a CPU conv2d pass refuses a plan it was not given by conv2d_plan",
   CHECK_THROWS_WITH(
       cpu::conv2d_backward_data(s, forward, y.data(), w.data(), x.data(), workspace.data()),
       "a plan for the forward pass was given to the backward-data pass");
-  if (forward.workspace > 0) {
-    CHECK_THROWS_WITH(
-        cpu::conv2d_forward(s, forward, x.data(), w.data(), nullptr, y.data(), nullptr),
-        "the plan (gemm) needs a workspace of " + std::to_string(forward.workspace) +
-            " floats, got none");
-  }
+  REQUIRE(forward.workspace > 0);  // im2col's columns, the product, the GEMM's packing
+  CHECK_THROWS_WITH(cpu::conv2d_forward(s, forward, x.data(), w.data(), nullptr, y.data(), nullptr),
+                    "the plan (gemm) needs a workspace of " + std::to_string(forward.workspace) +
+                        " floats, got none");
+  // Planned for one thread count, run under another: refused (the workspace is cut per thread).
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(threads + 1);
+  CHECK_THROWS_WITH(
+      cpu::conv2d_forward(s, forward, x.data(), w.data(), nullptr, y.data(), workspace.data()),
+      "the plan was made for " + std::to_string(threads) + " OpenMP threads, and " +
+          std::to_string(threads + 1) + " are set now: plan the pass again");
+  omp_set_num_threads(threads);
 }

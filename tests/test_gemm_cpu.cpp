@@ -20,6 +20,8 @@
 #include "kernels/gemm.h"
 #include "reference/gemm.h"
 
+namespace cpu = minidl::kernels::cpu;
+
 namespace {
 
 using Matrix = std::vector<float>;
@@ -62,11 +64,19 @@ TEST_CASE("cpu gemm matches a double loop on every transpose and edge size", "[g
             const Matrix c0 = random_matrix(size_t(m) * n, rng);
             for (float beta : {0.f, 1.f, -0.5f}) {
               // The fast GEMM and the teaching one (kernels/cpu/gemm_naive.cpp) alike.
-              for (auto* gemm : {&minidl::kernels::cpu::gemm, &minidl::kernels::cpu::gemm_naive}) {
+              for (bool naive : {false, true}) {
                 Matrix c = c0;
                 if (beta == 0.f) c.assign(c.size(), std::numeric_limits<float>::quiet_NaN());
-                gemm(ta, tb, m, n, k, 0.75f, a.data(), b.data(), beta, c.data());
-                INFO((gemm == &minidl::kernels::cpu::gemm ? "gemm" : "gemm_naive")
+                if (naive) {
+                  cpu::gemm_naive(ta, tb, m, n, k, 0.75f, a.data(), b.data(), beta, c.data());
+                } else {
+                  // Scratch starts as NaN: gemm must not read what it has not written.
+                  Matrix workspace(size_t(cpu::gemm_workspace(m, n, k, 0)),
+                                   std::numeric_limits<float>::quiet_NaN());
+                  cpu::gemm(ta, tb, m, n, k, 0.75f, a.data(), b.data(), beta, c.data(),
+                            workspace.data());
+                }
+                INFO((naive ? "gemm_naive" : "gemm")
                      << " transpose " << ta << tb << " m " << m << " n " << n << " k " << k
                      << " beta " << beta);
                 CHECK(worst_error(ta, tb, m, n, k, 0.75f, a, b, beta, c0, c) <= 1e-5);
@@ -81,10 +91,11 @@ TEST_CASE("cpu gemm matches a double loop on every transpose and edge size", "[g
 
 TEST_CASE("cpu gemm with k = 0 scales C by beta", "[gemm]") {
   Matrix c = {1.f, 2.f, 3.f, 4.f};
-  minidl::kernels::cpu::gemm(false, false, 2, 2, 0, 1.f, nullptr, nullptr, 0.5f, c.data());
+  CHECK(cpu::gemm_workspace(2, 2, 0, 0) == 0);  // nothing to pack
+  cpu::gemm(false, false, 2, 2, 0, 1.f, nullptr, nullptr, 0.5f, c.data(), nullptr);
   CHECK(c == Matrix{0.5f, 1.f, 1.5f, 2.f});
   c.assign(4, std::numeric_limits<float>::quiet_NaN());
-  minidl::kernels::cpu::gemm(false, false, 2, 2, 0, 1.f, nullptr, nullptr, 0.f, c.data());
+  cpu::gemm(false, false, 2, 2, 0, 1.f, nullptr, nullptr, 0.f, c.data(), nullptr);
   CHECK(c == Matrix{0.f, 0.f, 0.f, 0.f});
 }
 
@@ -95,9 +106,12 @@ TEST_CASE("cpu gemm gives the same bits with one thread and with several", "[gem
   Matrix serial(size_t(m) * n), threaded(size_t(m) * n);
   const int threads = omp_get_max_threads();
   omp_set_num_threads(1);
-  minidl::kernels::cpu::gemm(false, true, m, n, k, 1.f, a.data(), b.data(), 0.f, serial.data());
+  Matrix workspace(size_t(cpu::gemm_workspace(m, n, k, 0)));
+  cpu::gemm(false, true, m, n, k, 1.f, a.data(), b.data(), 0.f, serial.data(), workspace.data());
   omp_set_num_threads(std::max(threads, 3));
-  minidl::kernels::cpu::gemm(false, true, m, n, k, 1.f, a.data(), b.data(), 0.f, threaded.data());
+  // Sized for the threads the call will use (0: all of them), asked in the same setting.
+  workspace.resize(size_t(cpu::gemm_workspace(m, n, k, 0)));
+  cpu::gemm(false, true, m, n, k, 1.f, a.data(), b.data(), 0.f, threaded.data(), workspace.data());
   omp_set_num_threads(threads);
   CHECK(serial == threaded);
   CHECK(worst_error(false, true, m, n, k, 1.f, a, b, 0.f, serial, serial) <= 1e-5);

@@ -23,16 +23,14 @@ namespace minidl::kernels::cpu {
 
 namespace {
 
-// Two floats per (image, channel) plane, reused across calls on the calling thread.
+// Two floats per (image, channel) plane, in the caller's workspace (batch_norm_workspace).
 struct PlaneSums {
   float* first;
   float* second;
 };
-PlaneSums plane_sums(const BatchNormShape& s) {
-  thread_local std::vector<float> buffer;
-  const size_t planes = size_t(s.batch * s.channels);
-  if (buffer.size() < 2 * planes) buffer.resize(2 * planes);
-  return {buffer.data(), buffer.data() + planes};
+int64_t planes(const BatchNormShape& s) { return int64_t(s.batch) * s.channels; }
+PlaneSums plane_sums(const BatchNormShape& s, float* workspace) {
+  return {workspace, workspace + planes(s)};
 }
 
 // y = the normalized plane with the epilogue, for every plane: scale[c] = gamma * invstd.
@@ -68,13 +66,13 @@ void affine(const BatchNormShape& s, const float* gamma, const float* beta, cons
 
 }  // namespace
 
-int64_t batch_norm_workspace(const BatchNormShape&) { return 0; }
+int64_t batch_norm_workspace(const BatchNormShape& s) { return 2 * planes(s); }
 
 void batch_norm_forward_train(const BatchNormShape& s, const float* x, const float* gamma,
                               const float* beta, const BatchNormEpilogue& epilogue, float eps,
                               float momentum, float* y, float* save_mean, float* save_invstd,
-                              float* running_mean, float* running_var, float*) {
-  const PlaneSums sums = plane_sums(s);  // first: the plane's sum, second: its M2
+                              float* running_mean, float* running_var, float* workspace) {
+  const PlaneSums sums = plane_sums(s, workspace);  // first: the plane's sum, second: its M2
   const int64_t n = s.spatial;
 #pragma omp parallel for schedule(static)
   for (int64_t plane = 0; plane < s.batch * s.channels; ++plane) {
@@ -132,8 +130,9 @@ void batch_norm_forward_eval(const BatchNormShape& s, const float* x, const floa
 void batch_norm_backward(const BatchNormShape& s, const float* dy, const float* x,
                          const float* gamma, const float* save_mean, const float* save_invstd,
                          const float* relu_output, float* dx, float* residual_grad, float* dgamma,
-                         float* dbeta, float*) {
-  const PlaneSums sums = plane_sums(s);  // first: sum of dz, second: sum of dz * (x - mean)
+                         float* dbeta, float* workspace) {
+  const PlaneSums sums =
+      plane_sums(s, workspace);  // first: sum of dz, second: sum of dz * (x - mean)
   const int64_t n = s.spatial;
 #pragma omp parallel for schedule(static)
   for (int64_t plane = 0; plane < s.batch * s.channels; ++plane) {
@@ -180,8 +179,9 @@ void batch_norm_backward(const BatchNormShape& s, const float* dy, const float* 
 void batch_norm_backward_eval(const BatchNormShape& s, const float* dy, const float* x,
                               const float* gamma, const float* running_mean,
                               const float* running_var, float eps, float* dx, float* dgamma,
-                              float* dbeta) {
-  const PlaneSums sums = plane_sums(s);  // first: sum of dy, second: sum of dy * (x - mean)
+                              float* dbeta, float* workspace) {
+  const PlaneSums sums =
+      plane_sums(s, workspace);  // first: sum of dy, second: sum of dy * (x - mean)
   const int64_t n = s.spatial;
 #pragma omp parallel for schedule(static)
   for (int64_t plane = 0; plane < s.batch * s.channels; ++plane) {

@@ -51,23 +51,15 @@ int images_per_chunk(const Conv2dShape& s, int threads) {
   return static_cast<int>((s.batch + threads * rounds - 1) / (threads * rounds));
 }
 
-// Calls fn(first_image, image_count, thread) for every chunk, chunks spread over the threads.
+// Calls fn(first_image, image_count, thread) for every chunk, chunks spread over `threads`.
 template <typename Fn>
-void for_each_chunk(const Conv2dShape& s, Fn fn) {
-  const int threads = omp_get_max_threads();
+void for_each_chunk(const Conv2dShape& s, int threads, Fn fn) {
   const int chunk = images_per_chunk(s, threads);
   const int chunks = (s.batch + chunk - 1) / chunk;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads)
   for (int c = 0; c < chunks; ++c) {
     fn(c * chunk, std::min(chunk, s.batch - c * chunk), omp_get_thread_num());
   }
-}
-
-// Scratch reused across calls on the same thread: allocation is expensive on these machines.
-std::vector<float>& scratch(int which, size_t elements) {
-  thread_local std::vector<float> buffers[2];
-  if (buffers[which].size() < elements) buffers[which].resize(elements);
-  return buffers[which];
 }
 
 void im2col(const Conv2dShape& s, const float* x, int first, int nb, float* cols) {
@@ -171,6 +163,60 @@ bool direct_1x1(const Conv2dShape& s) {
          s.pad_w == 0 && s.out_h() * s.out_w() >= kDirectMinPixels;
 }
 
+// A GEMM-lowered pass's workspace, per thread: im2col's columns, the product's [rows, nb*P]
+// matrix, the GEMM's packing scratch (each thread multiplies on its own), and, in
+// backward-weight, the thread's partial dW. conv2d_plan sizes it for plan.threads threads;
+// the pass cuts it up the same way. (These were per-thread `thread_local` buffers, invisible
+// to the allocator; reusing them across calls was measured to matter, and the caching
+// allocator now does that reuse.)
+struct ThreadScratch {
+  int64_t cols = 0, matrix = 0, gemm = 0, partial = 0;  // floats of each part
+  int64_t floats() const { return cols + matrix + gemm + partial; }
+};
+
+ThreadScratch thread_scratch(const Conv2dShape& s, Conv2dPass pass, bool direct, int threads) {
+  const int P = s.out_h() * s.out_w(), K = s.out_channels, C = s.in_channels;
+  const int CRS = C * s.kernel_h * s.kernel_w;
+  // Direct 1x1 multiplies one image at a time straight between the tensors; the chunked path
+  // multiplies nb images' columns at once (the GEMMs of a shorter last chunk need less).
+  const int columns = direct ? P : images_per_chunk(s, threads) * P;
+  ThreadScratch t;
+  if (!direct) {
+    t.cols = int64_t(CRS) * columns;
+    t.matrix = int64_t(K) * columns;
+  }
+  switch (pass) {  // the GEMM each pass runs (see the file's comment), on one thread
+    case Conv2dPass::Forward: t.gemm = gemm_workspace(K, columns, CRS, 1); break;
+    case Conv2dPass::BackwardData: t.gemm = gemm_workspace(CRS, columns, K, 1); break;
+    case Conv2dPass::BackwardWeight:
+      t.gemm = gemm_workspace(K, CRS, columns, 1);
+      t.partial = int64_t(K) * CRS;
+      break;
+  }
+  return t;
+}
+
+// The CPU's part of checking a plan: its workspace is cut for plan.threads threads, and the
+// GEMMs inside the passes run single-threaded only while OpenMP is set to that many (a GEMM
+// in a team of one would otherwise split itself over threads the workspace has no room for).
+void check_cpu_plan(const Conv2dPlan& plan, Conv2dPass pass, const float* workspace) {
+  check_plan(plan, pass, workspace);
+  if (plan.threads != omp_get_max_threads()) {
+    throw std::invalid_argument("the plan was made for " + std::to_string(plan.threads) +
+                                " OpenMP threads, and " + std::to_string(omp_get_max_threads()) +
+                                " are set now: plan the pass again");
+  }
+}
+
+// Thread `thread`'s parts of the workspace.
+struct ThreadBuffers {
+  float *cols, *matrix, *gemm, *partial;
+};
+ThreadBuffers buffers_of(const ThreadScratch& t, float* workspace, int thread) {
+  float* base = workspace + thread * t.floats();
+  return {base, base + t.cols, base + t.cols + t.matrix, base + t.cols + t.matrix + t.gemm};
+}
+
 }  // namespace
 
 // The rule: Winograd for every 3x3 stride-1 kernel it supports with at least
@@ -205,110 +251,118 @@ Conv2dPlan conv2d_plan(const Conv2dShape& s, Conv2dPass pass, Conv2dPlan request
                           s.out_channels >= kWinogradMinChannels;
     plan.algorithm = winograd ? Conv2dAlgorithm::Winograd : Conv2dAlgorithm::Gemm;
   }
+  plan.threads = omp_get_max_threads();
   if (plan.algorithm == Conv2dAlgorithm::Winograd) {
     plan.winograd_tile = requested.winograd_tile != 0 ? requested.winograd_tile : winograd_tile(s);
+    plan.workspace = winograd_workspace(s, pass, plan.winograd_tile, plan.threads);
   } else {
     plan.gemm_direct = direct_1x1(s);
+    plan.workspace =
+        plan.threads * thread_scratch(s, pass, plan.gemm_direct, plan.threads).floats();
   }
-  plan.threads = omp_get_max_threads();
   return plan;
 }
 
 void conv2d_forward(const Conv2dShape& s, const Conv2dPlan& plan, const float* x, const float* w,
                     const float* bias, float* y, float* workspace) {
-  check_plan(plan, Conv2dPass::Forward, workspace);
+  check_cpu_plan(plan, Conv2dPass::Forward, workspace);
   if (plan.algorithm == Conv2dAlgorithm::Winograd) {
-    winograd_forward(s, x, w, bias, y, plan.winograd_tile);
+    winograd_forward(s, x, w, bias, y, plan.winograd_tile, workspace, plan.threads);
     return;
   }
   const int P = s.out_h() * s.out_w();
   const int CRS = s.in_channels * s.kernel_h * s.kernel_w;
+  const ThreadScratch scratch =
+      thread_scratch(s, Conv2dPass::Forward, plan.gemm_direct, plan.threads);
   if (plan.gemm_direct) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(plan.threads)
     for (int n = 0; n < s.batch; ++n) {
       float* y_n = y + int64_t(n) * s.out_channels * P;
       gemm(false, false, s.out_channels, P, s.in_channels, 1.f, w,
-           x + int64_t(n) * s.in_channels * P, 0.f, y_n);
+           x + int64_t(n) * s.in_channels * P, 0.f, y_n,
+           buffers_of(scratch, workspace, omp_get_thread_num()).gemm);
       for (int k = 0; k < s.out_channels && bias; ++k) {
         for (int p = 0; p < P; ++p) y_n[int64_t(k) * P + p] += bias[k];
       }
     }
     return;
   }
-  for_each_chunk(s, [&](int first, int nb, int) {
-    float* cols = scratch(0, size_t(CRS) * nb * P).data();
-    float* out = scratch(1, size_t(s.out_channels) * nb * P).data();
-    im2col(s, x, first, nb, cols);
-    gemm(false, false, s.out_channels, nb * P, CRS, 1.f, w, cols, 0.f, out);
-    matrix_to_nchw(out, s.out_channels, P, first, nb, bias, y);
+  for_each_chunk(s, plan.threads, [&](int first, int nb, int thread) {
+    const ThreadBuffers b = buffers_of(scratch, workspace, thread);
+    im2col(s, x, first, nb, b.cols);
+    gemm(false, false, s.out_channels, nb * P, CRS, 1.f, w, b.cols, 0.f, b.matrix, b.gemm);
+    matrix_to_nchw(b.matrix, s.out_channels, P, first, nb, bias, y);
   });
 }
 
 void conv2d_backward_data(const Conv2dShape& s, const Conv2dPlan& plan, const float* dy,
                           const float* w, float* dx, float* workspace) {
-  check_plan(plan, Conv2dPass::BackwardData, workspace);
+  check_cpu_plan(plan, Conv2dPass::BackwardData, workspace);
   if (plan.algorithm == Conv2dAlgorithm::Winograd) {
-    winograd_backward_data(s, dy, w, dx, plan.winograd_tile);
+    winograd_backward_data(s, dy, w, dx, plan.winograd_tile, workspace, plan.threads);
     return;
   }
   const int P = s.out_h() * s.out_w();
   const int CRS = s.in_channels * s.kernel_h * s.kernel_w;
+  const ThreadScratch scratch =
+      thread_scratch(s, Conv2dPass::BackwardData, plan.gemm_direct, plan.threads);
   if (plan.gemm_direct) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(plan.threads)
     for (int n = 0; n < s.batch; ++n) {
       gemm(true, false, s.in_channels, P, s.out_channels, 1.f, w,
-           dy + int64_t(n) * s.out_channels * P, 0.f, dx + int64_t(n) * s.in_channels * P);
+           dy + int64_t(n) * s.out_channels * P, 0.f, dx + int64_t(n) * s.in_channels * P,
+           buffers_of(scratch, workspace, omp_get_thread_num()).gemm);
     }
     return;
   }
-  for_each_chunk(s, [&](int first, int nb, int) {
-    float* dcols = scratch(0, size_t(CRS) * nb * P).data();
-    float* dy_mat = scratch(1, size_t(s.out_channels) * nb * P).data();
-    nchw_to_matrix(dy, s.out_channels, P, first, nb, dy_mat);
-    gemm(true, false, CRS, nb * P, s.out_channels, 1.f, w, dy_mat, 0.f, dcols);
-    col2im(s, dcols, first, nb, dx);
+  for_each_chunk(s, plan.threads, [&](int first, int nb, int thread) {
+    const ThreadBuffers b = buffers_of(scratch, workspace, thread);
+    nchw_to_matrix(dy, s.out_channels, P, first, nb, b.matrix);
+    gemm(true, false, CRS, nb * P, s.out_channels, 1.f, w, b.matrix, 0.f, b.cols, b.gemm);
+    col2im(s, b.cols, first, nb, dx);
   });
 }
 
 void conv2d_backward_weight(const Conv2dShape& s, const Conv2dPlan& plan, const float* x,
                             const float* dy, float* dw, float* dbias, float* workspace) {
-  check_plan(plan, Conv2dPass::BackwardWeight, workspace);
+  check_cpu_plan(plan, Conv2dPass::BackwardWeight, workspace);
   if (dbias) bias_gradient(s, dy, dbias);
   if (plan.algorithm == Conv2dAlgorithm::Winograd) {
-    winograd_backward_weight(s, x, dy, dw, plan.winograd_tile);
+    winograd_backward_weight(s, x, dy, dw, plan.winograd_tile, workspace, plan.threads);
     return;
   }
   const int P = s.out_h() * s.out_w();
   const int CRS = s.in_channels * s.kernel_h * s.kernel_w;
   const int64_t w_size = int64_t(s.out_channels) * CRS;
-  const int threads = omp_get_max_threads();
-  // One partial dW per thread, owned by the calling thread and reused across calls.
-  thread_local std::vector<float> partials;
-  if (partials.size() < size_t(threads * w_size)) partials.resize(threads * w_size);
-  float* partial = partials.data();  // the worker threads must not name the thread_local
+  const int threads = plan.threads;
+  const ThreadScratch scratch =
+      thread_scratch(s, Conv2dPass::BackwardWeight, plan.gemm_direct, threads);
+  // Each thread sums its chunks into its own partial dW; the partials are added in thread
+  // order afterwards, so the result does not depend on timing.
   std::vector<char> started(threads, 0);
-  for_each_chunk(s, [&](int first, int nb, int thread) {
+  for_each_chunk(s, threads, [&](int first, int nb, int thread) {
+    const ThreadBuffers b = buffers_of(scratch, workspace, thread);
     if (plan.gemm_direct) {  // dW += dY_n X_n^T, image by image, straight from the tensors
       for (int n = first; n < first + nb; ++n) {
         gemm(false, true, s.out_channels, s.in_channels, P, 1.f,
              dy + int64_t(n) * s.out_channels * P, x + int64_t(n) * s.in_channels * P,
-             started[thread] ? 1.f : 0.f, partial + thread * w_size);
+             started[thread] ? 1.f : 0.f, b.partial, b.gemm);
         started[thread] = 1;
       }
       return;
     }
-    float* cols = scratch(0, size_t(CRS) * nb * P).data();
-    float* dy_mat = scratch(1, size_t(s.out_channels) * nb * P).data();
-    im2col(s, x, first, nb, cols);
-    nchw_to_matrix(dy, s.out_channels, P, first, nb, dy_mat);
-    gemm(false, true, s.out_channels, CRS, nb * P, 1.f, dy_mat, cols, started[thread] ? 1.f : 0.f,
-         partial + thread * w_size);
+    im2col(s, x, first, nb, b.cols);
+    nchw_to_matrix(dy, s.out_channels, P, first, nb, b.matrix);
+    gemm(false, true, s.out_channels, CRS, nb * P, 1.f, b.matrix, b.cols,
+         started[thread] ? 1.f : 0.f, b.partial, b.gemm);
     started[thread] = 1;
   });
-#pragma omp parallel for
+#pragma omp parallel for num_threads(threads)
   for (int64_t i = 0; i < w_size; ++i) {
     float total = 0.f;
-    for (int t = 0; t < threads; ++t) total += started[t] ? partial[t * w_size + i] : 0.f;
+    for (int t = 0; t < threads; ++t) {
+      total += started[t] ? buffers_of(scratch, workspace, t).partial[i] : 0.f;
+    }
     dw[i] = total;
   }
 }

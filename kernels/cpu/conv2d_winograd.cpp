@@ -37,8 +37,9 @@
 // nothing to backward-weight's sums and whose outputs are never written back.
 #include "kernels/cpu/conv2d_winograd.h"
 
+#include <omp.h>
+
 #include <algorithm>
-#include <vector>
 
 #include "kernels/cpu/gemm_packed.h"
 #include "kernels/cpu/vector8.h"
@@ -113,42 +114,67 @@ Correlation backward_data_correlation(const Conv2dShape& s, int tile) {
 // large for large planes (224x224 images with 64 channels: about 230 MB per operand); splitting
 // a group's tiles over several blocks would bound it, but the reference model's planes
 // (16x16 and smaller) already fit 24 or more images in a block.
-int images_per_block(const Correlation& g, int transformed) {
-  const int64_t widest = std::max(g.in_channels, g.out_channels);
+int images_per_block(const Correlation& corr, int transformed) {
+  const int64_t widest = std::max(corr.in_channels, corr.out_channels);
   const int64_t tiles = kBlockFloats / (transformed * widest);
-  const int64_t groups =
-      std::clamp<int64_t>(tiles / (int64_t(kLanes) * g.tiles_per_image()), 1, lane_groups(g.batch));
+  const int64_t groups = std::clamp<int64_t>(tiles / (int64_t(kLanes) * corr.tiles_per_image()), 1,
+                                             lane_groups(corr.batch));
   return static_cast<int>(groups) * kLanes;
 }
 
-// Scratch reused across calls on the calling thread: fresh memory is expensive here
-// (docs/design.md, section 5, performance). 0: transformed filters, 1 and 2: a block's
-// transformed operands, 3: the transformed filters before packing.
-float* scratch(int which, size_t floats) {
-  thread_local std::vector<float> buffers[4];
-  if (buffers[which].size() < floats) buffers[which].resize(floats);
-  return buffers[which].data();
+// Floats of a lane frame (below) for a correlation's tiles of in x in.
+int64_t frame_floats(const Correlation& corr, int in) {
+  const int step = corr.tile;
+  return int64_t(step * corr.tiles_h() + in - step) * (step * corr.tiles_w() + in - step) * kLanes;
+}
+
+// A pass's workspace (winograd_workspace floats) and its parts. Shared by the threads: the
+// transformed filters (packed, and before packing; backward-weight: their summed gradients)
+// and a block's two transformed operands (forward and backward-data: the tiles v and the
+// products m; backward-weight: x's and dy's tiles). Per thread: a lane frame and, in
+// backward-weight, the GEMM's packing scratch. (These were `thread_local` buffers, invisible
+// to the allocator; reusing memory across calls was measured to matter here, docs/design.md
+// section 5, and the caching allocator now does that reuse.)
+struct Scratch {
+  int64_t filters = 0, plain = 0, first = 0, second = 0;  // shared
+  int64_t frame = 0, gemm = 0;                            // per thread
+  int threads = 1;
+  int64_t floats() const { return filters + plain + first + second + threads * (frame + gemm); }
+};
+struct ScratchBuffers {
+  float *filters, *plain, *first, *second;
+  float *frames, *gemms;  // thread t's at + t * frame (gemm)
+};
+ScratchBuffers buffers_of(const Scratch& sc, float* workspace) {
+  ScratchBuffers b;
+  b.filters = workspace;
+  b.plain = b.filters + sc.filters;
+  b.first = b.plain + sc.plain;
+  b.second = b.first + sc.first;
+  b.frames = b.second + sc.second;
+  b.gemms = b.frames + sc.threads * sc.frame;
+  return b;
 }
 
 // One channel of up to kLanes images, interleaved inside a zero-filled frame: frame pixel
 // (r, q) holds the images' values side by side, lanes past the last image zero; the planes'
-// (0, 0) is at (top, left). Per thread.
+// (0, 0) is at (top, left). Per thread, in the thread's part of the workspace.
 struct LaneFrame {
-  std::vector<float> values;
+  float* values;
   int cols = 0;
-  vec8 at(int r, int q) const { return load8(values.data() + (int64_t(r) * cols + q) * kLanes); }
+  vec8 at(int r, int q) const { return load8(values + (int64_t(r) * cols + q) * kLanes); }
 
   // `lanes` planes of h x w, plane l at first_plane + l * plane_stride.
   void fill(const float* first_plane, int64_t plane_stride, int lanes, int h, int w, int rows,
             int frame_cols, int top, int left) {
     cols = frame_cols;
-    values.assign(size_t(rows) * cols * kLanes, 0.f);
+    std::fill(values, values + int64_t(rows) * cols * kLanes, 0.f);
     const int r0 = std::max(0, -top), r1 = std::min(h, rows - top);
     const int q0 = std::max(0, -left), q1 = std::min(w, cols - left);
     for (int lane = 0; lane < lanes; ++lane) {
       const float* plane = first_plane + lane * plane_stride;
       for (int r = r0; r < r1; ++r) {
-        float* pixel = values.data() + (int64_t(r + top) * cols + left) * kLanes + lane;
+        float* pixel = values + (int64_t(r + top) * cols + left) * kLanes + lane;
         for (int q = q0; q < q1; ++q) pixel[q * kLanes] = plane[r * w + q];
       }
     }
@@ -163,11 +189,10 @@ struct LaneFrame {
 // than the two passes (the 512-channel layer has 16 MB of transformed filters).
 template <class F>
 void transform_filters(const float* w, int out_channels, int in_channels, bool rotate_transpose,
-                       float* u) {
+                       int threads, float* plain, float* u) {
   constexpr int kIn = F::kIn, kTransformed = F::kTransformed;
-  const int64_t count = int64_t(out_channels) * in_channels;
-  float* plain = scratch(3, kTransformed * count);  // [kTransformed][out][in]
-#pragma omp parallel for
+  const int64_t count = int64_t(out_channels) * in_channels;  // plain: [kTransformed][out][in]
+#pragma omp parallel for num_threads(threads)
   for (int64_t first = 0; first < count; first += kLanes) {
     const int lanes = static_cast<int>(std::min<int64_t>(kLanes, count - first));
     float taps[3][3][kLanes] = {};  // taps[r][q][lane]
@@ -182,10 +207,10 @@ void transform_filters(const float* w, int out_channels, int in_channels, bool r
         }
       }
     }
-    vec8 g[3][3], t[kIn][kIn];
+    vec8 filter[3][3], t[kIn][kIn];  // g in the paper's G g G^T
     for (int r = 0; r < 3; ++r)
-      for (int q = 0; q < 3; ++q) g[r][q] = load8(taps[r][q]);
-    transform_2d<3, kIn>(g, t, typename F::Filter{});
+      for (int q = 0; q < 3; ++q) filter[r][q] = load8(taps[r][q]);
+    transform_2d<3, kIn>(filter, t, typename F::Filter{});
     for (int e = 0; e < kTransformed; ++e) {
       float* row = plain + e * count + first;
       if (lanes == kLanes) {
@@ -202,7 +227,7 @@ void transform_filters(const float* w, int out_channels, int in_channels, bool r
 }
 
 // Where a transform reads its tiles: `channels` planes of h x w per image, tile (ty, tx)
-// starting at row g.tile ty - pad_h and column g.tile tx - pad_w (zero outside the plane).
+// starting at row corr.tile ty - pad_h and column corr.tile tx - pad_w (zero outside the plane).
 struct TileSource {
   const float* planes;
   int channels, h, w, pad_h, pad_w;
@@ -225,15 +250,15 @@ struct Transformed {
 };
 
 // (T d T^T)[e] for the In x In tile d of every plane c of the block's images (images first ..
-// first + images), tile (ty, tx) starting g.tile ty rows and g.tile tx columns in, T the 1-D
+// first + images), tile (ty, tx) starting corr.tile ty rows and corr.tile tx columns in, T the 1-D
 // transform (In -> Points points), to row c of element e of `out`, at the columns numbered as
 // the file's comment says. Call inside a parallel region.
 template <int In, int Points, class Transform1d>
-void transform_tiles(const Correlation& g, const TileSource& src, int first, int images,
+void transform_tiles(const Correlation& corr, const TileSource& src, int first, int images,
                      Transform1d transform, LaneFrame& frame, bool packed, float* out) {
-  const int tiles_w = g.tiles_w(), tiles = g.tiles_per_image(), step = g.tile;
-  const int frame_rows = step * g.tiles_h() + In - step, frame_cols = step * tiles_w + In - step;
-  const Transformed layout{src.channels, g.columns(images), packed};
+  const int tiles_w = corr.tiles_w(), tiles = corr.tiles_per_image(), step = corr.tile;
+  const int frame_rows = step * corr.tiles_h() + In - step, frame_cols = step * tiles_w + In - step;
+  const Transformed layout{src.channels, corr.columns(images), packed};
   const int64_t plane = int64_t(src.h) * src.w, per_element = layout.per_element();
 #pragma omp for schedule(static)
   for (int64_t task = 0; task < int64_t(lane_groups(images)) * src.channels; ++task) {
@@ -243,7 +268,7 @@ void transform_tiles(const Correlation& g, const TileSource& src, int first, int
     frame.fill(src.planes + (int64_t(image) * src.channels + c) * plane, src.channels * plane,
                lanes, src.h, src.w, frame_rows, frame_cols, src.pad_h, src.pad_w);
     int column = group * tiles * kLanes;
-    for (int ty = 0; ty < g.tiles_h(); ++ty) {
+    for (int ty = 0; ty < corr.tiles_h(); ++ty) {
       for (int tx = 0; tx < tiles_w; ++tx, column += kLanes) {
         vec8 d[In][In], t[Points][Points];
         for (int a = 0; a < In; ++a)
@@ -258,126 +283,155 @@ void transform_tiles(const Correlation& g, const TileSource& src, int first, int
 }
 
 // The input tiles of a correlation (forward, backward-data, and x in backward-weight).
-TileSource input_tiles(const Correlation& g, const float* in) {
-  return {in, g.in_channels, g.in_h, g.in_w, g.pad_h, g.pad_w};
+TileSource input_tiles(const Correlation& corr, const float* in) {
+  return {in, corr.in_channels, corr.in_h, corr.in_w, corr.pad_h, corr.pad_w};
 }
 
 // Backward-weight's dy tiles: the outputs of the forward pass, zero past the edge.
-TileSource dy_tiles(const Correlation& g, const float* dy) {
-  return {dy, g.out_channels, g.out_h, g.out_w, 0, 0};
+TileSource dy_tiles(const Correlation& corr, const float* dy) {
+  return {dy, corr.out_channels, corr.out_h, corr.out_w, 0, 0};
 }
 
 // out[image][o][kOut ty + a][kOut tx + b] = (A^T m A)[a][b] + bias[o], from m[e][o][column], eight
 // images at once; each lane's values then go to its own image's plane. Call inside a parallel
 // region.
 template <class F>
-void write_outputs(const Correlation& g, const float* m, int first, int images, const float* bias,
-                   float* out) {
+void write_outputs(const Correlation& corr, const float* m, int first, int images,
+                   const float* bias, float* out) {
   constexpr int kIn = F::kIn, kOut = F::kOut;
-  const int tiles_w = g.tiles_w(), tiles = g.tiles_per_image();
-  const int64_t columns = g.columns(images), plane = int64_t(g.out_h) * g.out_w;
+  const int tiles_w = corr.tiles_w(), tiles = corr.tiles_per_image();
+  const int64_t columns = corr.columns(images), plane = int64_t(corr.out_h) * corr.out_w;
 #pragma omp for schedule(static)
-  for (int64_t task = 0; task < int64_t(lane_groups(images)) * g.out_channels; ++task) {
-    const int group = static_cast<int>(task / g.out_channels),
-              o = static_cast<int>(task % g.out_channels);
+  for (int64_t task = 0; task < int64_t(lane_groups(images)) * corr.out_channels; ++task) {
+    const int group = static_cast<int>(task / corr.out_channels),
+              o = static_cast<int>(task % corr.out_channels);
     const int image = first + group * kLanes, lanes = std::min(kLanes, first + images - image);
     const float b = bias ? bias[o] : 0.f;
-    float* planes = out + (int64_t(image) * g.out_channels + o) * plane;
+    float* planes = out + (int64_t(image) * corr.out_channels + o) * plane;
     const float* column = m + o * columns + int64_t(group) * tiles * kLanes;
-    for (int ty = 0; ty < g.tiles_h(); ++ty) {
+    for (int ty = 0; ty < corr.tiles_h(); ++ty) {
       for (int tx = 0; tx < tiles_w; ++tx, column += kLanes) {
         vec8 mm[kIn][kIn], y[kOut][kOut];
         for (int e = 0; e < F::kTransformed; ++e)
-          mm[e / kIn][e % kIn] = load8(column + e * g.out_channels * columns);
+          mm[e / kIn][e % kIn] = load8(column + e * corr.out_channels * columns);
         transform_2d<kIn, kOut>(mm, y, typename F::Output{});
-        const int rows = std::min(kOut, g.out_h - kOut * ty);
-        const int cols = std::min(kOut, g.out_w - kOut * tx);
+        const int rows = std::min(kOut, corr.out_h - kOut * ty);
+        const int cols = std::min(kOut, corr.out_w - kOut * tx);
         for (int lane = 0; lane < lanes; ++lane) {
-          float* p = planes + lane * g.out_channels * plane + (kOut * ty) * g.out_w + kOut * tx;
+          float* p =
+              planes + lane * corr.out_channels * plane + (kOut * ty) * corr.out_w + kOut * tx;
           for (int a = 0; a < rows; ++a)
-            for (int q = 0; q < cols; ++q) p[a * g.out_w + q] = y[a][q][lane] + b;
+            for (int q = 0; q < cols; ++q) p[a * corr.out_w + q] = y[a][q][lane] + b;
         }
       }
     }
   }
 }
 
+// The workspace of the forward formula (forward and backward-data) with tile F.
+template <class F>
+Scratch correlate_scratch(const Correlation& corr, int threads) {
+  const int most_columns = corr.columns(images_per_block(corr, F::kTransformed));
+  Scratch sc;
+  sc.filters = F::kTransformed * packed::a_floats(corr.out_channels, corr.in_channels);
+  sc.plain = int64_t(F::kTransformed) * corr.out_channels * corr.in_channels;
+  sc.first = F::kTransformed * packed::b_floats(corr.in_channels, most_columns);  // v
+  sc.second = int64_t(F::kTransformed) * corr.out_channels * most_columns;        // m
+  sc.frame = frame_floats(corr, F::kIn);
+  sc.threads = threads;
+  return sc;
+}
+
 // The forward formula, block by block: used by forward and backward-data. u holds the
 // transformed filters: F::kTransformed out x in matrices, packed.
 template <class F>
-void correlate(const Correlation& g, const float* in, const float* u, const float* bias,
-               float* out) {
+void correlate(const Correlation& corr, const float* in, const float* u, const float* bias,
+               float* out, const Scratch& sc, const ScratchBuffers& b) {
   constexpr int kTransformed = F::kTransformed;
-  const int block = images_per_block(g, kTransformed);
-  const int most_columns = g.columns(block);
-  float* v = scratch(1, kTransformed * packed::b_floats(g.in_channels, most_columns));
-  float* m = scratch(2, size_t(kTransformed) * g.out_channels * most_columns);
-  const int64_t filters = packed::a_floats(g.out_channels, g.in_channels);
-#pragma omp parallel
+  const int block = images_per_block(corr, kTransformed);
+  float* v = b.first;
+  float* m = b.second;
+  const int64_t filters = packed::a_floats(corr.out_channels, corr.in_channels);
+#pragma omp parallel num_threads(sc.threads)
   {
-    LaneFrame frame;
-    for (int first = 0; first < g.batch; first += block) {
-      const int images = std::min(block, g.batch - first);
-      const int columns = g.columns(images);
-      transform_tiles<F::kIn, F::kIn>(g, input_tiles(g, in), first, images, typename F::Input{},
-                                      frame, true, v);
+    LaneFrame frame{b.frames + omp_get_thread_num() * sc.frame};
+    for (int first = 0; first < corr.batch; first += block) {
+      const int images = std::min(block, corr.batch - first);
+      const int columns = corr.columns(images);
+      transform_tiles<F::kIn, F::kIn>(corr, input_tiles(corr, in), first, images,
+                                      typename F::Input{}, frame, true, v);
       // m[e] = u[e] v[e]: [out x in] x [in x columns], one GEMM per element e (the implicit
       // barrier of each `omp for` separates the phases).
 #pragma omp for schedule(static)
       for (int e = 0; e < kTransformed; ++e) {
-        packed::gemm(g.out_channels, columns, g.in_channels, u + e * filters,
-                     v + e * packed::b_floats(g.in_channels, columns), 0.f,
-                     m + int64_t(e) * g.out_channels * columns, columns);
+        packed::gemm(corr.out_channels, columns, corr.in_channels, u + e * filters,
+                     v + e * packed::b_floats(corr.in_channels, columns), 0.f,
+                     m + int64_t(e) * corr.out_channels * columns, columns);
       }
-      write_outputs<F>(g, m, first, images, bias, out);
+      write_outputs<F>(corr, m, first, images, bias, out);
     }
   }
 }
 
-// Forward and backward-data with tile F.
+// Forward and backward-data with tile F: backward-data is the forward formula on dy with the
+// filters rotated and transposed (backward_data_correlation).
 template <class F>
-void forward(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y) {
-  float* u = scratch(0, F::kTransformed * packed::a_floats(s.out_channels, s.in_channels));
-  transform_filters<F>(w, s.out_channels, s.in_channels, false, u);
-  correlate<F>(forward_correlation(s, F::kOut), x, u, bias, y);
+void correlate_pass(const Correlation& corr, const float* in, const float* w, bool rotate_transpose,
+                    const float* bias, float* out, float* workspace, int threads) {
+  const Scratch sc = correlate_scratch<F>(corr, threads);
+  const ScratchBuffers b = buffers_of(sc, workspace);
+  transform_filters<F>(w, corr.out_channels, corr.in_channels, rotate_transpose, threads, b.plain,
+                       b.filters);
+  correlate<F>(corr, in, b.filters, bias, out, sc, b);
 }
 
-template <class F>
-void backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
-  float* u = scratch(0, F::kTransformed * packed::a_floats(s.in_channels, s.out_channels));
-  transform_filters<F>(w, s.in_channels, s.out_channels, true, u);
-  correlate<F>(backward_data_correlation(s, F::kOut), dy, u, nullptr, dx);
+// Backward-weight's workspace with tile W.
+template <class W>
+Scratch backward_weight_scratch(const Correlation& corr, int threads) {
+  const int most_columns = corr.columns(images_per_block(corr, W::kTransformed));
+  Scratch sc;
+  sc.filters = int64_t(W::kTransformed) * corr.out_channels * corr.in_channels;  // du, summed
+  sc.first = int64_t(W::kTransformed) * corr.in_channels * most_columns;         // x's tiles
+  sc.second = int64_t(W::kTransformed) * corr.out_channels * most_columns;       // dy's tiles
+  sc.frame = frame_floats(corr, W::kIn);  // the larger of x's and dy's tiles
+  sc.gemm = gemm_workspace(corr.out_channels, corr.in_channels, most_columns, 1);
+  sc.threads = threads;
+  return sc;
 }
 
 // Backward-weight with tile W: dy in W::kDy x W::kDy tiles, x read as W::kIn x W::kIn tiles
 // around them.
 template <class W>
-void backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw) {
+void backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
+                     float* workspace, int threads) {
   constexpr int kIn = W::kIn, kTransformed = W::kTransformed;
-  const Correlation g = forward_correlation(s, W::kDy);
-  const int block = images_per_block(g, kTransformed);
-  const int64_t most_columns = g.columns(block);
-  const int64_t filters = int64_t(g.out_channels) * g.in_channels;
-  float* du = scratch(0, size_t(kTransformed) * filters);  // [kTransformed][K][C], summed
-  float* xt = scratch(1, size_t(kTransformed) * g.in_channels * most_columns);
-  float* dyt = scratch(2, size_t(kTransformed) * g.out_channels * most_columns);
-#pragma omp parallel
+  const Correlation corr = forward_correlation(s, W::kDy);
+  const int block = images_per_block(corr, kTransformed);
+  const int64_t filters = int64_t(corr.out_channels) * corr.in_channels;
+  const Scratch sc = backward_weight_scratch<W>(corr, threads);
+  const ScratchBuffers b = buffers_of(sc, workspace);
+  float* du = b.filters;  // [kTransformed][K][C], summed
+  float* xt = b.first;
+  float* dyt = b.second;
+#pragma omp parallel num_threads(threads)
   {
-    LaneFrame frame;
-    for (int first = 0; first < g.batch; first += block) {
-      const int images = std::min(block, g.batch - first);
-      const int columns = g.columns(images);
-      transform_tiles<kIn, kIn>(g, input_tiles(g, x), first, images, typename W::Input{}, frame,
-                                false, xt);
-      transform_tiles<W::kDy, kIn>(g, dy_tiles(g, dy), first, images, typename W::Dy{}, frame,
+    LaneFrame frame{b.frames + omp_get_thread_num() * sc.frame};
+    float* gemm_scratch = b.gemms + omp_get_thread_num() * sc.gemm;
+    for (int first = 0; first < corr.batch; first += block) {
+      const int images = std::min(block, corr.batch - first);
+      const int columns = corr.columns(images);
+      transform_tiles<kIn, kIn>(corr, input_tiles(corr, x), first, images, typename W::Input{},
+                                frame, false, xt);
+      transform_tiles<W::kDy, kIn>(corr, dy_tiles(corr, dy), first, images, typename W::Dy{}, frame,
                                    false, dyt);
       // du[e] (+)= dyt[e] xt[e]^T: [K x columns] x [columns x C]; element e always on the same
       // thread (static schedule), so the sum over blocks has a fixed order.
 #pragma omp for schedule(static)
       for (int e = 0; e < kTransformed; ++e) {
-        gemm(false, true, g.out_channels, g.in_channels, columns, 1.f,
-             dyt + int64_t(e) * g.out_channels * columns, xt + int64_t(e) * g.in_channels * columns,
-             first == 0 ? 0.f : 1.f, du + e * filters);
+        gemm(false, true, corr.out_channels, corr.in_channels, columns, 1.f,
+             dyt + int64_t(e) * corr.out_channels * columns,
+             xt + int64_t(e) * corr.in_channels * columns, first == 0 ? 0.f : 1.f, du + e * filters,
+             gemm_scratch);
       }
     }
     // dw[k][c] = (A^T du A), 3x3, eight filters at once.
@@ -401,30 +455,46 @@ void backward_weight(const Conv2dShape& s, const float* x, const float* dy, floa
 
 int winograd_tile(const Conv2dShape& s) { return s.out_h() >= 4 && s.out_w() >= 4 ? 4 : 2; }
 
+int64_t winograd_workspace(const Conv2dShape& s, Conv2dPass pass, int tile, int threads) {
+  switch (pass) {
+    case Conv2dPass::Forward:
+      return tile == 4 ? correlate_scratch<F4x4>(forward_correlation(s, 4), threads).floats()
+                       : correlate_scratch<F2x2>(forward_correlation(s, 2), threads).floats();
+    case Conv2dPass::BackwardData:
+      return tile == 4 ? correlate_scratch<F4x4>(backward_data_correlation(s, 4), threads).floats()
+                       : correlate_scratch<F2x2>(backward_data_correlation(s, 2), threads).floats();
+    case Conv2dPass::BackwardWeight: break;
+  }
+  return tile == 4 ? backward_weight_scratch<W4x4>(forward_correlation(s, 4), threads).floats()
+                   : backward_weight_scratch<W2x2>(forward_correlation(s, 2), threads).floats();
+}
+
 void winograd_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
-                      float* y, int tile) {
+                      float* y, int tile, float* workspace, int threads) {
   if (tile == 4) {
-    forward<F4x4>(s, x, w, bias, y);
+    correlate_pass<F4x4>(forward_correlation(s, 4), x, w, false, bias, y, workspace, threads);
   } else {
-    forward<F2x2>(s, x, w, bias, y);
+    correlate_pass<F2x2>(forward_correlation(s, 2), x, w, false, bias, y, workspace, threads);
   }
 }
 
 void winograd_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
-                            int tile) {
+                            int tile, float* workspace, int threads) {
   if (tile == 4) {
-    backward_data<F4x4>(s, dy, w, dx);
+    correlate_pass<F4x4>(backward_data_correlation(s, 4), dy, w, true, nullptr, dx, workspace,
+                         threads);
   } else {
-    backward_data<F2x2>(s, dy, w, dx);
+    correlate_pass<F2x2>(backward_data_correlation(s, 2), dy, w, true, nullptr, dx, workspace,
+                         threads);
   }
 }
 
 void winograd_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
-                              int tile) {
+                              int tile, float* workspace, int threads) {
   if (tile == 4) {
-    backward_weight<W4x4>(s, x, dy, dw);
+    backward_weight<W4x4>(s, x, dy, dw, workspace, threads);
   } else {
-    backward_weight<W2x2>(s, x, dy, dw);
+    backward_weight<W2x2>(s, x, dy, dw, workspace, threads);
   }
 }
 

@@ -2,6 +2,8 @@
 // (kernels/cpu/conv2d_winograd.cpp). Internal to the CPU backend: conv2d.cpp chooses it.
 #pragma once
 
+#include <cstdint>
+
 #include "kernels/conv2d.h"
 
 namespace minidl::kernels::cpu {
@@ -12,11 +14,15 @@ namespace minidl::kernels::cpu {
 // tile) when the convolution's output is at least 4x4, else 2. `tile` below is 2 or 4.
 int winograd_tile(const Conv2dShape& s);
 
+// Floats of scratch memory a pass needs with that tile on `threads` OpenMP threads (the passes
+// run on exactly that many, each using its own part).
+int64_t winograd_workspace(const Conv2dShape& s, Conv2dPass pass, int tile, int threads);
+
 void winograd_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
-                      float* y, int tile);
+                      float* y, int tile, float* workspace, int threads);
 void winograd_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx,
-                            int tile);
+                            int tile, float* workspace, int threads);
 void winograd_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
-                              int tile);
+                              int tile, float* workspace, int threads);
 
 }  // namespace minidl::kernels::cpu

@@ -27,10 +27,13 @@
 // threads), it runs on the calling thread alone; called from outside one with enough work, it
 // splits the ic blocks over the threads after packing B together. Every element of C is summed
 // in the same order either way, so results do not depend on the thread count.
+//
+// Scratch: the packed B block and one packed A block per thread come from the caller's
+// workspace (gemm_workspace floats), which ops take from the caching allocator like any
+// tensor, so the allocator's statistics count them and nothing is allocated per call.
 #include <omp.h>
 
 #include <algorithm>
-#include <vector>
 
 #include "kernels/cpu/gemm_packed.h"
 #include "kernels/cpu/vector8.h"
@@ -170,13 +173,6 @@ void multiply_block(const float* packed_a, const float* packed_b, int rows, int 
   }
 }
 
-// Scratch reused across calls on one thread (fresh memory is expensive on these machines).
-float* scratch(int which, size_t floats) {
-  thread_local std::vector<float> buffers[2];
-  if (buffers[which].size() < floats) buffers[which].resize(floats);
-  return buffers[which].data();
-}
-
 // Every kMc x n block of C over one k block of the packed operands.
 void multiply_blocks(int m, int n, int depth, const float* packed_a, const float* packed_b,
                      float alpha, float beta, float* c, int64_t ldc) {
@@ -217,8 +213,25 @@ void packed::gemm(int m, int n, int k, const float* a, const float* b, float bet
   }
 }
 
+namespace {
+// The packed operands' blocks, for a product of m x k by k x n: one B block (at most kKc x kNc,
+// in whole panels) and one A block (at most kMc x kKc) per thread.
+int64_t packed_b_floats(int n, int k) {
+  return int64_t(std::min(k, kKc)) * packed::round_up(std::min(n, kNc), kNr);
+}
+int64_t packed_a_floats(int m, int k) {
+  return int64_t(std::min(k, kKc)) * packed::round_up(std::min(m, kMc), kMr);
+}
+}  // namespace
+
+int64_t gemm_workspace(int m, int n, int k, int threads) {
+  if (m <= 0 || n <= 0 || k <= 0) return 0;
+  const int team = threads > 0 ? threads : omp_get_max_threads();
+  return packed_b_floats(n, k) + int64_t(team) * packed_a_floats(m, k);
+}
+
 void gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, const float* a,
-          const float* b, float beta, float* c) {
+          const float* b, float beta, float* c, float* workspace) {
   if (m <= 0 || n <= 0) return;
   const StridedMatrix A = transpose_a ? StridedMatrix{a, 1, m} : StridedMatrix{a, k, 1};
   const StridedMatrix B = transpose_b ? StridedMatrix{b, 1, k} : StridedMatrix{b, n, 1};
@@ -228,7 +241,8 @@ void gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, 
   }
   const bool parallel =
       !omp_in_parallel() && omp_get_max_threads() > 1 && 2.0 * m * n * k >= kParallelMinFlops;
-  float* packed_b = scratch(0, size_t(kKc) * (kNc + kNr));
+  float* packed_b = workspace;
+  float* packed_a_blocks = workspace + packed_b_floats(n, k);
   for (int jc = 0; jc < n; jc += kNc) {
     const int cols = std::min(kNc, n - jc);
     const int panels = (cols + kNr - 1) / kNr;
@@ -249,7 +263,7 @@ void gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, 
         // (each packs its own copy of its A block: cheap next to the products).
         const int groups = std::min(panels, (omp_get_num_threads() + blocks - 1) / blocks);
         const int panels_per_group = (panels + groups - 1) / groups;
-        float* packed_a = scratch(1, size_t(kMc) * kKc);
+        float* packed_a = packed_a_blocks + omp_get_thread_num() * packed_a_floats(m, k);
 #pragma omp for schedule(static)
         for (int item = 0; item < blocks * groups; ++item) {
           const int ic = (item / groups) * kMc, rows = std::min(kMc, m - ic);

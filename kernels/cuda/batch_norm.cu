@@ -344,7 +344,7 @@ void batch_norm_backward(const BatchNormShape& s, const float* dy, const float* 
 void batch_norm_backward_eval(const BatchNormShape& s, const float* dy, const float* x,
                               const float* gamma, const float* running_mean,
                               const float* running_var, float eps, float* dx, float* dgamma,
-                              float* dbeta) {
+                              float* dbeta, float*) {
   launch("batch_norm_backward_eval", backward_eval_kernel, grid_for(s.channels, 1), kBlockSize, s,
          dy, x, gamma, running_mean, running_var, eps, dx, dgamma, dbeta);
 }

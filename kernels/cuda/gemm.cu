@@ -7,10 +7,15 @@
 
 #ifdef MINIDL_CUDA_EMULATION
 
+#include <vector>
+
 namespace minidl::kernels::cuda {
+int64_t gemm_workspace(int, int, int, int) { return 0; }  // as cuBLAS: the caller gives none
 void gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, const float* a,
-          const float* b, float beta, float* c) {
-  cpu::gemm(transpose_a, transpose_b, m, n, k, alpha, a, b, beta, c);
+          const float* b, float beta, float* c, float*) {
+  // The stand-in's scratch, for the emulator only (the real backend is cuBLAS).
+  std::vector<float> scratch(size_t(cpu::gemm_workspace(m, n, k, 1)));
+  cpu::gemm(transpose_a, transpose_b, m, n, k, alpha, a, b, beta, c, scratch.data());
 }
 }  // namespace minidl::kernels::cuda
 
@@ -42,8 +47,10 @@ void check(cublasStatus_t status, const char* what, int m, int n, int k) {
                            std::to_string(n) + "]");
 }
 
+int64_t gemm_workspace(int, int, int, int) { return 0; }  // cuBLAS keeps its own
+
 void gemm(bool transpose_a, bool transpose_b, int m, int n, int k, float alpha, const float* a,
-          const float* b, float beta, float* c) {
+          const float* b, float beta, float* c, float*) {
   cublasStatus_t status;
   cublasHandle_t h = handle(&status);
   check(status, "cublasCreate", m, n, k);
