@@ -17,6 +17,8 @@
 // kernels; docs/testing.md).
 #pragma once
 
+#include <cstdint>
+
 #include "kernels/host_device.h"
 
 namespace minidl::kernels::winograd {
@@ -136,6 +138,18 @@ struct WgradOutputF4_1d {  // G^T m: back to the 3 weight taps, 6 -> 3
     out[2] = (m[3] + m[4] - m[1] - m[2]) / 6.f + m[5];
   }
 };
+
+// Tap (r, q) of the 3x3 filter from output channel o to input channel c of a correlation,
+// as an index into the layer's weights w [out][in][3][3] (`in_channels` its second
+// dimension). Forward: w[o][c][r][q]. Backward-data runs as the forward formula on dy with the
+// filters transposed and rotated by 180 degrees, w'[o][c][r][q] = w[c][o][2 - r][2 - q]: its
+// o is a layer input channel and its c a layer output channel. Both devices' filter
+// transforms read the taps through this one rule.
+MINIDL_HOST_DEVICE inline int64_t filter_tap(int64_t o, int64_t c, int r, int q,
+                                             int64_t in_channels, bool rotate_transpose) {
+  return rotate_transpose ? (c * in_channels + o) * 9 + (2 - r) * 3 + (2 - q)
+                          : (o * in_channels + c) * 9 + r * 3 + q;
+}
 
 // out = T in T^T for a 1-D transform T of In -> Out points: columns first, then rows.
 // Value is a float, or on the CPU eight floats at once (kernels/cpu/vector8.h: eight tiles,

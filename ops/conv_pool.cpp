@@ -101,15 +101,15 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
   // requires grad, and backward-data is a third of a convolution's cost.
   const bool need_dx = x.requires_grad();
   record("conv2d", out, std::move(inputs),
-         [s, x_values, w_values, has_bias, need_dx](const Tensor& g) {
-           const Device device = g.device();
+         [s, x_values, w_values, has_bias, need_dx](const Tensor& dy) {
+           const Device device = dy.device();
            std::vector<Tensor> grads(2);
            if (need_dx) {
              grads[0] = Tensor::empty(x_values.shape(), device);
              const PlannedPass data =
                  plan_pass(s, kernels::Conv2dPass::BackwardData, device, "conv2d backward-data");
-             MINIDL_DISPATCH(g, data.name.c_str(),
-                             conv2d_backward_data(s, data.plan, g.data(), w_values.data(),
+             MINIDL_DISPATCH(dy, data.name.c_str(),
+                             conv2d_backward_data(s, data.plan, dy.data(), w_values.data(),
                                                   grads[0].data(),
                                                   scratch(data.plan.workspace, device)));
            }
@@ -118,8 +118,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
            float* db = has_bias ? bias_grad.data() : nullptr;
            const PlannedPass weight =
                plan_pass(s, kernels::Conv2dPass::BackwardWeight, device, "conv2d backward-weight");
-           MINIDL_DISPATCH(g, weight.name.c_str(),
-                           conv2d_backward_weight(s, weight.plan, x_values.data(), g.data(),
+           MINIDL_DISPATCH(dy, weight.name.c_str(),
+                           conv2d_backward_weight(s, weight.plan, x_values.data(), dy.data(),
                                                   grads[1].data(), db,
                                                   scratch(weight.plan.workspace, device)));
            if (has_bias) grads.push_back(bias_grad);
@@ -136,11 +136,11 @@ Tensor max_pool2d(const Tensor& x, int kernel, int stride, int padding) {
   int32_t* winners = static_cast<int32_t*>(argmax->data());
   MINIDL_DISPATCH(x, "max_pool2d", max_pool2d_forward(s, x.data(), out.data(), winners));
   const Shape in_shape = x.shape();
-  record("max_pool2d", out, {x}, [s, argmax, in_shape](const Tensor& g) {
-    Tensor dx = Tensor::empty(in_shape, g.device());
+  record("max_pool2d", out, {x}, [s, argmax, in_shape](const Tensor& dy) {
+    Tensor dx = Tensor::empty(in_shape, dy.device());
     MINIDL_DISPATCH(
-        g, "max_pool2d backward",
-        max_pool2d_backward(s, g.data(), static_cast<const int32_t*>(argmax->data()), dx.data()));
+        dy, "max_pool2d backward",
+        max_pool2d_backward(s, dy.data(), static_cast<const int32_t*>(argmax->data()), dx.data()));
     return std::vector<Tensor>{dx};
   });
   return out;
@@ -151,9 +151,9 @@ Tensor avg_pool2d(const Tensor& x, int kernel, int stride, int padding) {
   Tensor out = Tensor::empty(pooled(s), x.device());
   MINIDL_DISPATCH(x, "avg_pool2d", avg_pool2d_forward(s, x.data(), out.data()));
   const Shape in_shape = x.shape();
-  record("avg_pool2d", out, {x}, [s, in_shape](const Tensor& g) {
-    Tensor dx = Tensor::empty(in_shape, g.device());
-    MINIDL_DISPATCH(g, "avg_pool2d backward", avg_pool2d_backward(s, g.data(), dx.data()));
+  record("avg_pool2d", out, {x}, [s, in_shape](const Tensor& dy) {
+    Tensor dx = Tensor::empty(in_shape, dy.device());
+    MINIDL_DISPATCH(dy, "avg_pool2d backward", avg_pool2d_backward(s, dy.data(), dx.data()));
     return std::vector<Tensor>{dx};
   });
   return out;
@@ -166,10 +166,10 @@ Tensor global_avg_pool(const Tensor& x) {
   MINIDL_DISPATCH(x, "global_avg_pool",
                   global_avg_pool_forward(planes, spatial, x.data(), out.data()));
   const Shape in_shape = x.shape();
-  record("global_avg_pool", out, {x}, [planes, spatial, in_shape](const Tensor& g) {
-    Tensor dx = Tensor::empty(in_shape, g.device());
-    MINIDL_DISPATCH(g, "global_avg_pool backward",
-                    global_avg_pool_backward(planes, spatial, g.data(), dx.data()));
+  record("global_avg_pool", out, {x}, [planes, spatial, in_shape](const Tensor& dy) {
+    Tensor dx = Tensor::empty(in_shape, dy.device());
+    MINIDL_DISPATCH(dy, "global_avg_pool backward",
+                    global_avg_pool_backward(planes, spatial, dy.data(), dx.data()));
     return std::vector<Tensor>{dx};
   });
   return out;

@@ -5,7 +5,8 @@
 // im2col unrolls, for a chunk of `nb` images, every receptive field into one column of a
 // matrix `cols` of shape [C*R*S, nb*P] (P = out_h*out_w output pixels per image):
 //   cols[(c*R + r)*S + s][n*P + oh*OW + ow] = x[n][c][oh*stride - pad + r][ow*stride - pad + s]
-// (zero outside the image). Then, with W viewed as the matrix [K, C*R*S]:
+// (zero outside the image; Conv2dShape::input_row and input_col are that geometry). Then,
+// with W viewed as the matrix [K, C*R*S]:
 //   forward:          Y   = W   * cols      [K, nb*P]     then scattered to y[n][k][p]
 //   backward-weight:  dW += dY  * cols^T    [K, C*R*S]
 //   backward-data:    dcols = W^T * dY      [C*R*S, nb*P] then col2im adds it back into dx
@@ -74,7 +75,7 @@ void im2col(const Conv2dShape& s, const float* x, int first, int nb, float* cols
     for (int n = 0; n < nb; ++n) {
       const float* plane = x + (int64_t(first + n) * s.in_channels + c) * s.in_h * s.in_w;
       for (int oh = 0; oh < OH; ++oh) {
-        const int ih = oh * s.stride_h - s.pad_h + r;
+        const int ih = s.input_row(oh, r);
         float* dst = out + int64_t(n) * P + oh * OW;
         if (ih < 0 || ih >= s.in_h) {
           std::fill(dst, dst + OW, 0.f);
@@ -82,7 +83,7 @@ void im2col(const Conv2dShape& s, const float* x, int first, int nb, float* cols
         }
         const float* src = plane + ih * s.in_w;
         for (int ow = 0; ow < OW; ++ow) {
-          const int iw = ow * s.stride_w - s.pad_w + q;
+          const int iw = s.input_col(ow, q);
           dst[ow] = (iw >= 0 && iw < s.in_w) ? src[iw] : 0.f;
         }
       }
@@ -103,12 +104,12 @@ void col2im(const Conv2dShape& s, const float* cols, int first, int nb, float* d
         const int r = rs / s.kernel_w, q = rs % s.kernel_w;
         const float* src_row = cols + int64_t(c * RS + rs) * width + int64_t(n) * P;
         for (int oh = 0; oh < OH; ++oh) {
-          const int ih = oh * s.stride_h - s.pad_h + r;
+          const int ih = s.input_row(oh, r);
           if (ih < 0 || ih >= s.in_h) continue;
           float* dst = plane + ih * s.in_w;
           const float* src = src_row + oh * OW;
           for (int ow = 0; ow < OW; ++ow) {
-            const int iw = ow * s.stride_w - s.pad_w + q;
+            const int iw = s.input_col(ow, q);
             if (iw >= 0 && iw < s.in_w) dst[iw] += src[ow];
           }
         }

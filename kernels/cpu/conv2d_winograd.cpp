@@ -201,9 +201,9 @@ void transform_filters(const float* w, int out_channels, int in_channels, bool r
       const int64_t o = i / in_channels, c = i % in_channels;
       for (int r = 0; r < 3; ++r) {
         for (int q = 0; q < 3; ++q) {
-          taps[r][q][lane] = rotate_transpose
-                                 ? w[(c * out_channels + o) * 9 + (2 - r) * 3 + (2 - q)]
-                                 : w[i * 9 + r * 3 + q];
+          // The layer's input channels: in_channels forward, out_channels for backward-data.
+          const int layer_in = rotate_transpose ? out_channels : in_channels;
+          taps[r][q][lane] = w[winograd::filter_tap(o, c, r, q, layer_in, rotate_transpose)];
         }
       }
     }

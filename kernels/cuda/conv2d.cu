@@ -150,35 +150,35 @@ struct BackwardDataGemm {
     const int taps_w = phase_length(s.kernel_w, first_s, s.stride_w);
     const int rows = phase_length(s.in_h, ph, s.stride_h),
               cols = phase_length(s.in_w, pw, s.stride_w);
-    BackwardDataPhase g;
-    g.M = s.in_channels;
-    g.N = s.batch * rows * cols;
-    g.K = s.out_channels * taps_h * taps_w;
-    g.dy = dy;
-    g.w = w;
-    g.kernel_area = s.kernel_h * s.kernel_w;
-    g.kernel_w = s.kernel_w;
-    g.first_r = first_r;
-    g.first_s = first_s;
-    g.stride_h = s.stride_h;
-    g.stride_w = s.stride_w;
-    g.base_h = (ph + s.pad_h - first_r) / s.stride_h;  // exact: oh = i + base_h - tr
-    g.base_w = (pw + s.pad_w - first_s) / s.stride_w;
-    g.out_h = s.out_h();
-    g.out_w = s.out_w();
-    g.out_plane = g.out_h * g.out_w;
-    g.dy_image = s.out_channels * g.out_plane;
-    g.w_filter = s.in_channels * g.kernel_area;
-    g.phase_h = ph;
-    g.phase_w = pw;
-    g.in_w = s.in_w;
-    g.dx_image = s.in_channels * s.in_h * s.in_w;
-    g.by_taps = FastDivmod(at_least_one(taps_h * taps_w));  // a phase may have no taps
-    g.by_taps_w = FastDivmod(at_least_one(taps_w));
-    g.by_phase_pixels = FastDivmod(at_least_one(rows * cols));
-    g.by_phase_w = FastDivmod(at_least_one(cols));
-    g.c_row_stride = int64_t(s.in_h) * s.in_w;
-    return g;
+    BackwardDataPhase gemm;
+    gemm.M = s.in_channels;
+    gemm.N = s.batch * rows * cols;
+    gemm.K = s.out_channels * taps_h * taps_w;
+    gemm.dy = dy;
+    gemm.w = w;
+    gemm.kernel_area = s.kernel_h * s.kernel_w;
+    gemm.kernel_w = s.kernel_w;
+    gemm.first_r = first_r;
+    gemm.first_s = first_s;
+    gemm.stride_h = s.stride_h;
+    gemm.stride_w = s.stride_w;
+    gemm.base_h = (ph + s.pad_h - first_r) / s.stride_h;  // exact: oh = i + base_h - tr
+    gemm.base_w = (pw + s.pad_w - first_s) / s.stride_w;
+    gemm.out_h = s.out_h();
+    gemm.out_w = s.out_w();
+    gemm.out_plane = gemm.out_h * gemm.out_w;
+    gemm.dy_image = s.out_channels * gemm.out_plane;
+    gemm.w_filter = s.in_channels * gemm.kernel_area;
+    gemm.phase_h = ph;
+    gemm.phase_w = pw;
+    gemm.in_w = s.in_w;
+    gemm.dx_image = s.in_channels * s.in_h * s.in_w;
+    gemm.by_taps = FastDivmod(at_least_one(taps_h * taps_w));  // a gemm may have no taps
+    gemm.by_taps_w = FastDivmod(at_least_one(taps_w));
+    gemm.by_phase_pixels = FastDivmod(at_least_one(rows * cols));
+    gemm.by_phase_w = FastDivmod(at_least_one(cols));
+    gemm.c_row_stride = int64_t(s.in_h) * s.in_w;
+    return gemm;
   }
 };
 
@@ -263,10 +263,10 @@ GemmTiling gemm_tiling(const Conv2dPlan& plan) { return {plan.tile_m, plan.tile_
 
 // The fields forward and backward-weight share: both read x through im2col.
 template <class Problem>
-void set_im2col_geometry(const Conv2dShape& s, const GemmShape& g, Problem& p) {
-  p.M = g.M;
-  p.N = g.N;
-  p.K = g.K;
+void set_im2col_geometry(const Conv2dShape& s, const GemmShape& product, Problem& p) {
+  p.M = product.M;
+  p.N = product.N;
+  p.K = product.K;
   p.in_h = s.in_h;
   p.in_w = s.in_w;
   p.in_plane = s.in_h * s.in_w;
@@ -305,12 +305,12 @@ Conv2dPlan conv2d_plan(const Conv2dShape& s, Conv2dPass pass, Conv2dPlan request
     throw std::invalid_argument(winograd_refusal(s));
   }
   const bool winograd = plan.algorithm == Conv2dAlgorithm::Winograd;
-  const GemmShape g = winograd ? winograd_gemm_shape(s, pass) : direct_gemm_shape(s, pass);
+  const GemmShape product = winograd ? winograd_gemm_shape(s, pass) : direct_gemm_shape(s, pass);
   // Backward-weight reduces over every pixel of the batch into a small result: splitting it
   // finely costs little, and the sweep preferred twice the blocks of the other passes.
   const double blocks_per_sm = pass == Conv2dPass::BackwardWeight ? 3.0 : 1.5;
-  const GemmTiling t =
-      choose_gemm_tiling(g, requested.tile_m, requested.tile_n, requested.slices, blocks_per_sm);
+  const GemmTiling t = choose_gemm_tiling(product, requested.tile_m, requested.tile_n,
+                                          requested.slices, blocks_per_sm);
   plan.tile_m = t.tile_m;
   plan.tile_n = t.tile_n;
   plan.slices = t.slices;
@@ -327,15 +327,15 @@ void conv2d_forward(const Conv2dShape& s, const Conv2dPlan& plan, const float* x
     winograd_forward(s, x, w, bias, y, workspace, gemm_tiling(plan));
     return;
   }
-  const GemmShape g = direct_gemm_shape(s, Conv2dPass::Forward);
+  const GemmShape product = direct_gemm_shape(s, Conv2dPass::Forward);
   const int pixels = s.out_h() * s.out_w();
   ForwardGemm p;
-  set_im2col_geometry(s, g, p);
+  set_im2col_geometry(s, product, p);
   p.x = x;
   p.w = w;
   p.pixels = pixels;
   p.c_row_stride = pixels;
-  run_gemm("conv2d_forward", p, g, gemm_tiling(plan), y, output_size(s, Conv2dPass::Forward),
+  run_gemm("conv2d_forward", p, product, gemm_tiling(plan), y, output_size(s, Conv2dPass::Forward),
            workspace, bias, pixels);
 }
 
@@ -360,14 +360,14 @@ void conv2d_backward_weight(const Conv2dShape& s, const Conv2dPlan& plan, const 
     winograd_backward_weight(s, x, dy, dw, workspace, gemm_tiling(plan));
     return;
   }
-  const GemmShape g = direct_gemm_shape(s, Conv2dPass::BackwardWeight);
+  const GemmShape product = direct_gemm_shape(s, Conv2dPass::BackwardWeight);
   BackwardWeightGemm p;
-  set_im2col_geometry(s, g, p);
+  set_im2col_geometry(s, product, p);
   p.x = x;
   p.dy = dy;
   p.dy_image = s.out_channels * pixels;
-  p.c_row_stride = g.N;
-  run_gemm("conv2d_backward_weight", p, g, gemm_tiling(plan), dw,
+  p.c_row_stride = product.N;
+  run_gemm("conv2d_backward_weight", p, product, gemm_tiling(plan), dw,
            output_size(s, Conv2dPass::BackwardWeight), workspace, nullptr, 1);
 }
 

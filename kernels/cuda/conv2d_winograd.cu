@@ -52,63 +52,65 @@ struct Geometry {
 
 Geometry geometry(int batch, int in_channels, int in_h, int in_w, int out_channels, int out_h,
                   int out_w, int pad_h, int pad_w) {
-  Geometry g{batch,           in_channels, in_h,  in_w,  out_channels,
-             out_h,           out_w,       pad_h, pad_w, (out_h + 1) / 2,
-             (out_w + 1) / 2, 0,           {},    {}};
-  g.tiles = batch * g.tiles_h * g.tiles_w;
-  g.by_tiles_per_image = FastDivmod(g.tiles_h * g.tiles_w);
-  g.by_tiles_w = FastDivmod(g.tiles_w);
-  return g;
+  Geometry geo{batch,           in_channels, in_h,  in_w,  out_channels,
+               out_h,           out_w,       pad_h, pad_w, (out_h + 1) / 2,
+               (out_w + 1) / 2, 0,           {},    {}};
+  geo.tiles = batch * geo.tiles_h * geo.tiles_w;
+  geo.by_tiles_per_image = FastDivmod(geo.tiles_h * geo.tiles_w);
+  geo.by_tiles_w = FastDivmod(geo.tiles_w);
+  return geo;
 }
 
-__device__ inline void tile_position(const Geometry& g, int t, int& image, int& ty, int& tx) {
+__device__ inline void tile_position(const Geometry& geo, int t, int& image, int& ty, int& tx) {
   int rest;
-  g.by_tiles_per_image.divmod(t, image, rest);
-  g.by_tiles_w.divmod(rest, ty, tx);
+  geo.by_tiles_per_image.divmod(t, image, rest);
+  geo.by_tiles_w.divmod(rest, ty, tx);
 }
 
 // The 4x4 input tile whose 2x2 outputs start at (2 ty, 2 tx); zero outside the plane.
-__device__ inline void read_input_tile(const float* plane, const Geometry& g, int ty, int tx,
+__device__ inline void read_input_tile(const float* plane, const Geometry& geo, int ty, int tx,
                                        float d[kTile][kTile]) {
   for (int a = 0; a < kTile; ++a) {
     for (int b = 0; b < kTile; ++b) {
-      const int h = 2 * ty - g.pad_h + a, w = 2 * tx - g.pad_w + b;
-      const bool inside = unsigned(h) < unsigned(g.in_h) && unsigned(w) < unsigned(g.in_w);
-      d[a][b] = inside ? plane[h * g.in_w + w] : 0.f;
+      const int h = 2 * ty - geo.pad_h + a, w = 2 * tx - geo.pad_w + b;
+      const bool inside = unsigned(h) < unsigned(geo.in_h) && unsigned(w) < unsigned(geo.in_w);
+      d[a][b] = inside ? plane[h * geo.in_w + w] : 0.f;
     }
   }
 }
 
 // ---- transform kernels (one thread per tile or per filter; grid-stride loops) ----------------
 
-// u[e][o][c] = (G g G^T)[e] for the filter g from output channel o to input channel c. For
-// backward-data the filter is w'[o][c] = w[c][o] rotated by 180 degrees.
+// u[e][o][c] = (G g G^T)[e] for the filter g from output channel o to input channel c (for
+// backward-data w'[o][c] = w[c][o] rotated by 180 degrees; winograd::filter_tap).
 __global__ void filter_transform_kernel(const float* w, int out_channels, int in_channels,
                                         bool rotate_transpose, float* u) {
   const int64_t count = int64_t(out_channels) * in_channels;
   for (int64_t i = first_index(); i < count; i += grid_stride()) {
     const int o = int(i / in_channels), c = int(i % in_channels);
-    float g[3][3], t[4][4];
+    float filter[3][3], t[4][4];  // g in the paper's G g G^T
     for (int r = 0; r < 3; ++r) {
-      for (int s = 0; s < 3; ++s) {
-        g[r][s] = rotate_transpose ? w[(int64_t(c) * out_channels + o) * 9 + (2 - r) * 3 + (2 - s)]
-                                   : w[i * 9 + r * 3 + s];
+      for (int q = 0; q < 3; ++q) {
+        // The layer's input channels: in_channels forward, out_channels for backward-data.
+        const int layer_in = rotate_transpose ? out_channels : in_channels;
+        filter[r][q] = w[winograd::filter_tap(o, c, r, q, layer_in, rotate_transpose)];
       }
     }
-    transform_2d<3, 4>(g, t, Filter1d{});
+    transform_2d<3, 4>(filter, t, Filter1d{});
     for (int e = 0; e < kTransformed; ++e) u[e * count + i] = t[e / 4][e % 4];
   }
 }
 
 // v[e][c][t] = (B^T d B)[e] for the input tile d of channel c at tile t.
-__global__ void input_transform_kernel(const float* in, Geometry g, bool for_weights, float* v) {
-  const int64_t count = int64_t(g.in_channels) * g.tiles;
+__global__ void input_transform_kernel(const float* in, Geometry geo, bool for_weights, float* v) {
+  const int64_t count = int64_t(geo.in_channels) * geo.tiles;
   for (int64_t i = first_index(); i < count; i += grid_stride()) {
-    const int c = int(i / g.tiles), t = int(i % g.tiles);
+    const int c = int(i / geo.tiles), t = int(i % geo.tiles);
     int image, ty, tx;
-    tile_position(g, t, image, ty, tx);
+    tile_position(geo, t, image, ty, tx);
     float d[4][4], out[4][4];
-    read_input_tile(in + (int64_t(image) * g.in_channels + c) * g.in_h * g.in_w, g, ty, tx, d);
+    read_input_tile(in + (int64_t(image) * geo.in_channels + c) * geo.in_h * geo.in_w, geo, ty, tx,
+                    d);
     if (for_weights) {
       transform_2d<4, 4>(d, out, WgradInput1d{});
     } else {
@@ -119,38 +121,40 @@ __global__ void input_transform_kernel(const float* in, Geometry g, bool for_wei
 }
 
 // out[image][o][2ty + a][2tx + b] = (A^T m A)[a][b] (+ bias[o]) from m[e][o][t].
-__global__ void output_transform_kernel(const float* m, Geometry g, const float* bias, float* out) {
-  const int64_t count = int64_t(g.out_channels) * g.tiles;
+__global__ void output_transform_kernel(const float* m, Geometry geo, const float* bias,
+                                        float* out) {
+  const int64_t count = int64_t(geo.out_channels) * geo.tiles;
   for (int64_t i = first_index(); i < count; i += grid_stride()) {
-    const int o = int(i / g.tiles), t = int(i % g.tiles);
+    const int o = int(i / geo.tiles), t = int(i % geo.tiles);
     int image, ty, tx;
-    tile_position(g, t, image, ty, tx);
+    tile_position(geo, t, image, ty, tx);
     float mm[4][4], y[2][2];
     for (int e = 0; e < kTransformed; ++e) mm[e / 4][e % 4] = m[e * count + i];
     transform_2d<4, 2>(mm, y, Output1d{});
-    float* plane = out + (int64_t(image) * g.out_channels + o) * g.out_h * g.out_w;
+    float* plane = out + (int64_t(image) * geo.out_channels + o) * geo.out_h * geo.out_w;
     for (int a = 0; a < 2; ++a) {
       for (int b = 0; b < 2; ++b) {
         const int h = 2 * ty + a, w = 2 * tx + b;
-        if (h < g.out_h && w < g.out_w) plane[h * g.out_w + w] = y[a][b] + (bias ? bias[o] : 0.f);
+        if (h < geo.out_h && w < geo.out_w)
+          plane[h * geo.out_w + w] = y[a][b] + (bias ? bias[o] : 0.f);
       }
     }
   }
 }
 
 // Backward-weight: dyt[e][k][t] = (G dy G^T)[e] for the 2x2 dy tile (zero past the edge).
-__global__ void wgrad_dy_transform_kernel(const float* dy, Geometry g, float* dyt) {
-  const int64_t count = int64_t(g.out_channels) * g.tiles;
+__global__ void wgrad_dy_transform_kernel(const float* dy, Geometry geo, float* dyt) {
+  const int64_t count = int64_t(geo.out_channels) * geo.tiles;
   for (int64_t i = first_index(); i < count; i += grid_stride()) {
-    const int k = int(i / g.tiles), t = int(i % g.tiles);
+    const int k = int(i / geo.tiles), t = int(i % geo.tiles);
     int image, ty, tx;
-    tile_position(g, t, image, ty, tx);
-    const float* plane = dy + (int64_t(image) * g.out_channels + k) * g.out_h * g.out_w;
+    tile_position(geo, t, image, ty, tx);
+    const float* plane = dy + (int64_t(image) * geo.out_channels + k) * geo.out_h * geo.out_w;
     float tile[2][2], out[4][4];
     for (int a = 0; a < 2; ++a) {
       for (int b = 0; b < 2; ++b) {
         const int h = 2 * ty + a, w = 2 * tx + b;
-        tile[a][b] = h < g.out_h && w < g.out_w ? plane[h * g.out_w + w] : 0.f;
+        tile[a][b] = h < geo.out_h && w < geo.out_w ? plane[h * geo.out_w + w] : 0.f;
       }
     }
     transform_2d<2, 4>(tile, out, WgradDy1d{});
@@ -185,11 +189,11 @@ struct BatchedGemm {
   int64_t c_row_stride, c_offset;
 
   __device__ BatchedGemm group(int e) const {
-    BatchedGemm g = *this;
-    g.a = a + int64_t(e) * M * K;
-    g.b = b + int64_t(e) * K * N;
-    g.c_offset = int64_t(e) * M * N;
-    return g;
+    BatchedGemm group = *this;
+    group.a = a + int64_t(e) * M * K;
+    group.b = b + int64_t(e) * K * N;
+    group.c_offset = int64_t(e) * M * N;
+    return group;
   }
   __device__ const float* a_line(int m) const { return a + int64_t(m) * K; }
   __device__ float a_load(const float* row, int k) const { return row[k]; }
@@ -210,21 +214,21 @@ void batched_gemm(const char* name, const float* a, const float* b, int M, int N
 
 // The forward formula for one stride-1 3x3 correlation: used by forward and backward-data.
 void winograd_correlation(const char* name, const float* in, const float* w, bool rotate_transpose,
-                          const Geometry& g, const float* bias, float* out, float* workspace,
+                          const Geometry& geo, const float* bias, float* out, float* workspace,
                           const GemmTiling& t) {
-  const int64_t filters = int64_t(g.out_channels) * g.in_channels;
-  float* u = workspace;                                            // [16][out][in]
-  float* v = u + kTransformed * filters;                           // [16][in][tiles]
-  float* m = v + int64_t(kTransformed) * g.in_channels * g.tiles;  // [16][out][tiles]
-  float* partials = m + int64_t(kTransformed) * g.out_channels * g.tiles;
+  const int64_t filters = int64_t(geo.out_channels) * geo.in_channels;
+  float* u = workspace;                                                // [16][out][in]
+  float* v = u + kTransformed * filters;                               // [16][in][tiles]
+  float* m = v + int64_t(kTransformed) * geo.in_channels * geo.tiles;  // [16][out][tiles]
+  float* partials = m + int64_t(kTransformed) * geo.out_channels * geo.tiles;
   launch("winograd_filter_transform", filter_transform_kernel, grid_for(filters), kBlockSize, w,
-         g.out_channels, g.in_channels, rotate_transpose, u);
+         geo.out_channels, geo.in_channels, rotate_transpose, u);
   launch("winograd_input_transform", input_transform_kernel,
-         grid_for(int64_t(g.in_channels) * g.tiles), kBlockSize, in, g, false, v);
-  batched_gemm<false>(name, u, v, g.out_channels, g.tiles, g.in_channels, m, partials, t);
+         grid_for(int64_t(geo.in_channels) * geo.tiles), kBlockSize, in, geo, false, v);
+  batched_gemm<false>(name, u, v, geo.out_channels, geo.tiles, geo.in_channels, m, partials, t);
   launch("winograd_output_transform", output_transform_kernel,
-         grid_for(int64_t(g.out_channels) * g.tiles), kBlockSize, static_cast<const float*>(m), g,
-         bias, out);
+         grid_for(int64_t(geo.out_channels) * geo.tiles), kBlockSize, static_cast<const float*>(m),
+         geo, bias, out);
 }
 
 Geometry forward_geometry(const Conv2dShape& s) {
@@ -255,9 +259,10 @@ GemmShape winograd_gemm_shape(const Conv2dShape& s, Conv2dPass pass) {
 }
 
 int64_t winograd_workspace(const Conv2dShape& s, Conv2dPass pass, const GemmTiling& t) {
-  const GemmShape g = winograd_gemm_shape(s, pass);
+  const GemmShape product = winograd_gemm_shape(s, pass);
   // The two transformed operands and the product, each 16 matrices, then the split partials.
-  const int64_t a = int64_t(g.M) * g.K, b = int64_t(g.K) * g.N, c = int64_t(g.M) * g.N;
+  const int64_t a = int64_t(product.M) * product.K, b = int64_t(product.K) * product.N,
+                c = int64_t(product.M) * product.N;
   return kTransformed * (a + b + c) + (t.slices > 1 ? int64_t(t.slices) * kTransformed * c : 0);
 }
 
@@ -275,20 +280,20 @@ void winograd_backward_data(const Conv2dShape& s, const float* dy, const float* 
 
 void winograd_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
                               float* workspace, const GemmTiling& t) {
-  const Geometry g = backward_weight_geometry(s);
-  float* dyt = workspace;                                              // [16][K][tiles]
-  float* xt = dyt + int64_t(kTransformed) * g.out_channels * g.tiles;  // [16][C][tiles]
-  float* m = xt + int64_t(kTransformed) * g.in_channels * g.tiles;     // [16][K][C]
-  float* partials = m + int64_t(kTransformed) * g.out_channels * g.in_channels;
+  const Geometry geo = backward_weight_geometry(s);
+  float* dyt = workspace;                                                  // [16][K][tiles]
+  float* xt = dyt + int64_t(kTransformed) * geo.out_channels * geo.tiles;  // [16][C][tiles]
+  float* m = xt + int64_t(kTransformed) * geo.in_channels * geo.tiles;     // [16][K][C]
+  float* partials = m + int64_t(kTransformed) * geo.out_channels * geo.in_channels;
   launch("winograd_wgrad_dy_transform", wgrad_dy_transform_kernel,
-         grid_for(int64_t(g.out_channels) * g.tiles), kBlockSize, dy, g, dyt);
+         grid_for(int64_t(geo.out_channels) * geo.tiles), kBlockSize, dy, geo, dyt);
   launch("winograd_wgrad_input_transform", input_transform_kernel,
-         grid_for(int64_t(g.in_channels) * g.tiles), kBlockSize, x, g, true, xt);
-  batched_gemm<true>("conv2d_backward_weight_winograd", dyt, xt, g.out_channels, g.in_channels,
-                     g.tiles, m, partials, t);
-  const int64_t filters = int64_t(g.out_channels) * g.in_channels;
+         grid_for(int64_t(geo.in_channels) * geo.tiles), kBlockSize, x, geo, true, xt);
+  batched_gemm<true>("conv2d_backward_weight_winograd", dyt, xt, geo.out_channels, geo.in_channels,
+                     geo.tiles, m, partials, t);
+  const int64_t filters = int64_t(geo.out_channels) * geo.in_channels;
   launch("winograd_wgrad_output", wgrad_output_kernel, grid_for(filters), kBlockSize,
-         static_cast<const float*>(m), g.out_channels, g.in_channels, dw);
+         static_cast<const float*>(m), geo.out_channels, geo.in_channels, dw);
 }
 
 }  // namespace minidl::kernels::cuda
