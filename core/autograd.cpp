@@ -117,7 +117,8 @@ void run_backward(const Tensor& root) {
 
   std::unordered_map<Node*, Tensor> grad_of_output{{root_node.get(), seed}};
   NoGradGuard no_grad;  // gradient computations are not themselves recorded
-  const profiler::BackwardPhase backward_phase;  // their kernels count as backward in profiles
+  const profiler::PhaseScope backward_phase(
+      profiler::Phase::Backward);  // kernels count as backward
   for (const std::shared_ptr<Node>& node : reverse_topological_order(root_node)) {
     MINIDL_CHECK(!node->released, "backward", "reached the already-released graph of op '",
                  node->op, "'; backward() runs once per forward pass");

@@ -18,8 +18,8 @@ namespace minidl::profiler {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using Key = std::pair<std::string, bool>;  // op name, backward phase
-constexpr size_t kPendingLimit = 16384;    // CUDA timings read back in batches of this many
+using Key = std::pair<std::string, Phase>;  // op name, phase
+constexpr size_t kPendingLimit = 16384;     // CUDA timings read back in batches of this many
 
 struct Totals {
   int64_t calls = 0;
@@ -60,7 +60,7 @@ State& state() {
   return s;
 }
 
-thread_local bool t_backward = false;
+thread_local Phase t_phase = Phase::Forward;
 
 cuda_runtime::Event take_event() {
   State& s = state();
@@ -161,7 +161,7 @@ void end_step(Device device) {
   if (device == Device::CPU) {
     s.step_ms += elapsed_host_ms(s.step_host);
   } else {
-    add_pending({"", false}, true, s.step_start);
+    add_pending({"", Phase::Forward}, true, s.step_start);
   }
   if (++s.steps_profiled == s.requested_steps) print_if_pending();
 }
@@ -170,7 +170,7 @@ void Scope::open(const char* name, Device device) {
   State& s = state();
   if (s.depth++ > 0) return;  // inside another scope: that one counts the time
   open_ = true;
-  s.open_key = {name, t_backward};
+  s.open_key = {name, t_phase};
   s.open_device = device;
   if (device == Device::CPU) {
     s.open_host = Clock::now();
@@ -191,13 +191,28 @@ void Scope::close() {
   }
 }
 
-BackwardPhase::BackwardPhase() : previous_(t_backward) { t_backward = true; }
-BackwardPhase::~BackwardPhase() { t_backward = previous_; }
+const char* phase_name(Phase phase) {
+  switch (phase) {
+    case Phase::Forward: return "forward";
+    case Phase::Backward: return "backward";
+    case Phase::Optimizer: return "optimizer";
+    case Phase::Metrics: return "metrics";
+  }
+  return "?";
+}
+
+PhaseScope::PhaseScope(Phase phase) : previous_(t_phase) { t_phase = phase; }
+PhaseScope::~PhaseScope() { t_phase = previous_; }
 
 std::string report() {
   resolve_pending();
   const State& s = state();
-  if (s.steps_profiled == 0) return "";
+  if (s.requested_steps == 0) return "";
+  if (s.steps_profiled == 0) {
+    return "minidl profile: no step profiled: the run has marked " + std::to_string(s.steps_seen) +
+           " step(s), and profiling starts after " + std::to_string(kWarmupSteps) +
+           " warm-up steps; run at least " + std::to_string(kWarmupSteps + 1) + " steps\n";
+  }
   std::vector<std::pair<Key, Totals>> rows(s.ops.begin(), s.ops.end());
   std::sort(rows.begin(), rows.end(),
             [](const auto& a, const auto& b) { return a.second.ms > b.second.ms; });
@@ -213,16 +228,18 @@ std::string report() {
                 s.steps_profiled, device_name(s.step_device), kWarmupSteps, per_step,
                 s.step_device == Device::CPU ? "host clock" : "GPU time between step marks");
   out << line;
-  std::snprintf(line, sizeof line, "%-42s %-9s %10s %10s %8s\n", "op", "phase", "calls/step",
+  int width = 42;  // the op column: as wide as the longest name (convolutions name their shape)
+  for (const auto& row : rows) width = std::max(width, int(row.first.first.size()));
+  std::snprintf(line, sizeof line, "%-*s %-9s %10s %10s %8s\n", width, "op", "phase", "calls/step",
                 "ms/step", "share");
   out << line;
   auto print_row = [&](const std::string& name, const char* phase, double calls, double ms) {
-    std::snprintf(line, sizeof line, "%-42s %-9s %10.1f %10.3f %7.1f%%\n", name.c_str(), phase,
-                  calls, ms / steps, per_step > 0 ? 100.0 * ms / s.step_ms : 0.0);
+    std::snprintf(line, sizeof line, "%-*s %-9s %10.1f %10.3f %7.1f%%\n", width, name.c_str(),
+                  phase, calls, ms / steps, per_step > 0 ? 100.0 * ms / s.step_ms : 0.0);
     out << line;
   };
   for (const auto& [key, totals] : rows) {
-    print_row(key.first, key.second ? "backward" : "forward", totals.calls / steps, totals.ms);
+    print_row(key.first, phase_name(key.second), totals.calls / steps, totals.ms);
   }
   // Positive when the device idled between ops or the host did work outside them.
   print_row("(outside ops: launch gaps, host work)", "", 0, std::max(0.0, s.step_ms - in_ops));
@@ -231,7 +248,7 @@ std::string report() {
 
 void print_if_pending() {
   State& s = state();
-  if (s.printed || s.steps_profiled == 0) return;
+  if (s.printed || s.requested_steps == 0) return;
   s.printed = true;
   std::fputs(report().c_str(), stderr);
   std::fflush(stderr);

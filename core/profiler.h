@@ -7,8 +7,11 @@
 // (begin_step / end_step: train_cifar10 and bench_train_step do) lets kWarmupSteps steps pass
 // (allocator and cuBLAS warm-up), then times every op of the next MINIDL_PROFILE_STEPS steps
 // (default 50), prints the table to stderr and stops profiling. Rows are (op, phase): the
-// phase is "backward" for the kernels that autograd's backward pass launches and "forward"
-// otherwise (the optimizer's update counts as forward).
+// phase is "backward" for the kernels that autograd's backward pass launches, "optimizer"
+// for an optimizer's step, "metrics" for what a program measures beside training (accuracy
+// counts) and "forward" otherwise. A convolution's row names its shape and plan, so each
+// distinct layer gets its own. A run that ends before any step was profiled (fewer steps than
+// the warm-up) says so instead of printing nothing.
 //
 // How it measures. Every kernel call goes through MINIDL_DISPATCH (core/dispatch.h), which
 // opens a Scope; the few ops that call their kernels directly open one themselves. On the CPU
@@ -66,21 +69,27 @@ class Scope {
   bool open_ = false;
 };
 
-// Set by autograd's backward pass for its duration: scopes opened meanwhile count as backward.
-class BackwardPhase {
+// The phase a scope's time counts under. Set for a stretch of code by PhaseScope: autograd's
+// backward pass sets Backward, the optimizers' step() Optimizer, ops::count_correct Metrics.
+enum class Phase { Forward, Backward, Optimizer, Metrics };
+const char* phase_name(Phase phase);  // "forward", "backward", "optimizer", "metrics"
+
+class PhaseScope {
  public:
-  BackwardPhase();
-  ~BackwardPhase();
-  BackwardPhase(const BackwardPhase&) = delete;
-  BackwardPhase& operator=(const BackwardPhase&) = delete;
+  explicit PhaseScope(Phase phase);
+  ~PhaseScope();
+  PhaseScope(const PhaseScope&) = delete;
+  PhaseScope& operator=(const PhaseScope&) = delete;
 
  private:
-  bool previous_;
+  Phase previous_;
 };
 
-// The table of what has been profiled so far (waits for pending CUDA timings); empty if
-// nothing was. end_step prints it by itself; a program that may stop before the last
-// profiled step calls print_if_pending() at the end.
+// The table of what has been profiled so far (waits for pending CUDA timings); empty when
+// profiling is off, and one line saying why when it is on but no step was profiled yet.
+// end_step prints it by itself; a program that may stop before the last profiled step calls
+// print_if_pending() at the end, which prints the table, or that line when the run was too
+// short to profile anything.
 std::string report();
 void print_if_pending();
 

@@ -71,7 +71,12 @@ PlannedPass plan_pass(const kernels::Conv2dShape& s, kernels::Conv2dPass pass, D
                       const char* op) {
   PlannedPass p;
   p.plan = MINIDL_DEVICE_QUERY(device, conv2d_plan(s, pass));
-  p.name = std::string(op) + "[" + kernels::describe(p.plan) + "]";
+  // One profiler row per distinct layer: the shape, then the plan.
+  p.name = std::string(op) + " " + std::to_string(s.in_channels) + "->" +
+           std::to_string(s.out_channels) + " " + std::to_string(s.kernel_h) + "x" +
+           std::to_string(s.kernel_w) + " s" + std::to_string(s.stride_h) + " " +
+           std::to_string(s.in_h) + "x" + std::to_string(s.in_w) + " [" +
+           kernels::describe(p.plan) + "]";
   return p;
 }
 float* data_or_null(const Tensor& t) { return t.defined() ? t.data() : nullptr; }

@@ -3,6 +3,7 @@
 
 #include "core/autograd.h"
 #include "core/dispatch.h"
+#include "core/profiler.h"
 #include "kernels/softmax_cross_entropy.h"
 #include "ops/checks.h"
 #include "ops/ops.h"
@@ -84,6 +85,7 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Labels& labels, float l
 }
 
 Tensor count_correct(const Tensor& logits, const Labels& labels) {
+  const profiler::PhaseScope phase(profiler::Phase::Metrics);  // a measurement, not training
   check_labels_for("count_correct", logits, labels);
   Tensor out = Tensor::empty({}, logits.device());
   MINIDL_DISPATCH(logits, "count_correct",

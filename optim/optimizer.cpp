@@ -6,6 +6,7 @@
 #include "core/autograd.h"
 #include "core/dispatch.h"
 #include "core/error.h"
+#include "core/profiler.h"
 #include "kernels/optimizer.h"
 
 namespace minidl {
@@ -92,6 +93,7 @@ SGD::SGD(std::vector<Tensor> params, const SgdOptions& options)
 
 void SGD::step() {
   NoGradGuard no_grad;
+  const profiler::PhaseScope phase(profiler::Phase::Optimizer);
   size_t flat = 0;
   for (ParamGroup& group : groups_) {
     const kernels::SgdHyper hyper{group.lr, options_.momentum, group.weight_decay,
@@ -153,6 +155,7 @@ std::vector<std::pair<std::string, std::string>> Adam::settings() const {
 
 void Adam::step() {
   NoGradGuard no_grad;
+  const profiler::PhaseScope phase(profiler::Phase::Optimizer);
   ++steps_;
   size_t flat = 0;
   for (ParamGroup& group : groups_) {
