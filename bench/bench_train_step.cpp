@@ -256,8 +256,9 @@ Result measure_training(const Options& o, Device device, int batch) {
   manual_seed(kModelSeed);
   ResNet model;
   model.to(device);
-  SGD optimizer(decay_groups(model.parameters(), kLearningRate, kWeightDecay),
-                SgdOptions{kLearningRate, kMomentum, kWeightDecay, /*nesterov=*/true});
+  SGD optimizer(
+      decay_groups(model.parameters()),
+      SgdOptions(kLearningRate).momentum(kMomentum).weight_decay(kWeightDecay).nesterov(true));
   double last_loss = 0;
   std::vector<double> ms = time_steps(o, [&] {
     profiler::begin_step(device);

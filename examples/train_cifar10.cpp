@@ -120,8 +120,9 @@ int run(const TrainOptions& o) {
   DataLoader test_loader(test_set, test_options);
 
   BatchUploader uploader(device, config.num_classes);
-  SGD optimizer(decay_groups(model.parameters(), o.lr, o.weight_decay),
-                SgdOptions{o.lr, o.momentum, o.weight_decay, o.nesterov});
+  SGD optimizer(
+      decay_groups(model.parameters()),
+      SgdOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay).nesterov(o.nesterov));
   LRScheduler scheduler(optimizer, make_schedule(o, total_train_steps(o, train_set.size())));
   // What a checkpoint records of the run's shape: a resume with another batch size or length
   // would silently stretch or shift the learning-rate schedule (it counts steps).

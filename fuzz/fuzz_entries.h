@@ -70,7 +70,8 @@ struct TinyModel : Module {
 
 struct TinyRun {
   TinyModel model;
-  SGD sgd{decay_groups(model.parameters(), 0.1f, 5e-4f), SgdOptions{0.1f, 0.9f, 5e-4f, true}};
+  SGD sgd{decay_groups(model.parameters()),
+          SgdOptions(0.1f).momentum(0.9f).weight_decay(5e-4f).nesterov(true)};
   LRScheduler scheduler{sgd, one_cycle(20, 0.3)};
 };
 

@@ -100,7 +100,7 @@ std::vector<std::pair<std::string, std::string>> settings_metadata(const Optimiz
     out.emplace_back("optimizer.groups", std::to_string(optimizer->groups().size()));
     for (size_t g = 0; g < optimizer->groups().size(); ++g) {
       out.emplace_back("optimizer.group" + std::to_string(g) + ".weight_decay",
-                       number_text(optimizer->groups()[g].weight_decay));
+                       number_text(*optimizer->groups()[g].weight_decay));
     }
     if (scheduler) {
       for (size_t g = 0; g < optimizer->groups().size(); ++g) {

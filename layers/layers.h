@@ -119,6 +119,13 @@ class Dropout : public Module {
 class Sequential : public Module {
  public:
   Sequential() = default;
+  // Sequential net(std::make_shared<Linear>(2, 16), std::make_shared<ReLU>(), ...): the
+  // modules in order, as add() one by one would.
+  template <class First, class... Rest>
+  explicit Sequential(std::shared_ptr<First> first, std::shared_ptr<Rest>... rest) {
+    add(std::move(first));
+    (add(std::move(rest)), ...);
+  }
   Sequential& add(std::shared_ptr<Module> module);  // returns *this, so adds chain
   Tensor forward(const Tensor& x) override;
   std::string describe() const override { return "Sequential"; }

@@ -29,20 +29,23 @@ std::string setting_text(float value) {
   return text;
 }
 
-std::vector<ParamGroup> one_group(std::vector<Tensor> params, float lr, float weight_decay) {
-  return {ParamGroup{std::move(params), lr, weight_decay}};
+std::vector<ParamGroup> one_group(std::vector<Tensor> params) {
+  return {ParamGroup{std::move(params), std::nullopt, std::nullopt}};
 }
 }  // namespace
 
-std::vector<ParamGroup> decay_groups(const std::vector<Tensor>& params, float lr,
-                                     float weight_decay) {
-  ParamGroup decayed{{}, lr, weight_decay}, not_decayed{{}, lr, 0.f};
+std::vector<ParamGroup> decay_groups(const std::vector<Tensor>& params) {
+  ParamGroup decayed, not_decayed;  // the first takes the optimizer's weight decay
+  not_decayed.weight_decay = 0.f;
   for (const Tensor& p : params) (p.dim() >= 2 ? decayed : not_decayed).params.push_back(p);
   return {decayed, not_decayed};
 }
 
-Optimizer::Optimizer(std::vector<ParamGroup> groups) : groups_(std::move(groups)) {
+Optimizer::Optimizer(std::vector<ParamGroup> groups, float lr, float weight_decay)
+    : groups_(std::move(groups)) {
   for (size_t g = 0; g < groups_.size(); ++g) {
+    if (!groups_[g].lr) groups_[g].lr = lr;
+    if (!groups_[g].weight_decay) groups_[g].weight_decay = weight_decay;
     for (const Tensor& p : groups_[g].params) {
       MINIDL_CHECK(p.defined() && p.requires_grad(), "Optimizer", "parameter of shape ",
                    p.shape_str(), " in group ", g, " does not require grad");
@@ -81,23 +84,23 @@ std::vector<std::pair<std::string, Tensor>> Optimizer::state() const {
 // ---- SGD ---------------------------------------------------------------------------------------
 
 SGD::SGD(std::vector<ParamGroup> groups, const SgdOptions& options)
-    : Optimizer(std::move(groups)), options_(options) {
-  MINIDL_CHECK(options.momentum >= 0.f && (!options.nesterov || options.momentum > 0.f), "SGD",
-               "need momentum >= 0, and momentum > 0 for Nesterov; got momentum ",
-               options.momentum);
-  if (options.momentum > 0.f) momentum_ = &add_state("momentum_buffer");
+    : Optimizer(std::move(groups), options.lr(), options.weight_decay()), options_(options) {
+  MINIDL_CHECK(options.momentum() >= 0.f && (!options.nesterov() || options.momentum() > 0.f),
+               "SGD", "need momentum >= 0, and momentum > 0 for Nesterov; got momentum ",
+               options.momentum());
+  if (options.momentum() > 0.f) momentum_ = &add_state("momentum_buffer");
 }
 
 SGD::SGD(std::vector<Tensor> params, const SgdOptions& options)
-    : SGD(one_group(std::move(params), options.lr, options.weight_decay), options) {}
+    : SGD(one_group(std::move(params)), options) {}
 
 void SGD::step() {
   NoGradGuard no_grad;
   const profiler::PhaseScope phase(profiler::Phase::Optimizer);
   size_t flat = 0;
   for (ParamGroup& group : groups_) {
-    const kernels::SgdHyper hyper{group.lr, options_.momentum, group.weight_decay,
-                                  options_.nesterov};
+    const kernels::SgdHyper hyper{*group.lr, options_.momentum(), *group.weight_decay,
+                                  options_.nesterov()};
     // The group's tensors with a gradient, per device (one of them in `sample`), each list
     // updated in one call.
     struct DeviceList {
@@ -127,30 +130,32 @@ void SGD::step() {
 
 std::vector<std::pair<std::string, std::string>> SGD::settings() const {
   return {{"type", "SGD"},
-          {"momentum", setting_text(options_.momentum)},
-          {"nesterov", options_.nesterov ? "1" : "0"}};
+          {"momentum", setting_text(options_.momentum())},
+          {"nesterov", options_.nesterov() ? "1" : "0"}};
 }
 
 // ---- Adam / AdamW ------------------------------------------------------------------------------
 
 Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& options, bool decoupled)
-    : Optimizer(std::move(groups)), options_(options), decoupled_(decoupled) {
-  MINIDL_CHECK(options.beta1 >= 0.f && options.beta1 < 1.f && options.beta2 >= 0.f &&
-                   options.beta2 < 1.f && options.eps > 0.f,
+    : Optimizer(std::move(groups), options.lr(), options.weight_decay()),
+      options_(options),
+      decoupled_(decoupled) {
+  MINIDL_CHECK(options.beta1() >= 0.f && options.beta1() < 1.f && options.beta2() >= 0.f &&
+                   options.beta2() < 1.f && options.eps() > 0.f,
                decoupled ? "AdamW" : "Adam", "need betas in [0, 1) and eps > 0, got beta1 ",
-               options.beta1, " beta2 ", options.beta2, " eps ", options.eps);
+               options.beta1(), " beta2 ", options.beta2(), " eps ", options.eps());
   m_ = &add_state("exp_avg");
   v_ = &add_state("exp_avg_sq");
 }
 
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& options, bool decoupled)
-    : Adam(one_group(std::move(params), options.lr, options.weight_decay), options, decoupled) {}
+    : Adam(one_group(std::move(params)), options, decoupled) {}
 
 std::vector<std::pair<std::string, std::string>> Adam::settings() const {
   return {{"type", decoupled_ ? "AdamW" : "Adam"},
-          {"beta1", setting_text(options_.beta1)},
-          {"beta2", setting_text(options_.beta2)},
-          {"eps", setting_text(options_.eps)}};
+          {"beta1", setting_text(options_.beta1())},
+          {"beta2", setting_text(options_.beta2())},
+          {"eps", setting_text(options_.eps())}};
 }
 
 void Adam::step() {
@@ -159,8 +164,9 @@ void Adam::step() {
   ++steps_;
   size_t flat = 0;
   for (ParamGroup& group : groups_) {
-    const kernels::AdamHyper hyper{group.lr,           options_.beta1, options_.beta2, options_.eps,
-                                   group.weight_decay, decoupled_,     steps_};
+    const kernels::AdamHyper hyper{*group.lr,      options_.beta1(),    options_.beta2(),
+                                   options_.eps(), *group.weight_decay, decoupled_,
+                                   steps_};
     for (Tensor& p : group.params) {
       const Tensor grad = p.grad();
       const size_t i = flat++;

@@ -1,11 +1,17 @@
-// Optimizers over parameter groups, in the shape of torch.optim. Each group has its own
+// Optimizers over parameter groups, in the shape of torch.optim. Each group may set its own
 // learning rate and weight decay, so BatchNorm parameters and biases can skip decay
-// (decay_groups() builds that split). Per-parameter state (momentum, Adam moments) is kept as
-// tensors on the parameter's device and exposed by name for checkpoints.
+// (decay_groups() builds that split); what a group leaves unset it takes from the optimizer's
+// options. Per-parameter state (momentum, Adam moments) is kept as tensors on the parameter's
+// device and exposed by name for checkpoints.
+//
+// Options read like LibTorch's: SGD sgd(model.parameters(),
+//   SgdOptions(0.05f).momentum(0.9f).weight_decay(5e-4f).nesterov(true));
+// each setter returns the options, and the same name without an argument reads the value.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,26 +20,42 @@
 
 namespace minidl {
 
+// Parameters that share a learning rate and weight decay. Unset, each is the optimizer's
+// (its options'); the optimizer fills them in when it is made, so afterwards every group of
+// optimizer.groups() has both (an LR scheduler changes group.lr from there).
 struct ParamGroup {
   std::vector<Tensor> params;
-  float lr = 0.1f;
-  float weight_decay = 0.f;
+  std::optional<float> lr;
+  std::optional<float> weight_decay;
 };
 
-// Two groups: weights of rank >= 2 (conv and linear) with `weight_decay`, and rank-1
-// parameters (BatchNorm gamma/beta, biases) without. For a model: decay_groups(
-// model.parameters(), lr, weight_decay). Optimizers see tensors, never Modules, so optim/
-// does not depend on layers/.
-std::vector<ParamGroup> decay_groups(const std::vector<Tensor>& params, float lr,
-                                     float weight_decay);
+// Two groups: weights of rank >= 2 (conv and linear) with the optimizer's weight decay, and
+// rank-1 parameters (BatchNorm gamma/beta, biases) with none. For a model:
+// SGD sgd(decay_groups(model.parameters()), SgdOptions(0.05f).weight_decay(5e-4f)).
+// Optimizers see tensors, never Modules, so optim/ does not depend on layers/.
+std::vector<ParamGroup> decay_groups(const std::vector<Tensor>& params);
+
+// One option of an options class: a setter that returns the options, so that calls chain,
+// and a getter of the same name (LibTorch's TORCH_ARG, written out).
+#define MINIDL_OPTION(Options, type, name) \
+ public:                                   \
+  Options& name(type value) {              \
+    name##_ = value;                       \
+    return *this;                          \
+  }                                        \
+  type name() const { return name##_; }    \
+                                           \
+ private:                                  \
+  type name##_
 
 // The base of every optimizer. Parameters keep their devices: state tensors live next to
 // them, and a state tensor found on another device (a model moved after the optimizer was
 // made) is an Error naming the optimizer.
 class Optimizer {
  public:
-  // Every parameter must be defined and require grad (else an Error naming its group).
-  explicit Optimizer(std::vector<ParamGroup> groups);
+  // Every parameter must be defined and require grad (else an Error naming its group). A
+  // group's unset lr and weight_decay become `lr` and `weight_decay`, the optimizer's.
+  Optimizer(std::vector<ParamGroup> groups, float lr, float weight_decay);
   virtual ~Optimizer() = default;
 
   // Updates every parameter that has a gradient. Runs without recording a graph.
@@ -68,15 +90,19 @@ class Optimizer {
 // SGD as torch.optim.SGD, per group: d = grad + weight_decay * p; with momentum,
 // buf = momentum * buf + d and the step is buf (Nesterov: d + momentum * buf), else d;
 // p -= lr * step. Errors: momentum < 0; nesterov with momentum 0.
-struct SgdOptions {
-  float lr = 0.1f, momentum = 0.f, weight_decay = 0.f;
-  bool nesterov = false;
+class SgdOptions {
+ public:
+  explicit SgdOptions(float lr) : lr_(lr) {}  // no default: every run chooses its rate
+  MINIDL_OPTION(SgdOptions, float, lr);
+  MINIDL_OPTION(SgdOptions, float, momentum) = 0.f;
+  MINIDL_OPTION(SgdOptions, float, weight_decay) = 0.f;
+  MINIDL_OPTION(SgdOptions, bool, nesterov) = false;
 };
 
 class SGD : public Optimizer {
  public:
-  SGD(std::vector<ParamGroup> groups, const SgdOptions& options);  // groups keep their lr/wd
-  SGD(std::vector<Tensor> params, const SgdOptions& options);      // one group from options
+  SGD(std::vector<ParamGroup> groups, const SgdOptions& options);  // unset group fields: options'
+  SGD(std::vector<Tensor> params, const SgdOptions& options);      // one group
   void step() override;
   std::vector<std::pair<std::string, std::string>> settings() const override;
 
@@ -85,8 +111,14 @@ class SGD : public Optimizer {
   std::vector<Tensor>* momentum_ = nullptr;
 };
 
-struct AdamOptions {
-  float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.f;
+class AdamOptions {
+ public:
+  explicit AdamOptions(float lr = 1e-3f) : lr_(lr) {}  // PyTorch's default rate
+  MINIDL_OPTION(AdamOptions, float, lr);
+  MINIDL_OPTION(AdamOptions, float, beta1) = 0.9f;
+  MINIDL_OPTION(AdamOptions, float, beta2) = 0.999f;
+  MINIDL_OPTION(AdamOptions, float, eps) = 1e-8f;
+  MINIDL_OPTION(AdamOptions, float, weight_decay) = 0.f;
 };
 
 // Adam (L2 decay added to the gradient) or, with decoupled = true, AdamW. Errors: beta1 or

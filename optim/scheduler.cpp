@@ -144,7 +144,7 @@ std::shared_ptr<Schedule> sequential(std::vector<std::shared_ptr<Schedule>> sche
 
 LRScheduler::LRScheduler(Optimizer& optimizer, std::shared_ptr<Schedule> schedule)
     : optimizer_(optimizer), schedule_(std::move(schedule)) {
-  for (const ParamGroup& group : optimizer_.groups()) base_lrs_.push_back(group.lr);
+  for (const ParamGroup& group : optimizer_.groups()) base_lrs_.push_back(*group.lr);
   apply();
 }
 
@@ -161,7 +161,7 @@ void LRScheduler::set_steps_taken(int64_t step) {
 float LRScheduler::lr(size_t group) const {
   MINIDL_CHECK(group < optimizer_.groups().size(), "LRScheduler::lr", "group ", group,
                " out of range (", optimizer_.groups().size(), " groups)");
-  return optimizer_.groups()[group].lr;
+  return *optimizer_.groups()[group].lr;
 }
 
 float LRScheduler::base_lr(size_t group) const {

@@ -152,8 +152,9 @@ TEST_CASE("resuming from a checkpoint reproduces the uninterrupted run's losses"
   auto make = [&](std::unique_ptr<ResNet>& model, std::unique_ptr<SGD>& sgd,
                   std::unique_ptr<LRScheduler>& scheduler) {
     model = std::make_unique<ResNet>(config);
-    sgd = std::make_unique<SGD>(decay_groups(model->parameters(), 0.05f, 5e-4f),
-                                SgdOptions{0.05f, 0.9f, 5e-4f, true});
+    sgd =
+        std::make_unique<SGD>(decay_groups(model->parameters()),
+                              SgdOptions(0.05f).momentum(0.9f).weight_decay(5e-4f).nesterov(true));
     scheduler = std::make_unique<LRScheduler>(*sgd, one_cycle(12, 0.3));
   };
 

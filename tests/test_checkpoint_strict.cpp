@@ -59,7 +59,8 @@ struct Run {
   SGD sgd;
   LRScheduler scheduler;
   explicit Run(float momentum = 0.9f, bool nesterov = true, float lr = 0.1f, float decay = 5e-4f)
-      : sgd(decay_groups(model.parameters(), lr, decay), SgdOptions{lr, momentum, decay, nesterov}),
+      : sgd(decay_groups(model.parameters()),
+            SgdOptions(lr).momentum(momentum).weight_decay(decay).nesterov(nesterov)),
         scheduler(sgd, one_cycle(20, 0.3)) {}
   void train(int steps) {
     Generator gen(5);
@@ -403,7 +404,7 @@ TEST_CASE("resuming with other optimizer settings names the setting", "[cpu][che
   }
   {
     Linear model(3, 2);
-    Adam adam(model.parameters(), AdamOptions{});
+    Adam adam(model.parameters(), AdamOptions());
     REQUIRE_THROWS_WITH(load_checkpoint(m, model, &adam, nullptr),
                         "load_checkpoint: " + m +
                             " was saved by the SGD optimizer (metadata 'optimizer.type') but "

@@ -36,7 +36,8 @@ TEST_CASE("the reference ResNet learns CIFAR-10: one epoch on 5000 images beats 
 
   manual_seed(3);
   ResNet model;
-  SGD sgd(decay_groups(model.parameters(), 0.05f, 5e-4f), SgdOptions{0.05f, 0.9f, 5e-4f, true});
+  SGD sgd(decay_groups(model.parameters()),
+          SgdOptions(0.05f).momentum(0.9f).weight_decay(5e-4f).nesterov(true));
   LRScheduler scheduler(sgd, one_cycle(train_loader.batches_per_epoch(), 0.25));
   train_loader.start_epoch(0);
   Batch batch;

@@ -20,12 +20,14 @@ TEST_CASE("cuda SGD Adam and AdamW updates match the CPU", "[gpu][optim]") {
            p_gpu = start.to(Device::CUDA).set_requires_grad();
     auto make = [kind](Tensor p) -> std::unique_ptr<Optimizer> {
       if (kind == 0)
-        return std::make_unique<SGD>(std::vector<Tensor>{p}, SgdOptions{0.1f, 0.9f, 5e-4f, true});
+        return std::make_unique<SGD>(
+            std::vector<Tensor>{p},
+            SgdOptions(0.1f).momentum(0.9f).weight_decay(5e-4f).nesterov(true));
       if (kind == 1)
         return std::make_unique<Adam>(std::vector<Tensor>{p},
-                                      AdamOptions{0.01f, 0.9f, 0.999f, 1e-8f, 0.01f});
+                                      AdamOptions(0.01f).weight_decay(0.01f));
       return std::make_unique<AdamW>(std::vector<Tensor>{p},
-                                     AdamOptions{0.01f, 0.9f, 0.999f, 1e-8f, 0.01f});
+                                     AdamOptions(0.01f).weight_decay(0.01f));
     };
     auto cpu = make(p_cpu), gpu = make(p_gpu);
     for (int step = 0; step < 3; ++step) {
@@ -55,7 +57,8 @@ TEST_CASE("cuda SGD updates many tensors of awkward sizes in batched launches", 
       gpu_params.push_back(start.to(Device::CUDA).set_requires_grad());
       grads.push_back(Tensor::normal({sizes[k % 7]}, 0.f, 1.f, gen));
     }
-    const SgdOptions options{0.1f, momentum, 5e-4f, momentum > 0.f};
+    const SgdOptions options =
+        SgdOptions(0.1f).momentum(momentum).weight_decay(5e-4f).nesterov(momentum > 0.f);
     SGD cpu(cpu_params, options), gpu(gpu_params, options);
     for (int step = 0; step < 2; ++step) {
       cpu.zero_grad();
@@ -87,10 +90,10 @@ TEST_CASE("one training step of the reference ResNet on CUDA matches the CPU ste
   Generator gen(42);
   const Tensor images = Tensor::normal({4, 3, 32, 32}, 0.f, 1.f, gen);
   const std::vector<int> labels = {3, 1, 4, 1};
-  SGD cpu_sgd(decay_groups(cpu_model.parameters(), 0.1f, 5e-4f),
-              SgdOptions{0.1f, 0.9f, 5e-4f, true});
-  SGD gpu_sgd(decay_groups(gpu_model.parameters(), 0.1f, 5e-4f),
-              SgdOptions{0.1f, 0.9f, 5e-4f, true});
+  SGD cpu_sgd(decay_groups(cpu_model.parameters()),
+              SgdOptions(0.1f).momentum(0.9f).weight_decay(5e-4f).nesterov(true));
+  SGD gpu_sgd(decay_groups(gpu_model.parameters()),
+              SgdOptions(0.1f).momentum(0.9f).weight_decay(5e-4f).nesterov(true));
 
   const Tensor cpu_loss = ops::softmax_cross_entropy(cpu_model.forward(images), labels, 0.1f);
   const Tensor gpu_loss =

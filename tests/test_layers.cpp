@@ -135,3 +135,15 @@ TEST_CASE("print_summary lists every layer with its output shape and the total",
                        Catch::Contains("total trainable parameters 4910922"));
   CHECK(model.is_training());  // restored after the summary's eval-mode pass
 }
+
+TEST_CASE("Sequential takes its modules in its constructor, in order", "[cpu][layers]") {
+  Sequential net(std::make_shared<Linear>(3, 4), std::make_shared<ReLU>(),
+                 std::make_shared<Linear>(4, 2));
+  REQUIRE(net.size() == 3);
+  Sequential same;
+  same.add(std::make_shared<Linear>(3, 4)).add(std::make_shared<ReLU>());
+  same.add(std::make_shared<Linear>(4, 2));
+  CHECK(net.named_parameters().size() == same.named_parameters().size());
+  const Tensor y = net.forward(Tensor::ones({5, 3}));
+  CHECK(y.shape() == Shape{5, 2});
+}

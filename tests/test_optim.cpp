@@ -26,7 +26,7 @@ void set_grad(Tensor& p, float g) {
 TEST_CASE("SGD with Nesterov momentum and weight decay matches PyTorch step by step",
           "[cpu][optim]") {
   Tensor p = scalar_param(1.f);
-  SGD sgd({p}, SgdOptions{0.1f, 0.9f, 0.01f, true});
+  SGD sgd({p}, SgdOptions(0.1f).momentum(0.9f).weight_decay(0.01f).nesterov(true));
   set_grad(p, 0.5f);
   sgd.step();
   // d = 0.5 + 0.01 * 1 = 0.51; buf = 0.51; p = 1 - 0.1 * (0.51 + 0.9 * 0.51)
@@ -45,8 +45,8 @@ TEST_CASE("SGD with Nesterov momentum and weight decay matches PyTorch step by s
 
 TEST_CASE("SGD with plain momentum and without momentum", "[cpu][optim]") {
   Tensor a = scalar_param(2.f), b = scalar_param(2.f);
-  SGD heavy({a}, SgdOptions{0.5f, 0.5f, 0.f, false});
-  SGD plain({b}, SgdOptions{0.5f, 0.f, 0.f, false});
+  SGD heavy({a}, SgdOptions(0.5f).momentum(0.5f).weight_decay(0.f).nesterov(false));
+  SGD plain({b}, SgdOptions(0.5f).momentum(0.f).weight_decay(0.f).nesterov(false));
   for (int i = 0; i < 2; ++i) {
     set_grad(a, 1.f);
     set_grad(b, 1.f);
@@ -62,15 +62,16 @@ TEST_CASE("SGD with plain momentum and without momentum", "[cpu][optim]") {
   }
   CHECK(a.item() == Approx(ra[0]));
   CHECK(b.item() == Approx(rb[0]));
-  REQUIRE_THROWS_WITH(SGD({scalar_param(0)}, SgdOptions{0.1f, 0.f, 0.f, true}),
-                      Catch::Contains("Nesterov"));
+  REQUIRE_THROWS_WITH(
+      SGD({scalar_param(0)}, SgdOptions(0.1f).momentum(0.f).weight_decay(0.f).nesterov(true)),
+      Catch::Contains("Nesterov"));
 }
 
 TEST_CASE("Adam and AdamW follow PyTorch for two steps", "[cpu][optim]") {
   const float lr = 0.1f, wd = 0.1f;
   Tensor a = scalar_param(1.f), w = scalar_param(1.f);
-  Adam adam({a}, AdamOptions{lr, 0.9f, 0.999f, 1e-8f, wd});
-  AdamW adamw({w}, AdamOptions{lr, 0.9f, 0.999f, 1e-8f, wd});
+  Adam adam({a}, AdamOptions(lr).weight_decay(wd));
+  AdamW adamw({w}, AdamOptions(lr).weight_decay(wd));
 
   // The reference loops in double (tests/reference/optimizer.cpp).
   const ref::AdamHyper adam_ref{lr, 0.9, 0.999, 1e-8, wd, false};
@@ -95,17 +96,25 @@ TEST_CASE("decay_groups exempts BatchNorm parameters and biases from weight deca
       .add(std::make_shared<BatchNorm2d>(4))
       .add(std::make_shared<Flatten>())
       .add(std::make_shared<Linear>(4 * 5 * 5, 2));
-  const std::vector<ParamGroup> groups = decay_groups(net.parameters(), 0.1f, 5e-4f);
+  const std::vector<ParamGroup> groups = decay_groups(net.parameters());
   REQUIRE(groups.size() == 2);
-  CHECK(groups[0].weight_decay == 5e-4f);
+  CHECK(!groups[0].weight_decay.has_value());  // the optimizer's
   CHECK(groups[1].weight_decay == 0.f);
+  CHECK(!groups[0].lr.has_value());
+  CHECK(!groups[1].lr.has_value());
   CHECK(groups[0].params.size() == 2);  // conv weight, linear weight
   CHECK(groups[1].params.size() == 4);  // conv bias, gamma, beta, linear bias
   for (const Tensor& p : groups[1].params) CHECK(p.dim() == 1);
+  // The optimizer fills in what the groups leave unset, and nothing else.
+  const SGD filled(groups, SgdOptions(0.05f).momentum(0.9f).weight_decay(5e-4f));
+  CHECK(filled.groups()[0].lr == 0.05f);
+  CHECK(filled.groups()[0].weight_decay == 5e-4f);
+  CHECK(filled.groups()[1].lr == 0.05f);
+  CHECK(filled.groups()[1].weight_decay == 0.f);
 
   // Per-group learning rates are honoured: a zero-lr group does not move.
   Tensor moving = scalar_param(1.f), frozen = scalar_param(1.f);
-  SGD sgd({ParamGroup{{moving}, 0.5f, 0.f}, ParamGroup{{frozen}, 0.f, 0.f}}, SgdOptions{});
+  SGD sgd({ParamGroup{{moving}, 0.5f, 0.f}, ParamGroup{{frozen}, 0.f, 0.f}}, SgdOptions(0.1f));
   set_grad(moving, 1.f);
   set_grad(frozen, 1.f);
   sgd.step();
@@ -161,7 +170,7 @@ TEST_CASE("schedules compose: warmup then cosine", "[cpu][scheduler]") {
 
 TEST_CASE("LRScheduler drives every group's lr from its own base lr", "[cpu][scheduler]") {
   Tensor a = scalar_param(0), b = scalar_param(0);
-  SGD sgd({ParamGroup{{a}, 0.2f, 0.f}, ParamGroup{{b}, 0.02f, 0.f}}, SgdOptions{});
+  SGD sgd({ParamGroup{{a}, 0.2f, 0.f}, ParamGroup{{b}, 0.02f, 0.f}}, SgdOptions(0.1f));
   LRScheduler scheduler(sgd, step_schedule(2, 0.5));
   CHECK(scheduler.lr(0) == Approx(0.2));
   scheduler.step();
@@ -171,4 +180,32 @@ TEST_CASE("LRScheduler drives every group's lr from its own base lr", "[cpu][sch
   CHECK(scheduler.lr(1) == Approx(0.01));
   scheduler.set_steps_taken(4);  // as a resumed run does
   CHECK(scheduler.lr(1) == Approx(0.005));
+}
+
+TEST_CASE("optimizer options chain, and groups inherit what they leave unset", "[cpu][optim]") {
+  const SgdOptions sgd = SgdOptions(0.05f).momentum(0.9f).weight_decay(5e-4f).nesterov(true);
+  CHECK(sgd.lr() == 0.05f);
+  CHECK(sgd.momentum() == 0.9f);
+  CHECK(sgd.weight_decay() == 5e-4f);
+  CHECK(sgd.nesterov());
+  const AdamOptions adam = AdamOptions().beta2(0.99f);
+  CHECK(adam.lr() == 1e-3f);  // PyTorch's defaults for what is not set
+  CHECK(adam.beta1() == 0.9f);
+  CHECK(adam.beta2() == 0.99f);
+  CHECK(adam.eps() == 1e-8f);
+  CHECK(adam.weight_decay() == 0.f);
+
+  // A group that sets its lr keeps it; one that does not takes the optimizer's.
+  Tensor own = scalar_param(1.f), inherits = scalar_param(1.f);
+  ParamGroup own_group{{own}, 0.5f, std::nullopt};
+  ParamGroup inheriting{{inherits}, std::nullopt, std::nullopt};
+  SGD optimizer({own_group, inheriting}, SgdOptions(0.1f).weight_decay(1.f));
+  CHECK(optimizer.groups()[0].lr == 0.5f);
+  CHECK(optimizer.groups()[1].lr == 0.1f);
+  CHECK(optimizer.groups()[1].weight_decay == 1.f);
+  set_grad(own, 1.f);
+  set_grad(inherits, 1.f);
+  optimizer.step();
+  CHECK(own.item() == Approx(1.f - 0.5f * (1.f + 1.f)));       // d = grad + wd * p = 2
+  CHECK(inherits.item() == Approx(1.f - 0.1f * (1.f + 1.f)));  // the optimizer's lr and wd
 }

@@ -83,7 +83,7 @@ TEST_CASE("the profiler gives the optimizer, the metrics and each convolution sh
   const Tensor x = Tensor::normal({2, 3, 8, 8}, 0.f, 1.f, gen);
   const Tensor w1 = Tensor::normal({4, 3, 3, 3}, 0.f, 1.f, gen).set_requires_grad(true);
   const Tensor w2 = Tensor::normal({5, 4, 1, 1}, 0.f, 1.f, gen).set_requires_grad(true);
-  SGD sgd({w1, w2}, SgdOptions{});
+  SGD sgd({w1, w2}, SgdOptions(0.1f));
   const std::vector<int> labels = {1, 2};
   profiler::request(2);
   for (int step = 0; step < profiler::kWarmupSteps + 2; ++step) {

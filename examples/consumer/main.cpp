@@ -47,7 +47,8 @@ int main(int argc, char** argv) {
   DataLoader loader(train, options);
   options.shuffle = false;
   DataLoader test_batches(test, options);
-  SGD opt(decay_groups(model.parameters(), 0.02f, 5e-4f), SgdOptions{0.02f, 0.9f, 5e-4f, true});
+  SGD opt(decay_groups(model.parameters()),
+          SgdOptions(0.02f).momentum(0.9f).weight_decay(5e-4f).nesterov(true));
   LRScheduler sched(opt, cosine_schedule(epochs * loader.batches_per_epoch()));
   Batch b;
   for (int epoch = 0; epoch < epochs; ++epoch) {
