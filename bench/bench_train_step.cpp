@@ -263,7 +263,7 @@ Result measure_training(const Options& o, Device device, int batch) {
   std::vector<double> ms = time_steps(o, [&] {
     profiler::begin_step(device);
     const DeviceBatch on_device = uploader.upload(data);
-    const Tensor logits = model.forward(on_device.images);
+    const Tensor logits = model.forward(on_device.inputs);
     const Tensor loss = ops::softmax_cross_entropy(logits, on_device.labels, kLabelSmoothing);
     optimizer.zero_grad();
     loss.backward();
@@ -285,7 +285,7 @@ Result measure_inference(const Options& o, Device device, int batch) {
   model.eval();
   NoGradGuard no_grad;
   std::vector<double> ms = time_steps(o, [&] {
-    model.forward(uploader.upload(data).images);
+    model.forward(uploader.upload(data).inputs);
     synchronize(device);
   });
   const double allocator_peak = mib(allocator_stats(device).peak_bytes_in_use);

@@ -35,13 +35,32 @@ void BatchUploader::stage(const void* host, size_t bytes, void* device_dst) {
   slot.in_use = true;
 }
 
+Tensor BatchUploader::upload_tensor(const Tensor& host) {
+  Tensor out = Tensor::empty(host.shape(), device_);
+  stage(host.data(), size_t(host.numel()) * sizeof(float), out.data());
+  return out;
+}
+
 DeviceBatch BatchUploader::upload(const Batch& batch) {
-  MINIDL_CHECK(batch.images.defined() && batch.images.device() == Device::CPU, "BatchUploader",
-               "expects a batch of CPU images");
-  MINIDL_CHECK(int64_t(batch.labels.size()) == batch.images.size(0), "BatchUploader", "got ",
-               batch.labels.size(), " labels for images ", batch.images.shape_str());
+  MINIDL_CHECK(batch.inputs.defined() && batch.inputs.device() == Device::CPU, "BatchUploader",
+               "expects a batch of CPU inputs");
+  const bool has_targets = batch.targets.defined();
+  MINIDL_CHECK(!has_targets || (batch.targets.device() == Device::CPU &&
+                                batch.targets.size(0) == batch.inputs.size(0)),
+               "BatchUploader", "targets ", batch.targets.shape_str(),
+               " must be on the CPU with one row per input of ", batch.inputs.shape_str());
+  MINIDL_CHECK(has_targets || int64_t(batch.labels.size()) == batch.inputs.size(0), "BatchUploader",
+               "got ", batch.labels.size(), " labels for inputs ", batch.inputs.shape_str());
   if (device_ == Device::CPU) {
-    return {batch.images, ops::make_labels(batch.labels, classes_, Device::CPU)};
+    DeviceBatch out{batch.inputs, {}, batch.targets};
+    if (!has_targets) out.labels = ops::make_labels(batch.labels, classes_, Device::CPU);
+    return out;
+  }
+  DeviceBatch out;
+  out.inputs = upload_tensor(batch.inputs);
+  if (has_targets) {
+    out.targets = upload_tensor(batch.targets);
+    return out;
   }
   std::vector<int32_t> labels(batch.labels.size());
   for (size_t n = 0; n < labels.size(); ++n) {
@@ -49,9 +68,6 @@ DeviceBatch BatchUploader::upload(const Batch& batch) {
                  batch.labels[n], " at index ", n, " is outside [0, ", classes_, ")");
     labels[n] = batch.labels[n];
   }
-  DeviceBatch out;
-  out.images = Tensor::empty(batch.images.shape(), device_);
-  stage(batch.images.data(), size_t(batch.images.numel()) * sizeof(float), out.images.data());
   const auto label_storage = std::make_shared<Storage>(labels.size() * sizeof(int32_t), device_);
   if (!labels.empty()) stage(labels.data(), labels.size() * sizeof(int32_t), label_storage->data());
   out.labels = ops::Labels::wrap(label_storage, int64_t(labels.size()));

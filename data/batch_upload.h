@@ -20,9 +20,10 @@
 namespace minidl {
 
 struct DeviceBatch {
-  Tensor images;       // [B, 3, 32, 32] on the device
-  ops::Labels labels;  // B labels on the device
-  int64_t size() const { return labels.count(); }
+  Tensor inputs;       // [B, ...] on the device
+  ops::Labels labels;  // B labels on the device (none for a batch with targets)
+  Tensor targets;      // [B, ...] on the device (undefined for a batch with labels)
+  int64_t size() const { return inputs.defined() ? inputs.size(0) : 0; }
 };
 
 class BatchUploader {
@@ -33,12 +34,13 @@ class BatchUploader {
   BatchUploader(const BatchUploader&) = delete;
   BatchUploader& operator=(const BatchUploader&) = delete;
 
-  // batch.images: [B, ...] on the CPU, batch.labels: B labels; anything else is an Error.
-  // The result may be used by kernels queued after this call; the host does not wait.
+  // batch.inputs: [B, ...] on the CPU, with B labels or targets [B, ...] on the CPU; anything
+  // else is an Error. The result may be used by kernels queued after this call; the host does
+  // not wait.
   DeviceBatch upload(const Batch& batch);
 
  private:
-  static constexpr int kSlots = 4;  // images and labels of two batches in flight
+  static constexpr int kSlots = 4;  // inputs and labels (or targets) of two batches in flight
   struct Slot {
     void* pinned = nullptr;
     size_t capacity = 0;
@@ -47,6 +49,7 @@ class BatchUploader {
   };
   // Queues a copy of `bytes` host bytes to `device_dst` through the next staging slot.
   void stage(const void* host, size_t bytes, void* device_dst);
+  Tensor upload_tensor(const Tensor& host);
 
   Device device_;
   int classes_;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <numeric>
+#include <string>
+#include <utility>
 
 #include "core/error.h"
 
@@ -17,20 +19,43 @@ uint64_t mix(uint64_t a, uint64_t b) {
 }
 }  // namespace
 
-DataLoader::DataLoader(const Cifar10& data, const LoaderOptions& options)
-    : data_(data), options_(options) {
-  MINIDL_CHECK(options.batch_size > 0, "DataLoader", "batch_size must be positive, got ",
-               options.batch_size);
+namespace {
+// One example through the generic path: the dataset's get(), then the loader's transform,
+// checked against the shapes of example 0.
+Example checked_example(const Dataset& data, const ExampleTransform& transform, int64_t index,
+                        Generator& gen) {
+  Example e = data.get(index, gen);
+  if (transform) e = transform(std::move(e), gen);
+  MINIDL_CHECK(e.input.defined() && e.input.device() == Device::CPU, "DataLoader", "example ",
+               index, "'s input must be a CPU tensor, got ",
+               e.input.defined() ? device_name(e.input.device()) : "an undefined one");
+  MINIDL_CHECK(!e.target.defined() || e.target.device() == Device::CPU, "DataLoader", "example ",
+               index, "'s target must be on the CPU");
+  MINIDL_CHECK(e.target.defined() || e.label >= 0, "DataLoader", "example ", index,
+               " has neither a label (>= 0) nor a target");
+  return e;
+}
+}  // namespace
+
+DataLoader::DataLoader(const Dataset& data, LoaderOptions options)
+    : data_(data), options_(std::move(options)) {
+  MINIDL_CHECK(options_.batch_size() > 0, "DataLoader", "batch_size must be positive, got ",
+               options_.batch_size());
   MINIDL_CHECK(data.size() > 0, "DataLoader", "the dataset is empty");
-  MINIDL_CHECK(options.prefetch >= 1, "DataLoader", "prefetch must be >= 1, got ",
-               options.prefetch);
+  MINIDL_CHECK(options_.prefetch() >= 1, "DataLoader", "prefetch must be >= 1, got ",
+               options_.prefetch());
+  Generator gen(options_.seed());
+  const Example first = checked_example(data_, options_.transform(), 0, gen);
+  input_shape_ = first.input.shape();
+  has_targets_ = first.target.defined();
+  if (has_targets_) target_shape_ = first.target.shape();
 }
 
 DataLoader::~DataLoader() { stop(); }
 
 int64_t DataLoader::batches_per_epoch() const {
-  const int64_t n = data_.size(), b = options_.batch_size;
-  return options_.drop_last ? n / b : (n + b - 1) / b;
+  const int64_t n = data_.size(), b = options_.batch_size();
+  return options_.drop_last() ? n / b : (n + b - 1) / b;
 }
 
 void DataLoader::stop() {
@@ -51,23 +76,45 @@ void DataLoader::start_epoch(int64_t epoch) {
   worker_ = std::thread([this, epoch] { produce(epoch); });
 }
 
+namespace {
+// Shape with a leading batch dimension.
+Shape batched(int64_t count, const Shape& example) {
+  Shape shape{count};
+  shape.insert(shape.end(), example.begin(), example.end());
+  return shape;
+}
+}  // namespace
+
 Batch DataLoader::make_batch(int64_t epoch, int64_t index,
                              const std::vector<int64_t>& order) const {
-  const int64_t first = index * options_.batch_size;
-  const int64_t count = std::min<int64_t>(options_.batch_size, data_.size() - first);
+  const int64_t first = index * options_.batch_size();
+  const int64_t count = std::min<int64_t>(options_.batch_size(), data_.size() - first);
   Batch batch;
-  batch.images = Tensor::empty({count, Cifar10::kChannels, Cifar10::kHeight, Cifar10::kWidth});
-  batch.labels.resize(count);
-  Generator gen(mix(mix(options_.seed, uint64_t(epoch)), uint64_t(index)));
+  batch.inputs = Tensor::empty(batched(count, input_shape_));
+  if (has_targets_) batch.targets = Tensor::empty(batched(count, target_shape_));
+  const int64_t input_size = batch.inputs.numel() / count;
+  const int64_t target_size = has_targets_ ? batch.targets.numel() / count : 0;
+  Generator gen(mix(mix(options_.seed(), uint64_t(epoch)), uint64_t(index)));
   for (int64_t i = 0; i < count; ++i) {
     const int64_t sample = order[first + i];
-    float* out = batch.images.data() + i * Cifar10::kImageBytes;
-    if (options_.augment) {
-      augment(data_.image(sample), options_.augment_options, options_.stats, gen, out);
-    } else {
-      normalize(data_.image(sample), options_.stats, out);
+    float* input = batch.inputs.data() + i * input_size;
+    float* target = has_targets_ ? batch.targets.data() + i * target_size : nullptr;
+    int label = -1;
+    if (options_.transform()) {  // the generic path: get(), transform, check, copy
+      const Example e = checked_example(data_, options_.transform(), sample, gen);
+      MINIDL_CHECK(e.input.shape() == input_shape_ && e.target.defined() == has_targets_ &&
+                       (!has_targets_ || e.target.shape() == target_shape_),
+                   "DataLoader", "example ", sample, " has input ", e.input.shape_str(),
+                   " and target ", e.target.shape_str(), " but example 0 has input ",
+                   shape_str(input_shape_), " and target ",
+                   has_targets_ ? shape_str(target_shape_) : std::string("undefined"));
+      std::copy_n(e.input.data(), input_size, input);
+      if (has_targets_) std::copy_n(e.target.data(), target_size, target);
+      label = e.label;
+    } else {  // the dataset writes the example in place (Dataset::write)
+      label = data_.write(sample, gen, input, target);
     }
-    batch.labels[i] = data_.labels[sample];
+    if (!has_targets_) batch.labels.push_back(label);
   }
   return batch;
 }
@@ -76,14 +123,14 @@ void DataLoader::produce(int64_t epoch) {
   try {
     std::vector<int64_t> order(data_.size());
     std::iota(order.begin(), order.end(), 0);
-    if (options_.shuffle) {
-      Generator gen(mix(options_.seed, uint64_t(epoch)) ^ 0x5bd1e995ULL);
+    if (options_.shuffle()) {
+      Generator gen(mix(options_.seed(), uint64_t(epoch)) ^ 0x5bd1e995ULL);
       std::shuffle(order.begin(), order.end(), gen.engine());
     }
     for (int64_t b = 0; b < batches_per_epoch(); ++b) {
       Batch batch = make_batch(epoch, b, order);
       std::unique_lock<std::mutex> lock(mutex_);
-      changed_.wait(lock, [this] { return stopping_ || int(ready_.size()) < options_.prefetch; });
+      changed_.wait(lock, [this] { return stopping_ || int(ready_.size()) < options_.prefetch(); });
       if (stopping_) return;
       ready_.push_back(std::move(batch));
       changed_.notify_all();

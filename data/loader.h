@@ -1,45 +1,92 @@
-// DataLoader: batches of a Cifar10 dataset as tensors, shuffled and augmented reproducibly,
-// assembled on a background thread so the next batch is ready when the training step wants it.
+// DataLoader: batches of any Dataset (data/dataset.h) as tensors, shuffled and transformed
+// reproducibly, assembled on a background thread so the next batch is ready when the training
+// step wants it.
 //
-// Reproducibility: the order of epoch e is a shuffle seeded by (seed, e), and the augmentation
-// of batch b by (seed, e, b), so a run resumed at epoch e sees exactly the batches the
-// uninterrupted run saw, whatever the thread timing.
+//   TensorDataset data(inputs, targets);                 // or your own Dataset
+//   DataLoader loader(data, LoaderOptions().batch_size(64).seed(1));
+//   Batch batch;
+//   for (loader.start_epoch(epoch); loader.next(batch);) { ... batch.inputs, batch.targets ... }
+//
+// Reproducibility: the order of epoch e is a shuffle seeded by (seed, e), and the examples of
+// batch b are made with a generator seeded by (seed, e, b), so a run resumed at epoch e sees
+// exactly the batches the uninterrupted run saw, whatever the thread timing.
 #pragma once
 
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "core/tensor.h"
-#include "data/cifar10.h"
-#include "data/transforms.h"
+#include "data/dataset.h"
 
 namespace minidl {
 
+// A batch on the CPU: inputs [B, ...input shape]; labels (B of them) for a dataset with
+// labels, or targets [B, ...target shape] for one with targets.
 struct Batch {
-  Tensor images;            // [B, 3, 32, 32], normalized, on the CPU
-  std::vector<int> labels;  // B labels
+  Tensor inputs;
+  std::vector<int> labels;
+  Tensor targets;
+  int64_t size() const { return inputs.defined() ? inputs.size(0) : 0; }
 };
 
-struct LoaderOptions {
-  int batch_size = 128;
-  bool shuffle = true;
-  bool augment = false;  // training transform (crop, flip, cutout) when true
-  AugmentOptions augment_options{};
-  ChannelStats stats = cifar10_published_stats();
-  uint64_t seed = 0;
-  bool drop_last = false;  // drop a final batch smaller than batch_size
-  int prefetch = 2;        // batches prepared ahead
+// An optional transform of every example, after the dataset's get(): it may replace the
+// input (and target) as long as every example keeps one shape; random choices draw from `gen`.
+using ExampleTransform = std::function<Example(Example example, Generator& gen)>;
+
+// The loader's settings, chained: LoaderOptions().batch_size(64).shuffle(false).
+class LoaderOptions {
+ public:
+  LoaderOptions& batch_size(int value) {
+    batch_size_ = value;
+    return *this;
+  }
+  LoaderOptions& shuffle(bool value) {
+    shuffle_ = value;
+    return *this;
+  }
+  LoaderOptions& seed(uint64_t value) {
+    seed_ = value;
+    return *this;
+  }
+  LoaderOptions& drop_last(bool value) {  // drop a final batch smaller than batch_size
+    drop_last_ = value;
+    return *this;
+  }
+  LoaderOptions& prefetch(int value) {  // batches prepared ahead
+    prefetch_ = value;
+    return *this;
+  }
+  LoaderOptions& transform(ExampleTransform value) {
+    transform_ = std::move(value);
+    return *this;
+  }
+  int batch_size() const { return batch_size_; }
+  bool shuffle() const { return shuffle_; }
+  uint64_t seed() const { return seed_; }
+  bool drop_last() const { return drop_last_; }
+  int prefetch() const { return prefetch_; }
+  const ExampleTransform& transform() const { return transform_; }
+
+ private:
+  int batch_size_ = 128;
+  bool shuffle_ = true;
+  uint64_t seed_ = 0;
+  bool drop_last_ = false;
+  int prefetch_ = 2;
+  ExampleTransform transform_;
 };
 
 // Batches are CPU tensors; move them with Tensor::to or, on a GPU, BatchUploader.
 class DataLoader {
  public:
-  // `data` must outlive the loader. Errors: batch_size <= 0, an empty dataset, prefetch < 1.
-  DataLoader(const Cifar10& data, const LoaderOptions& options);
+  // `data` must outlive the loader. Reads example 0 once to learn the shapes. Errors:
+  // batch_size <= 0, an empty dataset, prefetch < 1, an example off the CPU.
+  DataLoader(const Dataset& data, LoaderOptions options);
   ~DataLoader();
   DataLoader(const DataLoader&) = delete;
   DataLoader& operator=(const DataLoader&) = delete;
@@ -47,7 +94,8 @@ class DataLoader {
   // Starts producing the batches of `epoch` (stopping any epoch in progress).
   void start_epoch(int64_t epoch);
   // The next batch of the current epoch; false when the epoch is over. An Error before the
-  // first start_epoch(); a failure while the batch was assembled is rethrown here.
+  // first start_epoch(); a failure while the batch was assembled (an example of another
+  // shape, say) is rethrown here.
   bool next(Batch& batch);
   int64_t batches_per_epoch() const;
   int64_t size() const { return data_.size(); }
@@ -57,8 +105,10 @@ class DataLoader {
   void produce(int64_t epoch);
   void stop();
 
-  const Cifar10& data_;
+  const Dataset& data_;
   LoaderOptions options_;
+  Shape input_shape_, target_shape_;  // one example's, from example 0
+  bool has_targets_ = false;
   std::thread worker_;
   std::mutex mutex_;
   std::condition_variable changed_;

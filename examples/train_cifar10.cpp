@@ -15,6 +15,7 @@
 #include "core/minidl.h"
 #include "data/batch_upload.h"
 #include "data/cifar10.h"
+#include "data/cifar10_dataset.h"
 #include "data/loader.h"
 #include "examples/progress.h"
 #include "examples/run_files.h"
@@ -77,7 +78,7 @@ EpochResult evaluate(ResNet& model, DataLoader& loader, BatchUploader& uploader,
   RunningTotals totals(device);
   while (loader.next(batch)) {
     const DeviceBatch on_device = uploader.upload(batch);
-    const Tensor logits = model.forward(on_device.images);
+    const Tensor logits = model.forward(on_device.inputs);
     totals.add(ops::softmax_cross_entropy(logits, on_device.labels), logits, on_device.labels);
   }
   model.train();
@@ -108,16 +109,12 @@ int run(const TrainOptions& o) {
 
   const Cifar10 train_set = load_cifar10(o.data_dir, Split::Train, o.limit_train);
   const Cifar10 test_set = load_cifar10(o.data_dir, Split::Test, o.limit_test);
-  LoaderOptions train_options;
-  train_options.batch_size = o.batch_size;
-  train_options.augment = true;
-  train_options.augment_options.cutout_size = o.cutout;
-  train_options.seed = o.seed;
-  DataLoader train_loader(train_set, train_options);
-  LoaderOptions test_options;
-  test_options.batch_size = 500;
-  test_options.shuffle = false;
-  DataLoader test_loader(test_set, test_options);
+  Cifar10Transform augmented;
+  augmented.augment = true;
+  augmented.augment_options.cutout_size = o.cutout;
+  const Cifar10Dataset train_data(train_set, augmented), test_data(test_set);
+  DataLoader train_loader(train_data, LoaderOptions().batch_size(o.batch_size).seed(o.seed));
+  DataLoader test_loader(test_data, LoaderOptions().batch_size(500).shuffle(false));
 
   BatchUploader uploader(device, config.num_classes);
   SGD optimizer(
@@ -184,7 +181,7 @@ int run(const TrainOptions& o) {
     while (train_loader.next(batch)) {
       profiler::begin_step(device);
       const DeviceBatch on_device = uploader.upload(batch);
-      const Tensor logits = model.forward(on_device.images);
+      const Tensor logits = model.forward(on_device.inputs);
       const Tensor loss = ops::softmax_cross_entropy(logits, on_device.labels, o.label_smoothing);
       optimizer.zero_grad();
       loss.backward();
@@ -206,7 +203,7 @@ int run(const TrainOptions& o) {
         std::string layer;
         {
           NoGradGuard no_grad;
-          layer = first_nonfinite_output(model.children(), on_device.images);
+          layer = first_nonfinite_output(model.children(), on_device.inputs);
         }
         std::fprintf(stderr,
                      "\nerror: the training loss became %f by step %lld (batch %lld of epoch "

@@ -5,7 +5,8 @@
 //                                                    layers/*.h
 //   optimizers, LR schedules                         optim/*.h
 //   safetensors files, training checkpoints          io/*.h
-//   CIFAR-10, transforms, DataLoader, batch upload   data/*.h
+//   datasets (yours, tensors, CIFAR-10), DataLoader, batch upload
+//                                                    data/*.h
 //   the reference ResNet and its block               models/*.h
 //
 // Why it lives in minidl/ at the top of the source tree: the library's own files include each
@@ -36,6 +37,8 @@
 
 #include "data/batch_upload.h"
 #include "data/cifar10.h"
+#include "data/cifar10_dataset.h"
+#include "data/dataset.h"
 #include "data/loader.h"
 #include "data/transforms.h"
 

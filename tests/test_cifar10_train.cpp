@@ -8,6 +8,7 @@
 
 #include "core/minidl.h"
 #include "data/cifar10.h"
+#include "data/cifar10_dataset.h"
 #include "data/loader.h"
 #include "models/resnet.h"
 #include "optim/optimizer.h"
@@ -24,15 +25,11 @@ TEST_CASE("the reference ResNet learns CIFAR-10: one epoch on 5000 images beats 
   }
   const Cifar10 train_set = load_cifar10(dir, Split::Train, 5000);
   const Cifar10 test_set = load_cifar10(dir, Split::Test, 1000);
-  LoaderOptions train_options;
-  train_options.batch_size = 64;
-  train_options.augment = true;
-  train_options.seed = 3;
-  DataLoader train_loader(train_set, train_options);
-  LoaderOptions test_options;
-  test_options.batch_size = 500;
-  test_options.shuffle = false;
-  DataLoader test_loader(test_set, test_options);
+  Cifar10Transform augmented;
+  augmented.augment = true;
+  const Cifar10Dataset train_data(train_set, augmented), test_data(test_set);
+  DataLoader train_loader(train_data, LoaderOptions().batch_size(64).seed(3));
+  DataLoader test_loader(test_data, LoaderOptions().batch_size(500).shuffle(false));
 
   manual_seed(3);
   ResNet model;
@@ -42,7 +39,7 @@ TEST_CASE("the reference ResNet learns CIFAR-10: one epoch on 5000 images beats 
   train_loader.start_epoch(0);
   Batch batch;
   while (train_loader.next(batch)) {
-    const Tensor loss = ops::softmax_cross_entropy(model.forward(batch.images), batch.labels);
+    const Tensor loss = ops::softmax_cross_entropy(model.forward(batch.inputs), batch.labels);
     sgd.zero_grad();
     loss.backward();
     sgd.step();
@@ -54,7 +51,7 @@ TEST_CASE("the reference ResNet learns CIFAR-10: one epoch on 5000 images beats 
   test_loader.start_epoch(0);
   double correct = 0;
   while (test_loader.next(batch)) {
-    correct += ops::accuracy(model.forward(batch.images), batch.labels) * batch.labels.size();
+    correct += ops::accuracy(model.forward(batch.inputs), batch.labels) * batch.labels.size();
   }
   const double accuracy = correct / test_set.size();
   INFO("test accuracy after one epoch on 5,000 images: " << accuracy);

@@ -228,14 +228,14 @@ TEST_CASE("BatchUploader delivers batches intact while the host runs ahead", "[g
   std::vector<DeviceBatch> uploaded;
   for (size_t i = 0; i < batches.size(); ++i) {
     const int count = 5 + int(i);  // growing sizes: slots are reallocated too
-    batches[i].images = randn({count, 3, 4, 4}, 100 + i);
+    batches[i].inputs = randn({count, 3, 4, 4}, 100 + i);
     for (int n = 0; n < count; ++n) batches[i].labels.push_back((n + int(i)) % 10);
     uploaded.push_back(uploader.upload(batches[i]));
   }
   for (size_t i = 0; i < batches.size(); ++i) {
     INFO("batch " << i);
-    CHECK(uploaded[i].images.device() == Device::CUDA);
-    CHECK(uploaded[i].images.to_vector() == batches[i].images.to_vector());
+    CHECK(uploaded[i].inputs.device() == Device::CUDA);
+    CHECK(uploaded[i].inputs.to_vector() == batches[i].inputs.to_vector());
     CHECK(uploaded[i].size() == int64_t(batches[i].labels.size()));
     const ops::Labels expected = ops::make_labels(batches[i].labels, 10, Device::CUDA);
     // Same labels: the loss of any logits is bitwise the same with either.

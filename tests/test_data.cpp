@@ -9,6 +9,7 @@
 
 #include "core/minidl.h"
 #include "data/cifar10.h"
+#include "data/cifar10_dataset.h"
 #include "data/loader.h"
 #include "data/transforms.h"
 
@@ -128,11 +129,11 @@ TEST_CASE("channel_stats of the training data", "[cpu][data]") {
 
 TEST_CASE("DataLoader visits every sample once per epoch, in a seeded order", "[cpu][data]") {
   const fs::path dir = make_dataset("loader", 7);
-  const Cifar10 data = load_cifar10(dir.string(), Split::Train, -1, 7);  // 35 images
-  LoaderOptions options;
-  options.batch_size = 8;
-  options.augment = true;
-  options.seed = 5;
+  const Cifar10 raw = load_cifar10(dir.string(), Split::Train, -1, 7);  // 35 images
+  Cifar10Transform augmented;
+  augmented.augment = true;
+  const Cifar10Dataset data(raw, augmented);
+  const LoaderOptions options = LoaderOptions().batch_size(8).seed(5);
   auto epoch_batches = [&](int64_t epoch, const LoaderOptions& o) {
     DataLoader loader(data, o);
     loader.start_epoch(epoch);
@@ -144,41 +145,109 @@ TEST_CASE("DataLoader visits every sample once per epoch, in a seeded order", "[
   const auto first = epoch_batches(0, options);
   REQUIRE(first.size() == 5);  // 4 full batches and one of 3
   CHECK(first.back().labels.size() == 3);
-  CHECK(first[0].images.shape() == Shape{8, 3, 32, 32});
+  CHECK(first[0].inputs.shape() == Shape{8, 3, 32, 32});
+  CHECK(!first[0].targets.defined());  // a dataset with labels
 
   std::multiset<int> labels;
   for (const Batch& b : first) labels.insert(b.labels.begin(), b.labels.end());
-  std::multiset<int> expected(data.labels.begin(), data.labels.end());
+  std::multiset<int> expected(raw.labels.begin(), raw.labels.end());
   CHECK(labels == expected);
 
   const auto again = epoch_batches(0, options);
   for (size_t i = 0; i < first.size(); ++i) {
     CHECK(again[i].labels == first[i].labels);
-    CHECK(again[i].images.to_vector() == first[i].images.to_vector());  // same augmentation
+    CHECK(again[i].inputs.to_vector() == first[i].inputs.to_vector());  // same augmentation
   }
   const auto other_epoch = epoch_batches(1, options);
   CHECK(other_epoch[0].labels != first[0].labels);
 
-  LoaderOptions drop = options;
-  drop.drop_last = true;
-  CHECK(DataLoader(data, drop).batches_per_epoch() == 4);
+  // The generic path (get(), then a transform) gives the same batches as the dataset's
+  // in-place write(), generator draws included.
+  const auto through_get =
+      epoch_batches(0, LoaderOptions(options).transform([](Example e, Generator&) { return e; }));
+  for (size_t i = 0; i < first.size(); ++i) {
+    CHECK(through_get[i].labels == first[i].labels);
+    CHECK(through_get[i].inputs.to_vector() == first[i].inputs.to_vector());
+  }
+
+  CHECK(DataLoader(data, LoaderOptions(options).drop_last(true)).batches_per_epoch() == 4);
 }
 
 TEST_CASE("DataLoader without shuffling keeps file order and can restart an epoch", "[cpu][data]") {
   const fs::path dir = make_dataset("ordered", 2);
-  const Cifar10 data = load_cifar10(dir.string(), Split::Train, -1, 2);
-  LoaderOptions options;
-  options.batch_size = 4;
-  options.shuffle = false;
-  DataLoader loader(data, options);
+  const Cifar10 raw = load_cifar10(dir.string(), Split::Train, -1, 2);
+  const Cifar10Dataset data(raw);
+  DataLoader loader(data, LoaderOptions().batch_size(4).shuffle(false));
   loader.start_epoch(0);
   Batch b;
   REQUIRE(loader.next(b));
-  CHECK(b.labels == std::vector<int>(data.labels.begin(), data.labels.begin() + 4));
+  CHECK(b.labels == std::vector<int>(raw.labels.begin(), raw.labels.begin() + 4));
   loader.start_epoch(0);  // abandon the epoch half-way: the worker is stopped cleanly
   int count = 0;
   while (loader.next(b)) ++count;
   CHECK(count == 3);
-  REQUIRE_THROWS_WITH(DataLoader(data, LoaderOptions{0}),
+  REQUIRE_THROWS_WITH(DataLoader(data, LoaderOptions().batch_size(0)),
                       Catch::Contains("batch_size must be positive"));
+}
+
+TEST_CASE("DataLoader batches a TensorDataset of targets, shuffled, transformed and in order",
+          "[cpu][data]") {
+  // Regression data: input i is [i, -i], target i is [2 i].
+  const int n = 10;
+  Tensor inputs = Tensor::empty({n, 2}), targets = Tensor::empty({n, 1});
+  for (int i = 0; i < n; ++i) {
+    inputs.set({i, 0}, float(i));
+    inputs.set({i, 1}, float(-i));
+    targets.set({i, 0}, 2.f * i);
+  }
+  const TensorDataset data(inputs, targets);
+  DataLoader loader(data, LoaderOptions().batch_size(4).seed(9));
+  REQUIRE(loader.batches_per_epoch() == 3);
+  loader.start_epoch(0);
+  Batch b;
+  std::multiset<float> seen;
+  int64_t total = 0;
+  while (loader.next(b)) {
+    REQUIRE(b.targets.defined());
+    CHECK(b.labels.empty());
+    CHECK(b.inputs.size(1) == 2);
+    for (int64_t r = 0; r < b.size(); ++r) {  // every row keeps its own target
+      CHECK(b.targets.at({r, 0}) == 2.f * b.inputs.at({r, 0}));
+      CHECK(b.inputs.at({r, 1}) == -b.inputs.at({r, 0}));
+      seen.insert(b.inputs.at({r, 0}));
+    }
+    total += b.size();
+  }
+  CHECK(total == n);
+  CHECK(seen.size() == size_t(n));
+
+  // A transform sees every example, draws from the batch's generator, and may change the
+  // input's shape as long as all examples agree.
+  DataLoader doubled(
+      data, LoaderOptions().batch_size(5).shuffle(false).transform([](Example e, Generator&) {
+        e.input = ops::scale(e.input, 2.f).reshape({1, 2});
+        return e;
+      }));
+  doubled.start_epoch(0);
+  REQUIRE(doubled.next(b));
+  CHECK(b.inputs.shape() == Shape{5, 1, 2});
+  CHECK(b.inputs.at({3, 0, 0}) == 6.f);
+
+  // A transform that breaks the shape agreement is named, with the example.
+  DataLoader broken(
+      data, LoaderOptions().batch_size(10).shuffle(false).transform([](Example e, Generator&) {
+        if (e.input.at({0}) == 7.f) e.input = Tensor::zeros({3});
+        return e;
+      }));
+  broken.start_epoch(0);
+  CHECK_THROWS_WITH(broken.next(b), Catch::Contains("example 7 has input [3]"));
+}
+
+TEST_CASE("TensorDataset refuses tensors that do not line up", "[cpu][data]") {
+  CHECK_THROWS_WITH(TensorDataset(Tensor::zeros({4, 2}), std::vector<int>{0, 1, 2}),
+                    Catch::Contains("inputs [4, 2] hold 4 examples but there are 3 labels"));
+  CHECK_THROWS_WITH(TensorDataset(Tensor::zeros({4, 2}), Tensor::zeros({5, 1})),
+                    Catch::Contains("inputs [4, 2] hold 4 examples but there are 5 targets"));
+  CHECK_THROWS_WITH(TensorDataset(Tensor::zeros({2, 2}), std::vector<int>{0, -1}),
+                    Catch::Contains("label -1 at index 1 is negative"));
 }

@@ -41,12 +41,11 @@ int main(int argc, char** argv) {
   model.to(device);
 
   const int epochs = dir ? 5 : 3;
-  LoaderOptions options;
-  options.batch_size = 64;
-  options.stats = channel_stats(train);
-  DataLoader loader(train, options);
-  options.shuffle = false;
-  DataLoader test_batches(test, options);
+  Cifar10Transform normalized;
+  normalized.stats = channel_stats(train);
+  const Cifar10Dataset train_data(train, normalized), test_data(test, normalized);
+  DataLoader loader(train_data, LoaderOptions().batch_size(64));
+  DataLoader test_batches(test_data, LoaderOptions().batch_size(64).shuffle(false));
   SGD opt(decay_groups(model.parameters()),
           SgdOptions(0.02f).momentum(0.9f).weight_decay(5e-4f).nesterov(true));
   LRScheduler sched(opt, cosine_schedule(epochs * loader.batches_per_epoch()));
@@ -54,7 +53,7 @@ int main(int argc, char** argv) {
   for (int epoch = 0; epoch < epochs; ++epoch) {
     double loss_sum = 0;
     for (loader.start_epoch(epoch); loader.next(b);) {
-      Tensor loss = ops::softmax_cross_entropy(model(b.images.to(device)), b.labels);
+      Tensor loss = ops::softmax_cross_entropy(model(b.inputs.to(device)), b.labels);
       opt.zero_grad();
       loss.backward();
       opt.step();
@@ -67,7 +66,7 @@ int main(int argc, char** argv) {
   NoGradGuard no_grad;
   double correct = 0;
   for (test_batches.start_epoch(0); test_batches.next(b);)
-    correct += ops::accuracy(model(b.images.to(device)), b.labels) * b.labels.size();
+    correct += ops::accuracy(model(b.inputs.to(device)), b.labels) * b.labels.size();
   std::printf("test accuracy %.1f%% (chance: 10%%)\n", 100 * correct / test.size());
   save_checkpoint("consumer.safetensors", model, &opt, &sched, CheckpointState{epochs, {}, {}});
   return correct / test.size() > (dir ? 0.35 : 0.8) ? 0 : 1;

@@ -1,0 +1,63 @@
+// The DataLoader's throughput on CIFAR-10-shaped data: one epoch of 50,000 generated images,
+// augmented as train_cifar10 trains (crop, flip, cutout 12), taken as fast as the loader gives
+// them; ms per epoch and images/s. Nothing else runs, so this is the worker thread's speed:
+// the bound on how fast a GPU step could be fed.
+//   build/bench/bench_loader [batch_size] [epochs]      (defaults 512 and 3)
+//   ... --generic    through Dataset::get() and a pass-through transform: the generic path,
+//                    one tensor per image, instead of Cifar10Dataset's in-place write()
+// The checksum (a sum over every batch's first value and first label) is the same for both
+// paths and for every run with the same arguments: the batches are reproducible.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "data/cifar10_dataset.h"
+#include "data/loader.h"
+
+using namespace minidl;
+
+int main(int argc, char** argv) {
+  int batch = 512, epochs = 3;
+  bool generic = false;
+  int positional = 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--generic") {
+      generic = true;
+    } else if (positional++ == 0) {
+      batch = std::atoi(argv[i]);
+    } else {
+      epochs = std::atoi(argv[i]);
+    }
+  }
+  const int64_t n = 50000;
+  Cifar10 raw;
+  raw.pixels.resize(size_t(n) * Cifar10::kImageBytes);
+  raw.labels.resize(size_t(n));
+  uint64_t x = 88172645463325252ULL;  // xorshift: any bytes will do
+  for (uint8_t& p : raw.pixels) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    p = uint8_t(x);
+  }
+  for (int64_t i = 0; i < n; ++i) raw.labels[size_t(i)] = int(i % 10);
+  Cifar10Transform augmented;
+  augmented.augment = true;
+  augmented.augment_options.cutout_size = 12;
+  const Cifar10Dataset data(raw, augmented);
+  LoaderOptions options = LoaderOptions().batch_size(batch).seed(1);
+  if (generic) options.transform([](Example e, Generator&) { return e; });
+  DataLoader loader(data, options);
+  for (int epoch = 0; epoch < epochs; ++epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    Batch b;
+    double checksum = 0;
+    for (loader.start_epoch(epoch); loader.next(b);) checksum += b.inputs.data()[0] + b.labels[0];
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    std::printf("epoch %d: %.1f ms (%.0f images/s) checksum %.3f%s\n", epoch, ms, n / ms * 1000,
+                checksum, generic ? " (generic path)" : "");
+  }
+}
