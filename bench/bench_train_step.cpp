@@ -244,7 +244,8 @@ std::vector<double> time_steps(const Options& o, const std::function<void()>& st
 // On the host: each step uploads it to the device, as training does.
 Batch synthetic_batch(int batch) {
   Generator gen(kDataSeed);
-  Batch b{Tensor::normal({batch, 3, 32, 32}, 0.f, 1.f, gen), {}};
+  Batch b;
+  b.inputs = Tensor::normal({batch, 3, 32, 32}, 0.f, 1.f, gen);
   for (int i = 0; i < batch; ++i) b.labels.push_back(i % 10);
   return b;
 }
