@@ -71,6 +71,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "kernels/cuda/launch.cuh"
 
@@ -137,116 +138,115 @@ struct TileLoader {
   }
 };
 
+// ---- the kernel's steps: load, stage, multiply, store ------------------------------------------
+// As in kernels/cuda/conv2d_tiled.cu (load_tiles, multiply_tiles), except that loading is two
+// steps here: global memory -> registers early, registers -> shared memory ("stage") after the
+// FMAs, which is what hides the global latency (double buffering, above). The steps are
+// __forceinline__: the kernel compiles to the code it had when they were written in its body.
+
+// One thread's part of the loads of A and B, kept in registers across the steps: the lines it
+// reads (found once per block), and the values of the next step, from load_tiles to stage_tiles.
 template <int TileM, int TileN, class Problem>
-__global__ void MINIDL_LAUNCH_BOUNDS(threads_for(TileM, TileN))
-    implicit_gemm_kernel(Problem problem, int slices, float* out, int64_t slice_size,
-                         const float* bias) {
-  constexpr int kStrideA = TileM + kTilePad, kStrideB = TileN + kTilePad;
+struct TileLoads {
   using LoadA = TileLoader<TileM, TileN, Problem::kAContiguousK>;
   using LoadB = TileLoader<TileN, TileM, Problem::kBContiguousK>;
-  MINIDL_SHARED(float, a_tiles, 2 * kTileK * kStrideA);  // [buffer][k][m]
-  MINIDL_SHARED(float, b_tiles, 2 * kTileK * kStrideB);  // [buffer][k][n]
-
-  const int slice = blockIdx.z % slices;
-  const auto& g = problem.group(blockIdx.z / slices);  // by value for a computed group
-  const int m0 = blockIdx.y * TileM, n0 = blockIdx.x * TileN;
-  if (m0 >= g.M || n0 >= g.N) return;  // the grid fits the largest group; the whole block leaves
-
-  // This slice's part of the reduction, in whole steps.
-  const int k_per_slice = ((g.K + slices - 1) / slices + kTileK - 1) / kTileK * kTileK;
-  const int k_begin = slice * k_per_slice < g.K ? slice * k_per_slice : g.K;
-  const int k_end = k_begin + k_per_slice < g.K ? k_begin + k_per_slice : g.K;
-
-  const int tid = threadIdx.x;
-  // The index arithmetic of a line (which image, which pixel, which filter) is done once, here.
-  using ALine = decltype(g.a_line(0));
-  using BLine = decltype(g.b_line(0));
+  using ALine = decltype(std::declval<Problem>().group(0).a_line(0));  // what a_load reads from
+  using BLine = decltype(std::declval<Problem>().group(0).b_line(0));
   ALine a_src[LoadA::kLines];
   BLine b_src[LoadB::kLines];
-  bool a_inside[LoadA::kLines], b_inside[LoadB::kLines];
+  bool a_inside[LoadA::kLines], b_inside[LoadB::kLines];  // false past the edge of C
+  float a_next[LoadA::kCount], b_next[LoadB::kCount];
+};
+
+// Before the first step: the lines of A and B this thread reads. The index arithmetic of a line
+// (which image, which pixel, which filter) is done once, here.
+template <int TileM, int TileN, class Problem, class Group>
+__device__ __forceinline__ void find_lines(const Group& g, int m0, int n0, int tid,
+                                           TileLoads<TileM, TileN, Problem>& loads) {
+  using LoadA = typename TileLoads<TileM, TileN, Problem>::LoadA;
+  using LoadB = typename TileLoads<TileM, TileN, Problem>::LoadB;
   MINIDL_UNROLL
   for (int j = 0; j < LoadA::kLines; ++j) {
     const int m = m0 + LoadA::line(tid, j);
-    a_inside[j] = m < g.M;
-    a_src[j] = g.a_line(a_inside[j] ? m : 0);
+    loads.a_inside[j] = m < g.M;
+    loads.a_src[j] = g.a_line(loads.a_inside[j] ? m : 0);
   }
   MINIDL_UNROLL
   for (int j = 0; j < LoadB::kLines; ++j) {
     const int n = n0 + LoadB::line(tid, j);
-    b_inside[j] = n < g.N;
-    b_src[j] = g.b_line(b_inside[j] ? n : 0);
+    loads.b_inside[j] = n < g.N;
+    loads.b_src[j] = g.b_line(loads.b_inside[j] ? n : 0);
   }
+}
 
-  float a_next[LoadA::kCount], b_next[LoadB::kCount];
-  auto fetch = [&](int k0) {  // global -> registers, zero outside the matrices
-    MINIDL_UNROLL
-    for (int j = 0; j < LoadA::kCount; ++j) {
-      const int k = k0 + LoadA::k(tid, j), line = LoadA::kLines > 1 ? j : 0;
-      a_next[j] = a_inside[line] && k < k_end ? g.a_load(a_src[line], k) : 0.f;
-    }
-    MINIDL_UNROLL
-    for (int j = 0; j < LoadB::kCount; ++j) {
-      const int k = k0 + LoadB::k(tid, j), line = LoadB::kLines > 1 ? j : 0;
-      b_next[j] = b_inside[line] && k < k_end ? g.b_load(b_src[line], k) : 0.f;
-    }
-  };
-  auto stash = [&](int buffer) {  // registers -> shared memory, transposed to [k][line]
-    MINIDL_UNROLL
-    for (int j = 0; j < LoadA::kCount; ++j)
-      a_tiles[(buffer * kTileK + LoadA::k(tid, j)) * kStrideA + LoadA::line(tid, j)] = a_next[j];
-    MINIDL_UNROLL
-    for (int j = 0; j < LoadB::kCount; ++j)
-      b_tiles[(buffer * kTileK + LoadB::k(tid, j)) * kStrideB + LoadB::line(tid, j)] = b_next[j];
-  };
-
-  // Thread (tx, ty) computes rows ty*4.. and columns tx*4.. of each quadrant. A warp covers
-  // 8 x 4 of them, so each shared-memory read of a warp touches 8 float4 of B and 4 of A:
-  // one 128-byte wavefront each (a 16 x 2 warp needed three per pair of reads).
-  const int warp = tid / 32, lane = tid % 32, warps_across = TileN / kWarpSpanN;
-  const int tx = (warp % warps_across) * 8 + lane % 8, ty = (warp / warps_across) * 4 + lane / 8;
-  float acc[8][8];
+// Step 1, load: this thread's elements of the step at k0 of A and of B, global memory ->
+// registers, zero outside the matrices and past the slice's end.
+template <int TileM, int TileN, class Problem, class Group>
+__device__ __forceinline__ void load_tiles(const Group& g, int k0, int k_end, int tid,
+                                           TileLoads<TileM, TileN, Problem>& loads) {
+  using LoadA = typename TileLoads<TileM, TileN, Problem>::LoadA;
+  using LoadB = typename TileLoads<TileM, TileN, Problem>::LoadB;
   MINIDL_UNROLL
-  for (int i = 0; i < 8; ++i) {
-    MINIDL_UNROLL
-    for (int j = 0; j < 8; ++j) acc[i][j] = 0.f;
+  for (int j = 0; j < LoadA::kCount; ++j) {
+    const int k = k0 + LoadA::k(tid, j), line = LoadA::kLines > 1 ? j : 0;
+    loads.a_next[j] = loads.a_inside[line] && k < k_end ? g.a_load(loads.a_src[line], k) : 0.f;
   }
+  MINIDL_UNROLL
+  for (int j = 0; j < LoadB::kCount; ++j) {
+    const int k = k0 + LoadB::k(tid, j), line = LoadB::kLines > 1 ? j : 0;
+    loads.b_next[j] = loads.b_inside[line] && k < k_end ? g.b_load(loads.b_src[line], k) : 0.f;
+  }
+}
 
-  const int steps = (k_end - k_begin + kTileK - 1) / kTileK;
-  if (steps > 0) {
-    fetch(k_begin);
-    stash(0);
-  }
-  __syncthreads();
-  for (int step = 0; step < steps; ++step) {
-    const int buffer = step % 2;
-    if (step + 1 < steps) fetch(k_begin + (step + 1) * kTileK);  // in flight during the FMAs
+// Step 2, stage: the loaded values, registers -> shared-memory buffer `buffer`, transposed to
+// [k][line]. (ATile, BTile: shared-memory arrays, which the emulator wraps in checked types.)
+template <int TileM, int TileN, class Problem, class ATile, class BTile>
+__device__ __forceinline__ void stage_tiles(const TileLoads<TileM, TileN, Problem>& loads,
+                                            int buffer, int tid, ATile& a_tiles, BTile& b_tiles) {
+  using LoadA = typename TileLoads<TileM, TileN, Problem>::LoadA;
+  using LoadB = typename TileLoads<TileM, TileN, Problem>::LoadB;
+  constexpr int kStrideA = TileM + kTilePad, kStrideB = TileN + kTilePad;
+  MINIDL_UNROLL
+  for (int j = 0; j < LoadA::kCount; ++j)
+    a_tiles[(buffer * kTileK + LoadA::k(tid, j)) * kStrideA + LoadA::line(tid, j)] =
+        loads.a_next[j];
+  MINIDL_UNROLL
+  for (int j = 0; j < LoadB::kCount; ++j)
+    b_tiles[(buffer * kTileK + LoadB::k(tid, j)) * kStrideB + LoadB::line(tid, j)] =
+        loads.b_next[j];
+}
+
+// Step 3, multiply: the kTileK steps of shared-memory buffer `buffer` into the 8x8
+// accumulators. Per kk, 4 vector loads (8 values of A, 8 of B) feed 64 FMAs.
+template <int TileM, int TileN, class ATile, class BTile>
+__device__ __forceinline__ void multiply_tiles(ATile& a_tiles, BTile& b_tiles, int buffer, int tx,
+                                               int ty, float (&acc)[8][8]) {
+  constexpr int kStrideA = TileM + kTilePad, kStrideB = TileN + kTilePad;
+  MINIDL_UNROLL
+  for (int kk = 0; kk < kTileK; ++kk) {
+    const int a_row = (buffer * kTileK + kk) * kStrideA, b_row = (buffer * kTileK + kk) * kStrideB;
+    float a[8], b[8];
+    load4(a_tiles, a_row + ty * 4, a);
+    load4(a_tiles, a_row + TileM / 2 + ty * 4, a + 4);
+    load4(b_tiles, b_row + tx * 4, b);
+    load4(b_tiles, b_row + TileN / 2 + tx * 4, b + 4);
     MINIDL_UNROLL
-    for (int kk = 0; kk < kTileK; ++kk) {
-      const int a_row = (buffer * kTileK + kk) * kStrideA,
-                b_row = (buffer * kTileK + kk) * kStrideB;
-      float a[8], b[8];
-      load4(a_tiles, a_row + ty * 4, a);
-      load4(a_tiles, a_row + TileM / 2 + ty * 4, a + 4);
-      load4(b_tiles, b_row + tx * 4, b);
-      load4(b_tiles, b_row + TileN / 2 + tx * 4, b + 4);
+    for (int i = 0; i < 8; ++i) {
       MINIDL_UNROLL
-      for (int i = 0; i < 8; ++i) {
-        MINIDL_UNROLL
-        for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
-      }
+      for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
     }
-    // The other buffer was last read in step - 1, which every thread finished before the
-    // barrier at the end of that step: safe to overwrite without a second barrier.
-    if (step + 1 < steps) stash(1 - buffer);
-    __syncthreads();
   }
+}
 
-  // Write the 8x8 sub-tile: to the output (plus bias) or, when split, to this slice's part
-  // of the workspace. Each quadrant row is 4 neighbouring columns; where they are also
-  // neighbours in memory (c_column rises by exactly 3 over them) and 16-byte aligned, one
-  // vector store writes them: a warp then fills whole 128-byte lines instead of using 8 of
-  // every 32 bytes it sends (what the profiler reported for the scalar stores).
-  float* target = out + slice * slice_size;
+// Step 4, store: the 8x8 sub-tile to `target`, the output (plus bias) or, when split, this
+// slice's part of the workspace. Each quadrant row is 4 neighbouring columns; where they are
+// also neighbours in memory (c_column rises by exactly 3 over them) and 16-byte aligned, one
+// vector store writes them: a warp then fills whole 128-byte lines instead of using 8 of
+// every 32 bytes it sends (what the profiler reported for the scalar stores).
+template <int TileM, int TileN, class Group>
+__device__ __forceinline__ void store_tile(const Group& g, int m0, int n0, int tx, int ty,
+                                           const float (&acc)[8][8], float* target,
+                                           const float* bias) {
   MINIDL_UNROLL
   for (int half = 0; half < 2; ++half) {
     const int n = n0 + half * (TileN / 2) + tx * 4;
@@ -273,6 +273,61 @@ __global__ void MINIDL_LAUNCH_BOUNDS(threads_for(TileM, TileN))
       }
     }
   }
+}
+
+// ---- the kernel: the loop nest at the top of the file, for one block --------------------------
+
+template <int TileM, int TileN, class Problem>
+__global__ void MINIDL_LAUNCH_BOUNDS(threads_for(TileM, TileN))
+    implicit_gemm_kernel(Problem problem, int slices, float* out, int64_t slice_size,
+                         const float* bias) {
+  MINIDL_SHARED(float, a_tiles, 2 * kTileK * (TileM + kTilePad));  // [buffer][k][m]
+  MINIDL_SHARED(float, b_tiles, 2 * kTileK * (TileN + kTilePad));  // [buffer][k][n]
+
+  const int slice = blockIdx.z % slices;
+  const auto& g = problem.group(blockIdx.z / slices);  // by value for a computed group
+  const int m0 = blockIdx.y * TileM, n0 = blockIdx.x * TileN;
+  if (m0 >= g.M || n0 >= g.N) return;  // the grid fits the largest group; the whole block leaves
+
+  // This slice's part of the reduction, in whole steps.
+  const int k_per_slice = ((g.K + slices - 1) / slices + kTileK - 1) / kTileK * kTileK;
+  const int k_begin = slice * k_per_slice < g.K ? slice * k_per_slice : g.K;
+  const int k_end = k_begin + k_per_slice < g.K ? k_begin + k_per_slice : g.K;
+
+  const int tid = threadIdx.x;
+  TileLoads<TileM, TileN, Problem> loads;
+  find_lines(g, m0, n0, tid, loads);
+
+  // Thread (tx, ty) computes rows ty*4.. and columns tx*4.. of each quadrant. A warp covers
+  // 8 x 4 of them, so each shared-memory read of a warp touches 8 float4 of B and 4 of A:
+  // one 128-byte wavefront each (a 16 x 2 warp needed three per pair of reads).
+  const int warp = tid / 32, lane = tid % 32, warps_across = TileN / kWarpSpanN;
+  const int tx = (warp % warps_across) * 8 + lane % 8, ty = (warp / warps_across) * 4 + lane / 8;
+  float acc[8][8];
+  MINIDL_UNROLL
+  for (int i = 0; i < 8; ++i) {
+    MINIDL_UNROLL
+    for (int j = 0; j < 8; ++j) acc[i][j] = 0.f;
+  }
+
+  const int steps = (k_end - k_begin + kTileK - 1) / kTileK;
+  if (steps > 0) {
+    load_tiles(g, k_begin, k_end, tid, loads);
+    stage_tiles(loads, 0, tid, a_tiles, b_tiles);
+  }
+  __syncthreads();
+  for (int step = 0; step < steps; ++step) {
+    const int buffer = step % 2;
+    // The next step's loads are issued first: they are in flight during the FMAs.
+    if (step + 1 < steps) load_tiles(g, k_begin + (step + 1) * kTileK, k_end, tid, loads);
+    multiply_tiles<TileM, TileN>(a_tiles, b_tiles, buffer, tx, ty, acc);
+    // The other buffer was last read in step - 1, which every thread finished before the
+    // barrier at the end of that step: safe to overwrite without a second barrier.
+    if (step + 1 < steps) stage_tiles(loads, 1 - buffer, tid, a_tiles, b_tiles);
+    __syncthreads();
+  }
+
+  store_tile<TileM, TileN>(g, m0, n0, tx, ty, acc, out + slice * slice_size, bias);
 }
 
 // out[i] = sum over slices z, in order, of workspace[z * n + i] (+ bias[channel of i], the
