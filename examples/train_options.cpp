@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <limits>
 #include <sstream>
 
@@ -70,7 +71,9 @@ std::string train_usage(const char* program) {
   std::ostringstream u;
   u << "usage: " << program << " [options]\n"
     << "Trains the reference ResNet on CIFAR-10 (binary version) and reports test accuracy.\n\n"
-    << "  --data DIR              dataset directory (default $CIFAR10_DIR, else data/cifar10)\n"
+    << "  --data DIR              dataset directory (default $CIFAR10_DIR, else\n"
+    << "                          ../shared/data/cifar10 if it holds the files, else "
+       "data/cifar10)\n"
     << "  --epochs N              epochs to train, 1.." << kMaxEpochs << " (default " << d.epochs
     << ")\n"
     << "  --batch-size N          images per step (default " << d.batch_size << ")\n"
@@ -106,10 +109,24 @@ std::string train_usage(const char* program) {
   return u.str();
 }
 
+// The dataset folder when --data is not given, by the Makefile's rule (`make train` passes
+// what it finds), so that build/train_cifar10 run from the checkout finds the same data:
+// $CIFAR10_DIR, else ../shared/data/cifar10 when it holds the test file (the team's machines
+// keep one copy beside the checkouts), else data/cifar10 (where scripts/download_cifar10.sh
+// puts it).
+std::string default_data_dir() {
+  const char* env_dir = std::getenv("CIFAR10_DIR");
+  if (env_dir && *env_dir) return env_dir;
+  std::error_code error;
+  if (std::filesystem::is_regular_file("../shared/data/cifar10/test_batch.bin", error)) {
+    return "../shared/data/cifar10";
+  }
+  return "data/cifar10";
+}
+
 TrainOptions parse_train_options(int argc, char** argv) {
   TrainOptions o;
-  const char* env_dir = std::getenv("CIFAR10_DIR");
-  o.data_dir = env_dir && *env_dir ? env_dir : "data/cifar10";
+  o.data_dir = default_data_dir();
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     auto value = [&]() -> std::string {

@@ -8,7 +8,7 @@
 namespace minidl {
 
 struct TrainOptions {
-  std::string data_dir;  // --data, default $CIFAR10_DIR, else data/cifar10
+  std::string data_dir;  // --data; default: $CIFAR10_DIR, ../shared/data/cifar10, data/cifar10
   int64_t epochs = 40;
   int batch_size = 128;
   float lr = 0.1f;
