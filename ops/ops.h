@@ -23,9 +23,46 @@ Tensor mul(const Tensor& a, const Tensor& b);  // equal shapes, elementwise
 Tensor scale(const Tensor& a, float factor);   // a * factor
 Tensor relu(const Tensor& x);                  // any shape; NaN stays NaN (as in PyTorch)
 
+// ---- activations (any shape) ----------------------------------------------------------------
+// Computed as PyTorch does, NaN in gives NaN out. sigmoid never overflows (it takes the
+// exponential of -|x| only); exp overflows to +inf above x = 88.7; log(0) = -inf and
+// log(x < 0) = NaN, with gradient 1 / x (+-inf at 0).
+Tensor sigmoid(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+
 // ---- reductions ----------------------------------------------------------------------------
+// A `dim` argument counts from the end when negative, as in PyTorch (-1 is the last); out of
+// [-rank, rank), or on a rank-0 tensor, it is an Error.
 Tensor sum(const Tensor& a);   // all elements, rank-0 result
 Tensor mean(const Tensor& a);  // all elements, rank-0 result
+// Along dimension `dim`: the result has x's shape without that dimension, or with it of size 1
+// when keepdim.
+Tensor sum(const Tensor& x, int64_t dim, bool keepdim = false);
+Tensor mean(const Tensor& x, int64_t dim, bool keepdim = false);
+
+// ---- softmax -------------------------------------------------------------------------------
+// Along dimension `dim` (default the last), around each row's maximum so that no exponential
+// overflows. log_softmax is computed directly (x - max - log sum exp(x - max)), not as
+// log(softmax(x)), which gives -inf where a probability rounds to 0.
+Tensor softmax(const Tensor& x, int64_t dim = -1);
+Tensor log_softmax(const Tensor& x, int64_t dim = -1);
+
+// ---- shape ---------------------------------------------------------------------------------
+// Tensors have no strides (core/tensor.h): each op here writes a new contiguous tensor. For a
+// new shape with the same element order, Tensor::reshape and Tensor::flatten are views.
+// The tensors joined along `dim`: all on one device, of one rank, equal in every other
+// dimension (else an Error naming the first that differs). At least one tensor.
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);
+// Indices [start, start + length) of dimension `dim`: start >= 0, length >= 1 and
+// start + length <= x.size(dim), else an Error.
+Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length);
+// x with dimensions dim0 and dim1 swapped.
+Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1);
+// x with its dimensions reordered: dimension d of the result is dimension dims[d] of x. dims
+// holds each of x's dimensions exactly once (negative ones count from the end). Rank <= 8.
+Tensor permute(const Tensor& x, const std::vector<int64_t>& dims);
 
 // ---- matrix products -----------------------------------------------------------------------
 Tensor matmul(const Tensor& a, const Tensor& b);  // [M, K] x [K, N] -> [M, N]
@@ -74,6 +111,17 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& gen);
 // Errors: a label count other than N, a label outside [0, K), smoothing outside [0, 1).
 Tensor softmax_cross_entropy(const Tensor& logits, const std::vector<int>& labels,
                              float label_smoothing = 0.f);
+// Losses between an input and a target of the same shape (any shape; else an Error naming
+// both), averaged over every element (PyTorch's reduction='mean'). Rank-0 result. Both
+// arguments are differentiable.
+Tensor mse_loss(const Tensor& input, const Tensor& target);  // mean of (input - target)^2
+// Mean of |input - target|; its gradient is sign(input - target), 0 where they are equal.
+Tensor l1_loss(const Tensor& input, const Tensor& target);
+// Mean of -(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))) for logits x and float targets t
+// (usually in [0, 1]; not checked, as in PyTorch), computed as max(x, 0) - x t +
+// log(1 + exp(-|x|)), which stays finite for any finite x.
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targets);
+
 std::vector<int> argmax(const Tensor& logits);  // [N, K] -> N indices (first maximum)
 // Fraction of rows whose argmax equals the label, in [0, 1]. Reads the logits back to the host.
 // logits [N, K] and N labels, else an Error.

@@ -167,6 +167,61 @@ TEST_CASE("tensor misuse: undefined tensors, copy_ of another shape, grad on a n
   CHECK_THROWS_AS(y.set_requires_grad(false), minidl::Error);
 }
 
+TEST_CASE("pointwise losses reject inputs and targets of different shapes, naming both",
+          "[cpu][errors]") {
+  CHECK_ERROR(ops::mse_loss(z({2, 3}), z({3, 2})),
+              Contains("mse_loss") && Contains("input [2, 3]") && Contains("target [3, 2]"));
+  CHECK_ERROR(ops::l1_loss(z({4}), z({4, 1})),
+              Contains("l1_loss") && Contains("[4]") && Contains("[4, 1]"));
+  CHECK_ERROR(ops::binary_cross_entropy_with_logits(z({2, 5}), z({10})),
+              Contains("binary_cross_entropy_with_logits") && Contains("[2, 5]") &&
+                  Contains("[10]"));
+  CHECK_ERROR(ops::mse_loss(Tensor(), z({2})), Contains("mse_loss") && Contains("input"));
+}
+
+TEST_CASE("ops along a dimension reject a dim outside the rank, naming it and the shape",
+          "[cpu][errors]") {
+  CHECK_ERROR(ops::softmax(z({2, 3}), 2),
+              Contains("softmax") && Contains("dim 2") && Contains("[2, 3]"));
+  CHECK_ERROR(ops::log_softmax(z({2, 3}), -3),
+              Contains("log_softmax") && Contains("dim -3") && Contains("[2, 3]"));
+  CHECK_ERROR(ops::sum(z({2, 3}), 5), Contains("sum") && Contains("dim 5") && Contains("[2, 3]"));
+  CHECK_ERROR(ops::mean(z({4}), 1, true), Contains("mean") && Contains("dim 1"));
+  CHECK_ERROR(ops::transpose(z({2, 3}), 0, 2), Contains("transpose") && Contains("dim 2"));
+  // A rank-0 tensor has no dimension to work along.
+  CHECK_ERROR(ops::softmax(Tensor::scalar(1.f)),
+              Contains("softmax") && Contains("at least one dimension") && Contains("[]"));
+}
+
+TEST_CASE("cat rejects no tensors and tensors that differ outside the joined dimension",
+          "[cpu][errors]") {
+  CHECK_ERROR(ops::cat({}), Contains("cat") && Contains("at least one tensor"));
+  CHECK_ERROR(ops::cat({z({2, 3}), z({3, 3})}, 1), Contains("cat") && Contains("tensors[1]") &&
+                                                       Contains("[3, 3]") && Contains("[2, 3]"));
+  CHECK_ERROR(ops::cat({z({2, 3}), z({2, 3, 1})}, 0), Contains("cat") && Contains("[2, 3, 1]"));
+  CHECK_ERROR(ops::cat({z({2}), Tensor()}), Contains("cat") && Contains("tensors[1]"));
+}
+
+TEST_CASE("narrow rejects a range outside the dimension, naming it and the shape",
+          "[cpu][errors]") {
+  CHECK_ERROR(ops::narrow(z({2, 5}), 1, 3, 3), Contains("narrow") && Contains("start 3") &&
+                                                   Contains("length 3") && Contains("[2, 5]"));
+  CHECK_ERROR(ops::narrow(z({2, 5}), 1, -1, 2), Contains("narrow") && Contains("start -1"));
+  CHECK_ERROR(ops::narrow(z({2, 5}), 0, 0, 0), Contains("narrow") && Contains("length 0"));
+  CHECK_ERROR(ops::narrow(z({2, 5}), 2, 0, 1), Contains("narrow") && Contains("dim 2"));
+}
+
+TEST_CASE("permute rejects dims that are not a permutation of the tensor's dimensions",
+          "[cpu][errors]") {
+  CHECK_ERROR(ops::permute(z({2, 3, 4}), {0, 1}),
+              Contains("permute") && Contains("got 2 dims") && Contains("[2, 3, 4]"));
+  CHECK_ERROR(ops::permute(z({2, 3, 4}), {0, 1, -3}),
+              Contains("permute") && Contains("dim 0 appears twice") && Contains("[2, 3, 4]"));
+  CHECK_ERROR(ops::permute(z({2, 3}), {0, 2}), Contains("permute") && Contains("dim 2"));
+  CHECK_ERROR(ops::permute(z({1, 1, 1, 1, 1, 1, 1, 1, 1}), {0, 1, 2, 3, 4, 5, 6, 7, 8}),
+              Contains("permute") && Contains("more than 8 dimensions"));
+}
+
 TEST_CASE("CUDA tensors and ops fail with minidl::Error when no GPU is usable",
           "[cpu][errors][device]") {
   if (minidl::cuda_available()) {

@@ -294,3 +294,144 @@ TEST_CASE("reference conv2d forward has the known values", "[cpu][reference][con
   const Vec expected = {4.5, 6.5, 4.5, 6.5, 9.5, 6.5, 4.5, 6.5, 4.5};
   CHECK(rel_err(y, expected) == 0.0);
 }
+
+TEST_CASE("reference sigmoid tanh exp and log backward match finite differences",
+          "[cpu][reference][activation]") {
+  std::mt19937 rng(11);
+  const int64_t n = 17;
+  const Vec x = random_vec(n, rng, -3.0, 3.0), u = random_vec(n, rng);
+  const Vec positive = random_vec(n, rng, 0.2, 3.0);
+  CHECK_GRAD(ref::sigmoid_backward(x, u),
+             numeric_grad([&](const Vec& v) { return dot(u, ref::sigmoid(v)); }, x));
+  CHECK_GRAD(ref::tanh_backward(x, u),
+             numeric_grad([&](const Vec& v) { return dot(u, ref::tanh(v)); }, x));
+  CHECK_GRAD(ref::exp_backward(x, u),
+             numeric_grad([&](const Vec& v) { return dot(u, ref::exp(v)); }, x));
+  CHECK_GRAD(ref::log_backward(positive, u),
+             numeric_grad([&](const Vec& v) { return dot(u, ref::log(v)); }, positive));
+}
+
+TEST_CASE("reference activations have the known values", "[cpu][reference][activation]") {
+  const Vec x = {0.0, std::log(3.0)};
+  CHECK(rel_err(ref::sigmoid(x), {0.5, 0.75}) < 1e-15);  // 1 / (1 + 1/3)
+  CHECK(ref::tanh(x)[1] == Approx(0.8));                 // (3 - 1/3) / (3 + 1/3)
+  CHECK(ref::exp(x)[1] == Approx(3.0));
+  CHECK(rel_err(ref::log(Vec{1.0, std::exp(2.0)}), {0.0, 2.0}) < 1e-15);
+}
+
+TEST_CASE("reference mse l1 and binary cross-entropy backward match finite differences",
+          "[cpu][reference][loss]") {
+  std::mt19937 rng(12);
+  const int64_t n = 13;
+  const Vec x = random_vec(n, rng, -2.0, 2.0), y = random_vec(n, rng, 0.0, 1.0);
+  const double g = 0.7;
+  const ref::LossGrads mse = ref::mse_loss_backward(x, y, g);
+  CHECK_GRAD(mse.dinput, numeric_grad([&](const Vec& v) { return g * ref::mse_loss(v, y); }, x));
+  CHECK_GRAD(mse.dtarget, numeric_grad([&](const Vec& v) { return g * ref::mse_loss(x, v); }, y));
+  // |x - y| has a kink at 0: random doubles are never within the step of it.
+  const ref::LossGrads l1 = ref::l1_loss_backward(x, y, g);
+  CHECK_GRAD(l1.dinput, numeric_grad([&](const Vec& v) { return g * ref::l1_loss(v, y); }, x));
+  CHECK_GRAD(l1.dtarget, numeric_grad([&](const Vec& v) { return g * ref::l1_loss(x, v); }, y));
+  const ref::LossGrads bce = ref::bce_with_logits_backward(x, y, g);
+  CHECK_GRAD(bce.dinput,
+             numeric_grad([&](const Vec& v) { return g * ref::bce_with_logits(v, y); }, x));
+  CHECK_GRAD(bce.dtarget,
+             numeric_grad([&](const Vec& v) { return g * ref::bce_with_logits(x, v); }, y));
+}
+
+TEST_CASE("reference pointwise losses have the known values", "[cpu][reference][loss]") {
+  const Vec x = {1.0, 2.0, 3.0}, y = {1.0, 0.0, 0.0};
+  CHECK(ref::mse_loss(x, y) == Approx(13.0 / 3.0));  // (0 + 4 + 9) / 3
+  CHECK(ref::l1_loss(x, y) == Approx(5.0 / 3.0));    // (0 + 2 + 3) / 3
+  // Logit 0 is probability 1/2 whatever the target: log 2. Logit log 3 is probability 3/4.
+  CHECK(ref::bce_with_logits({0.0, 0.0}, {0.0, 1.0}) == Approx(std::log(2.0)));
+  CHECK(ref::bce_with_logits({std::log(3.0)}, {1.0}) == Approx(-std::log(0.75)));
+}
+
+TEST_CASE("reference softmax and log-softmax backward match finite differences",
+          "[cpu][reference][softmax]") {
+  std::mt19937 rng(13);
+  const ref::Shape shape = {2, 3, 4};
+  const Vec x = random_vec(ref::numel(shape), rng, -2.0, 2.0), u = random_vec(x.size(), rng);
+  for (int64_t dim = 0; dim < 3; ++dim) {
+    INFO("dim " << dim);
+    CHECK_GRAD(ref::softmax_backward(x, shape, dim, u),
+               numeric_grad([&](const Vec& v) { return dot(u, ref::softmax(v, shape, dim)); }, x));
+    CHECK_GRAD(
+        ref::log_softmax_backward(x, shape, dim, u),
+        numeric_grad([&](const Vec& v) { return dot(u, ref::log_softmax(v, shape, dim)); }, x));
+  }
+}
+
+TEST_CASE("reference softmax has the known values", "[cpu][reference][softmax]") {
+  // Rows along the last dimension: (0, log 3) gives (1/4, 3/4); (1, 1) gives (1/2, 1/2).
+  const Vec y = ref::softmax({0.0, std::log(3.0), 1.0, 1.0}, {2, 2}, 1);
+  CHECK(rel_err(y, {0.25, 0.75, 0.5, 0.5}) < 1e-15);
+  // Along dim 0 the rows are the columns: (0, 1) and (log 3, 1).
+  const Vec y0 = ref::softmax({0.0, std::log(3.0), 0.0, std::log(3.0)}, {2, 2}, 0);
+  CHECK(rel_err(y0, {0.5, 0.5, 0.5, 0.5}) < 1e-15);
+  CHECK(ref::log_softmax({0.0, 0.0}, {2}, 0)[0] == Approx(-std::log(2.0)));
+}
+
+TEST_CASE("reference cat narrow and permute backward match finite differences",
+          "[cpu][reference][shape]") {
+  std::mt19937 rng(14);
+  const ref::Shape a_shape = {2, 3, 4}, b_shape = {2, 1, 4};
+  const Vec a = random_vec(ref::numel(a_shape), rng), b = random_vec(ref::numel(b_shape), rng);
+  SECTION("cat along dim 1") {
+    const Vec u = random_vec(ref::numel({2, 4, 4}), rng);
+    const std::vector<Vec> g = ref::cat_backward({a_shape, b_shape}, 1, u);
+    CHECK_GRAD(g[0], numeric_grad(
+                         [&](const Vec& v) {
+                           return dot(u, ref::cat({v, b}, {a_shape, b_shape}, 1));
+                         },
+                         a));
+    CHECK_GRAD(g[1], numeric_grad(
+                         [&](const Vec& v) {
+                           return dot(u, ref::cat({a, v}, {a_shape, b_shape}, 1));
+                         },
+                         b));
+  }
+  SECTION("narrow dim 2 from 1 length 2") {
+    const Vec u = random_vec(ref::numel({2, 3, 2}), rng);
+    CHECK_GRAD(
+        ref::narrow_backward(a_shape, 2, 1, 2, u),
+        numeric_grad([&](const Vec& v) { return dot(u, ref::narrow(v, a_shape, 2, 1, 2)); }, a));
+  }
+  SECTION("permute 2 0 1") {
+    const std::vector<int64_t> dims = {2, 0, 1};
+    const Vec u = random_vec(a.size(), rng);
+    CHECK_GRAD(
+        ref::permute_backward(a_shape, dims, u),
+        numeric_grad([&](const Vec& v) { return dot(u, ref::permute(v, a_shape, dims)); }, a));
+  }
+}
+
+TEST_CASE("reference cat narrow and permute have the known values", "[cpu][reference][shape]") {
+  // [[1, 2], [3, 4]] and [[5], [6]] along dim 1: [[1, 2, 5], [3, 4, 6]].
+  CHECK(ref::cat({{1, 2, 3, 4}, {5, 6}}, {{2, 2}, {2, 1}}, 1) == Vec{1, 2, 5, 3, 4, 6});
+  CHECK(ref::cat({{1, 2, 3, 4}, {5, 6}}, {{2, 2}, {1, 2}}, 0) == Vec{1, 2, 3, 4, 5, 6});
+  // Columns 1 and 2 of [[1, 2, 3], [4, 5, 6]].
+  CHECK(ref::narrow({1, 2, 3, 4, 5, 6}, {2, 3}, 1, 1, 2) == Vec{2, 3, 5, 6});
+  // The transpose of [[1, 2, 3], [4, 5, 6]].
+  CHECK(ref::permute({1, 2, 3, 4, 5, 6}, {2, 3}, {1, 0}) == Vec{1, 4, 2, 5, 3, 6});
+}
+
+TEST_CASE("reference sum and mean along a dimension match finite differences",
+          "[cpu][reference][reduce]") {
+  std::mt19937 rng(15);
+  const ref::Shape shape = {2, 3, 4};
+  const Vec x = random_vec(ref::numel(shape), rng);
+  for (int64_t dim = 0; dim < 3; ++dim) {
+    INFO("dim " << dim);
+    const Vec u = random_vec(x.size() / shape[dim], rng);
+    CHECK_GRAD(ref::sum_dim_backward(shape, dim, u),
+               numeric_grad([&](const Vec& v) { return dot(u, ref::sum_dim(v, shape, dim)); }, x));
+    CHECK_GRAD(ref::mean_dim_backward(shape, dim, u),
+               numeric_grad([&](const Vec& v) { return dot(u, ref::mean_dim(v, shape, dim)); }, x));
+  }
+  // [[1, 2, 3], [4, 5, 6]]: columns sum to (5, 7, 9), rows to (6, 15).
+  CHECK(ref::sum_dim({1, 2, 3, 4, 5, 6}, {2, 3}, 0) == Vec{5, 7, 9});
+  CHECK(ref::sum_dim({1, 2, 3, 4, 5, 6}, {2, 3}, 1) == Vec{6, 15});
+  CHECK(ref::mean_dim({1, 2, 3, 4, 5, 6}, {2, 3}, 1) == Vec{2, 5});
+}

@@ -30,4 +30,22 @@ inline int64_t numel(const Shape& shape) {
   return n;
 }
 
+// The coordinates of flat index i in a row-major shape (last dimension fastest), and back:
+// what the references of the ops along one dimension (softmax, cat, narrow, permute, sums over
+// a dimension) index with, so that none of them needs the library's [outer, size, inner] view.
+inline std::vector<int64_t> unravel(int64_t i, const Shape& shape) {
+  std::vector<int64_t> index(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    index[d] = i % shape[d];
+    i /= shape[d];
+  }
+  return index;
+}
+
+inline int64_t ravel(const std::vector<int64_t>& index, const Shape& shape) {
+  int64_t i = 0;
+  for (size_t d = 0; d < shape.size(); ++d) i = i * shape[d] + index[d];
+  return i;
+}
+
 }  // namespace ref
