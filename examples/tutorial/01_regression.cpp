@@ -27,8 +27,7 @@ int main() {
   for (int epoch = 0; epoch < 30; ++epoch) {
     double sum = 0;
     for (loader.start_epoch(epoch); loader.next(batch);) {
-      const Tensor error = ops::sub(net(batch.inputs), batch.targets);
-      const Tensor loss = ops::mean(ops::mul(error, error));  // mean squared error
+      const Tensor loss = ops::mse_loss(net(batch.inputs), batch.targets);
       sgd.zero_grad();
       loss.backward();
       sgd.step();

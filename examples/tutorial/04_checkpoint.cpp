@@ -12,8 +12,7 @@ void train(Sequential& net, SGD& sgd, LRScheduler& schedule, DataLoader& loader,
   Batch batch;
   for (int epoch = first; epoch < last; ++epoch) {
     for (loader.start_epoch(epoch); loader.next(batch);) {
-      const Tensor error = ops::sub(net(batch.inputs), batch.targets);
-      const Tensor loss = ops::mean(ops::mul(error, error));
+      const Tensor loss = ops::mse_loss(net(batch.inputs), batch.targets);
       sgd.zero_grad();
       loss.backward();
       sgd.step();
