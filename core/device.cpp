@@ -34,7 +34,7 @@ std::string cuda_status() { return cuda_probe().status; }
 Device parse_device(const std::string& name) {
   if (name == "cpu") return Device::CPU;
   if (name == "cuda") {
-    MINIDL_CHECK(cuda_available(), "device", "--device cuda requested but ", cuda_status());
+    MINIDL_CHECK_ARGUMENT(cuda_available(), "name", "device", "cuda requested but ", cuda_status());
     return Device::CUDA;
   }
   if (name == "auto") {
@@ -45,7 +45,8 @@ Device parse_device(const std::string& name) {
     });
     return Device::CPU;
   }
-  detail::fail("device", "unknown device '", name, "' (expected auto, cpu or cuda)");
+  detail::fail_argument("name", "device", "unknown device '", name,
+                        "' (expected auto, cpu or cuda)");
 }
 
 }  // namespace minidl

@@ -18,8 +18,9 @@ bool cuda_available();
 // (no GPU on this machine?)", ...
 std::string cuda_status();
 
-// Parses --device: "cpu", "cuda" (an Error when no GPU is usable, naming the reason), or "auto"
-// (CUDA when usable, else the CPU; the fallback is reported once on stderr).
+// Parses a device name: "cpu", "cuda" (refused when no GPU is usable, naming the reason), or
+// "auto" (CUDA when usable, else the CPU; the fallback is reported once on stderr). A refusal
+// is an ArgumentError blaming "name".
 Device parse_device(const std::string& name);
 
 }  // namespace minidl

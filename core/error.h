@@ -1,11 +1,14 @@
 // minidl::Error: the one exception type the library throws on misuse.
 // Every message starts with the op that failed and names the offending shapes or values,
-// e.g. "conv2d: input must be rank 4 (N, C, H, W), got shape [2, 3]".
+// e.g. "conv2d: input must be rank 4 (N, C, H, W), got shape [2, 3]". Messages speak of the
+// library's own arguments, never of a program's command-line flags: a program that wants to
+// name its flags catches the error and adds them (examples/flag_hints.h for train_cifar10).
 #pragma once
 
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace minidl {
 
@@ -14,13 +17,37 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// An Error that one argument of the failed call is to blame for, named as in the function's
+// declaration (load_cifar10's "dir" or "limit"), so that a program can tell its user which of
+// its own options to change without parsing the message.
+class ArgumentError : public Error {
+ public:
+  ArgumentError(const std::string& message, std::string argument)
+      : Error(message), argument_(std::move(argument)) {}
+  const std::string& argument() const { return argument_; }
+
+ private:
+  std::string argument_;
+};
+
 namespace detail {
 template <typename... Parts>
+std::string message(const char* op, const Parts&... parts) {
+  std::ostringstream text;
+  text << op << ": ";
+  (text << ... << parts);
+  return text.str();
+}
+
+template <typename... Parts>
 [[noreturn]] void fail(const char* op, const Parts&... parts) {
-  std::ostringstream message;
-  message << op << ": ";
-  (message << ... << parts);
-  throw Error(message.str());
+  throw Error(message(op, parts...));
+}
+
+// fail(), blaming the call's argument `argument`.
+template <typename... Parts>
+[[noreturn]] void fail_argument(const char* argument, const char* op, const Parts&... parts) {
+  throw ArgumentError(message(op, parts...), argument);
 }
 }  // namespace detail
 
@@ -30,4 +57,11 @@ template <typename... Parts>
 #define MINIDL_CHECK(condition, op, ...)                       \
   do {                                                         \
     if (!(condition)) ::minidl::detail::fail(op, __VA_ARGS__); \
+  } while (0)
+
+// MINIDL_CHECK_ARGUMENT(condition, "argument", "op", ...): the same, throwing an ArgumentError
+// that blames `argument`.
+#define MINIDL_CHECK_ARGUMENT(condition, argument, op, ...)                       \
+  do {                                                                            \
+    if (!(condition)) ::minidl::detail::fail_argument(argument, op, __VA_ARGS__); \
   } while (0)

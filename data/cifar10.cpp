@@ -29,23 +29,26 @@ struct FilePlan {
   int64_t records = 0;
 };
 
-// Checks that `dir` is a directory, with a message for each way it is not.
+// Checks that `dir` is a directory, with a message for each way it is not (an ArgumentError
+// blaming "dir").
 void check_directory(const std::string& dir) {
-  MINIDL_CHECK(!dir.empty(), "cifar10", "the data directory name is empty; set CIFAR10_DIR ",
-               "or --data to the folder holding ", kLayout);
+  MINIDL_CHECK_ARGUMENT(!dir.empty(), "dir", "cifar10", "the data directory name is empty; give ",
+                        "the folder holding ", kLayout);
   std::error_code error;
   const fs::file_status status = fs::status(dir, error);
-  MINIDL_CHECK(status.type() != fs::file_type::not_found, "cifar10", "data directory '", dir,
-               "' does not exist (set CIFAR10_DIR or --data; scripts/download_cifar10.sh "
-               "fetches the dataset)");
-  MINIDL_CHECK(!error, "cifar10", "cannot access data directory '", dir, "': ", error.message());
-  MINIDL_CHECK(fs::is_directory(status), "cifar10", "data directory '", dir, "' is a file, not a ",
-               "directory: point CIFAR10_DIR or --data at the folder that holds it (", kLayout,
-               ")");
+  MINIDL_CHECK_ARGUMENT(status.type() != fs::file_type::not_found, "dir", "cifar10",
+                        "data directory '", dir,
+                        "' does not exist (scripts/download_cifar10.sh fetches the dataset)");
+  MINIDL_CHECK_ARGUMENT(!error, "dir", "cifar10", "cannot access data directory '", dir,
+                        "': ", error.message());
+  MINIDL_CHECK_ARGUMENT(fs::is_directory(status), "dir", "cifar10", "data directory '", dir,
+                        "' is a file, not a directory: give the folder that holds it (", kLayout,
+                        ")");
 }
 
 // Checks one file before anything is read or allocated and returns how many records to read:
 // `needed` (the rest of a limit) or, without a limit, the whole file, which must then be complete.
+// A wrong size is an ArgumentError blaming "limit": a limit is what would accept a shorter file.
 int64_t plan_records(const fs::path& path, int64_t needed, bool limited, int64_t file_records) {
   std::error_code error;
   const fs::file_status status = fs::status(path, error);
@@ -64,16 +67,17 @@ int64_t plan_records(const fs::path& path, int64_t needed, bool limited, int64_t
   const int64_t records = bytes / Cifar10::kRecordBytes;
   if (limited && whole_records && bytes < full_bytes && records >= needed) return needed;
   if (limited && whole_records && bytes < full_bytes) {
-    detail::fail("cifar10", path.string(), " holds ", records, " images (", bytes,
-                 " bytes), fewer than the ", needed, " the limit still needs from it; a ",
-                 "complete file holds ", file_records, " (", full_bytes,
-                 " bytes): lower the limit or fetch the dataset again");
+    detail::fail_argument("limit", "cifar10", path.string(), " holds ", records, " images (", bytes,
+                          " bytes), fewer than the ", needed, " the limit still needs from it; a ",
+                          "complete file holds ", file_records, " (", full_bytes,
+                          " bytes): lower the limit or fetch the dataset again");
   }
-  detail::fail("cifar10", path.string(), " has ", bytes, " bytes but a CIFAR-10 binary file has ",
-               "exactly ", full_bytes, " (", file_records, " records of ", Cifar10::kRecordBytes,
-               " bytes): a truncated or corrupt download, or not the binary version? "
-               "(a shorter file is accepted only with a limit, --limit-train or --limit-test, "
-               "that its whole records satisfy)");
+  detail::fail_argument("limit", "cifar10", path.string(), " has ", bytes,
+                        " bytes but a CIFAR-10 binary file has exactly ", full_bytes, " (",
+                        file_records, " records of ", Cifar10::kRecordBytes,
+                        " bytes): a truncated or corrupt download, or not the binary version? "
+                        "(a shorter file is accepted only with a limit that its whole records "
+                        "satisfy)");
 }
 
 // Reads `records` records of `path` straight into `data` from image `first` on.

@@ -35,7 +35,9 @@ enum class Split { Train, Test };
 // Every problem is a minidl::Error naming the file or directory and what would work: a missing
 // directory, a regular file given as the directory, a missing file, a directory or other
 // non-file where a file is expected, an unreadable file (with the system's reason), a wrong
-// size, a label byte above 9 (with its offset).
+// size, a label byte above 9 (with its offset). The messages name this function's arguments,
+// not a program's options; so that a program can name its own, the directory's problems are
+// ArgumentErrors blaming "dir" and a file of the wrong size one blaming "limit".
 // `file_records` exists for tests, which write small files in the same layout.
 Cifar10 load_cifar10(const std::string& dir, Split split, int64_t limit = -1,
                      int64_t file_records = Cifar10::kFileRecords);

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <memory>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 #include "core/minidl.h"
@@ -17,6 +18,7 @@
 #include "data/cifar10.h"
 #include "data/cifar10_dataset.h"
 #include "data/loader.h"
+#include "examples/flag_hints.h"
 #include "examples/progress.h"
 #include "examples/run_files.h"
 #include "examples/train_options.h"
@@ -86,9 +88,45 @@ EpochResult evaluate(ResNet& model, DataLoader& loader, BatchUploader& uploader,
   return {totals.loss_sum.item() / n, totals.correct.item() / n};
 }
 
+// The library's calls whose refusals name an argument or setting that a flag sets: each
+// rethrows the library's message with the flag appended (examples/flag_hints.h).
+Device device_of(const TrainOptions& o) {
+  try {
+    return parse_device(o.device);
+  } catch (const ArgumentError& e) {
+    throw std::runtime_error(with_flag_hint(e, device_flag_hint(e, o)));
+  }
+}
+
+Cifar10 load_split(const TrainOptions& o, Split split) {
+  try {
+    return load_cifar10(o.data_dir, split, split == Split::Train ? o.limit_train : o.limit_test);
+  } catch (const ArgumentError& e) {
+    throw std::runtime_error(with_flag_hint(e, data_flag_hint(e, o, split)));
+  }
+}
+
+CheckpointState load_resume(const TrainOptions& o, ResNet& model, Optimizer& optimizer,
+                            LRScheduler& scheduler) {
+  try {
+    return load_checkpoint(o.resume, model, &optimizer, &scheduler);
+  } catch (const SettingMismatch& e) {
+    throw std::runtime_error(with_flag_hint(e, resume_flag_hint(e, o)));
+  }
+}
+
+void check_resume_settings(const TrainOptions& o, const RunSettings& saved,
+                           const RunSettings& now) {
+  try {
+    check_run_settings(o.resume, saved, now);
+  } catch (const SettingMismatch& e) {
+    throw std::runtime_error(with_flag_hint(e, resume_flag_hint(e, o)));
+  }
+}
+
 int run(const TrainOptions& o) {
   manual_seed(o.seed);
-  const Device device = parse_device(o.device);
+  const Device device = device_of(o);
 
   ResNetConfig config;
   config.dropout = o.dropout;
@@ -107,8 +145,8 @@ int run(const TrainOptions& o) {
                                      : ExistingRun::Resume);
   if (!o.resume.empty()) check_resume_file(o.resume);
 
-  const Cifar10 train_set = load_cifar10(o.data_dir, Split::Train, o.limit_train);
-  const Cifar10 test_set = load_cifar10(o.data_dir, Split::Test, o.limit_test);
+  const Cifar10 train_set = load_split(o, Split::Train);
+  const Cifar10 test_set = load_split(o, Split::Test);
   Cifar10Transform augmented;
   augmented.augment = true;
   augmented.augment_options.cutout_size = o.cutout;
@@ -128,7 +166,7 @@ int run(const TrainOptions& o) {
   int64_t first_epoch = 0;
   double best_accuracy = 0.0;
   if (!o.resume.empty()) {
-    const CheckpointState state = load_checkpoint(o.resume, model, &optimizer, &scheduler);
+    const CheckpointState state = load_resume(o, model, optimizer, scheduler);
     first_epoch = state.epoch;
     if (state.extra.count("best_test_acc")) {
       best_accuracy = parse_best_accuracy(o.resume, state.extra.at("best_test_acc"));
@@ -143,7 +181,7 @@ int run(const TrainOptions& o) {
                    (long long)planned, out.dir.c_str());
       return 1;
     }
-    check_run_settings(o.resume, state.run, run_settings);
+    check_resume_settings(o, state.run, run_settings);
     std::printf("resumed from %s after epoch %lld (best test accuracy so far %.2f%%)\n",
                 o.resume.c_str(), (long long)first_epoch, 100 * best_accuracy);
     // Rows the checkpoint does not know about are dropped: the epochs are trained again.

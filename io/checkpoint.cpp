@@ -78,15 +78,11 @@ class Metadata {
   const SafetensorsReader& file_;
 };
 
-// The train_cifar10 flag that sets an optimizer setting to `saved`, for the messages.
-std::string flag_hint(const std::string& setting, const std::string& saved) {
-  if (setting == "momentum") return "; train_cifar10: --momentum " + saved;
-  if (setting == "nesterov")
-    return saved == "1" ? "; train_cifar10: leave out --no-nesterov"
-                        : "; train_cifar10: --no-nesterov";
-  if (setting == "group0.weight_decay") return "; train_cifar10: --weight-decay " + saved;
-  if (setting.rfind("base_lr", 0) == 0) return "; train_cifar10: --lr " + saved;
-  return "";
+// Throws a SettingMismatch: the message from `parts`, the setting and its two values as fields.
+template <typename... Parts>
+[[noreturn]] void fail_setting(const std::string& setting, const std::string& saved,
+                               const std::string& now, const char* op, const Parts&... parts) {
+  throw SettingMismatch(detail::message(op, parts...), setting, saved, now);
 }
 
 // This run's optimizer and scheduler settings under their metadata keys, in the order they
@@ -123,28 +119,57 @@ void check_settings(const SafetensorsReader& file, const Optimizer* optimizer,
     if (!saved && key.rfind("scheduler.", 0) == 0) continue;  // saved without a scheduler
     const std::string setting = key.substr(key.find('.') + 1);
     if (key == "optimizer.type") {
-      MINIDL_CHECK(*saved == now, kLoad, file.path(), " was saved by the ", *saved,
-                   " optimizer (metadata 'optimizer.type') but this run uses ", now,
-                   ": resume with the optimizer the checkpoint was saved with, or start a new run");
+      if (*saved != now) {
+        fail_setting(setting, *saved, now, kLoad, file.path(), " was saved by the ", *saved,
+                     " optimizer (metadata 'optimizer.type') but this run uses ", now,
+                     ": resume with the optimizer the checkpoint was saved with, or start a "
+                     "new run");
+      }
       continue;
     }
     MINIDL_CHECK(saved, kLoad, file.path(), " has no metadata '", key, "' although it records its ",
                  "optimizer's settings (a damaged or edited checkpoint?)");
-    MINIDL_CHECK(*saved == now, kLoad, file.path(), " was saved with the optimizer setting ",
-                 setting, " = ", *saved, " (metadata '", key, "') but this run has ", setting,
-                 " = ", now, ": resume with the settings the checkpoint was saved with (", setting,
-                 " = ", *saved, flag_hint(setting, *saved), "), or start a new run");
+    if (*saved != now) {
+      fail_setting(setting, *saved, now, kLoad, file.path(),
+                   " was saved with the optimizer setting ", setting, " = ", *saved, " (metadata '",
+                   key, "') but this run has ", setting, " = ", now,
+                   ": resume with the settings the checkpoint was saved with (", setting, " = ",
+                   *saved, "), or start a new run");
+    }
   }
+}
+
+bool is_momentum_buffer(const std::string& name) {
+  return name.size() >= 16 && name.compare(name.size() - 16, 16, ".momentum_buffer") == 0;
 }
 
 // The optimizer state tensors a run's settings imply, for a missing or unexpected one.
 std::string optimizer_state_hint(const std::string& name) {
-  if (name.size() >= 16 && name.compare(name.size() - 16, 16, ".momentum_buffer") == 0) {
+  if (is_momentum_buffer(name)) {
     return " (SGD keeps a momentum_buffer only with momentum > 0: the optimizer setting "
-           "momentum, train_cifar10's --momentum, differs from the checkpoint's)";
+           "momentum differs from the checkpoint's)";
   }
   return " (the optimizer or its settings differ from the checkpoint's: resume with the "
          "optimizer it was saved with)";
+}
+
+// Refuses optimizer state tensor `name` that is missing (`present` false) from the checkpoint
+// or that this run's optimizer does not keep. A momentum buffer is the momentum setting, from
+// a checkpoint that does not record its settings: a SettingMismatch whose saved value is "".
+[[noreturn]] void fail_optimizer_state(const std::string& path, const std::string& name,
+                                       bool present, const Optimizer& optimizer) {
+  const std::string message =
+      present
+          ? detail::message(kLoad, path, " has optimizer state '", name,
+                            "' that this run's optimizer does not keep", optimizer_state_hint(name))
+          : detail::message(kLoad, path, " has no tensor named '", name,
+                            "', state this run's optimizer keeps", optimizer_state_hint(name));
+  if (!is_momentum_buffer(name)) throw Error(message);
+  std::string momentum;
+  for (const auto& [setting, value] : optimizer.settings()) {
+    if (setting == "momentum") momentum = value;
+  }
+  throw SettingMismatch(message, "momentum", "", momentum);
 }
 
 }  // namespace
@@ -193,26 +218,33 @@ void save_checkpoint(const std::string& path, const NamedTensors& model, const O
 
 void check_run_settings(const std::string& path, const RunSettings& saved, const RunSettings& now) {
   const char* op = "resume";
-  auto both = [](int64_t a, int64_t b) { return a > 0 && b > 0; };
-  MINIDL_CHECK(!both(saved.batch_size, now.batch_size) || saved.batch_size == now.batch_size, op,
-               path, " was saved by a run with batch size ", saved.batch_size,
-               " (metadata 'run.batch_size') but this run has --batch-size ", now.batch_size,
-               ": the learning-rate schedule counts optimizer steps, so another batch size ",
-               "would shift it; resume with --batch-size ", saved.batch_size,
-               ", or start a new run");
-  MINIDL_CHECK(!both(saved.steps_per_epoch, now.steps_per_epoch) ||
-                   saved.steps_per_epoch == now.steps_per_epoch,
-               op, path, " was saved by a run of ", saved.steps_per_epoch,
-               " steps per epoch (metadata 'run.steps_per_epoch') but this run has ",
-               now.steps_per_epoch, " (--batch-size ", now.batch_size,
-               " over another number of training images): the learning-rate schedule counts "
-               "optimizer steps, so it would shift; resume with the same --limit-train and "
-               "data, or start a new run");
-  MINIDL_CHECK(!both(saved.epochs, now.epochs) || saved.epochs == now.epochs, op, path,
-               " belongs to a run of ", saved.epochs, " epochs (metadata 'run.epochs') but this ",
-               "run has --epochs ", now.epochs, ": the learning-rate schedule spans all the ",
-               "epochs, so another --epochs changes the rate of every remaining step; resume ",
-               "with --epochs ", saved.epochs, ", or start a new run with --epochs ", now.epochs);
+  auto differ = [](int64_t a, int64_t b) { return a > 0 && b > 0 && a != b; };
+  if (differ(saved.batch_size, now.batch_size)) {
+    fail_setting("batch_size", std::to_string(saved.batch_size), std::to_string(now.batch_size), op,
+                 path, " was saved by a run with batch_size = ", saved.batch_size,
+                 " (metadata 'run.batch_size') but this run has batch_size = ", now.batch_size,
+                 ": the learning-rate schedule counts optimizer steps, so another batch size ",
+                 "would shift it; resume with batch_size = ", saved.batch_size,
+                 ", or start a new run");
+  }
+  if (differ(saved.steps_per_epoch, now.steps_per_epoch)) {
+    fail_setting("steps_per_epoch", std::to_string(saved.steps_per_epoch),
+                 std::to_string(now.steps_per_epoch), op, path, " was saved by a run of ",
+                 saved.steps_per_epoch,
+                 " steps per epoch (metadata 'run.steps_per_epoch') but this run has ",
+                 now.steps_per_epoch, " (batch_size = ", now.batch_size,
+                 " over another number of training images): the learning-rate schedule counts "
+                 "optimizer steps, so it would shift; resume with the same training images and "
+                 "batch size, or start a new run");
+  }
+  if (differ(saved.epochs, now.epochs)) {
+    fail_setting("epochs", std::to_string(saved.epochs), std::to_string(now.epochs), op, path,
+                 " belongs to a run of ", saved.epochs, " epochs (metadata 'run.epochs') but ",
+                 "this run has epochs = ", now.epochs, ": the learning-rate schedule spans all ",
+                 "the epochs, so another number of epochs changes the rate of every remaining ",
+                 "step; resume with epochs = ", saved.epochs, ", or start a new run of ",
+                 now.epochs, " epochs");
+  }
 }
 
 CheckpointState load_checkpoint(const std::string& path, const NamedTensors& model,
@@ -255,10 +287,10 @@ CheckpointState load_checkpoint(const std::string& path, const NamedTensors& mod
   std::map<std::string, bool> wanted;
   auto expect = [&](const std::string& name, const Tensor& destination) {
     const TensorEntry* source = file.find(name);
-    const bool optimizer_state = name.rfind("optimizer.", 0) == 0;
-    MINIDL_CHECK(source, kLoad, path, " has no tensor named '", name, "'",
-                 optimizer_state ? ", state this run's optimizer keeps" + optimizer_state_hint(name)
-                                 : std::string(" (a checkpoint of a different configuration?)"));
+    if (!source && optimizer && name.rfind("optimizer.", 0) == 0)
+      fail_optimizer_state(path, name, false, *optimizer);
+    MINIDL_CHECK(source, kLoad, path, " has no tensor named '", name,
+                 "' (a checkpoint of a different configuration?)");
     MINIDL_CHECK(source->shape == destination.shape(), kLoad, path, ": '", name, "' has shape ",
                  shape_str(source->shape), " but this run expects ", destination.shape_str(),
                  " (a checkpoint of a different configuration?)");
@@ -273,8 +305,7 @@ CheckpointState load_checkpoint(const std::string& path, const NamedTensors& mod
     if (wanted.count(e.name)) continue;
     if (e.name.rfind("optimizer.", 0) == 0) {
       if (!optimizer) continue;  // a weights-only load
-      detail::fail(kLoad, path, " has optimizer state '", e.name,
-                   "' that this run's optimizer does not keep", optimizer_state_hint(e.name));
+      fail_optimizer_state(path, e.name, true, *optimizer);
     }
     MINIDL_CHECK(e.name.rfind("model.", 0) != 0, kLoad, path, " has tensor '", e.name,
                  "' that this model does not have (a checkpoint of a different configuration?)");

@@ -23,7 +23,8 @@
 // tensor the model and the optimizer expect present with the right shape, no tensor the run
 // would not use, and every value finite. Then the tensors are read and copied one at a time,
 // so loading needs memory for the model and one tensor, not for the file.
-// Every problem is a minidl::Error naming the file and the key, tensor or setting.
+// Every problem is a minidl::Error naming the file and the key, tensor or setting; a resume
+// with another setting is a SettingMismatch (below), which says which one in fields too.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +33,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/error.h"
 #include "core/tensor.h"
 #include "layers/module.h"
 #include "optim/optimizer.h"
@@ -44,9 +46,33 @@ namespace minidl {
 // size or number of epochs would silently move it. 0 means "not recorded" (not saved, not
 // compared).
 struct RunSettings {
-  int64_t batch_size = 0;       // images per optimizer step (train_cifar10: --batch-size)
-  int64_t steps_per_epoch = 0;  // optimizer steps per epoch (--batch-size and --limit-train)
-  int64_t epochs = 0;           // epochs the run plans, the schedule's length (--epochs)
+  int64_t batch_size = 0;       // images per optimizer step
+  int64_t steps_per_epoch = 0;  // optimizer steps per epoch (training images over batch_size)
+  int64_t epochs = 0;           // epochs the run plans, the schedule's length
+};
+
+// A resume refused because it would change a setting the checkpoint records. what() says it
+// all in the library's terms; the fields say it to a program, which can then name its own
+// option for the setting (train_cifar10: examples/flag_hints.h).
+//   setting  an optimizer setting, as its metadata key after "optimizer." or "scheduler."
+//            ("type", "momentum", "nesterov", "group0.weight_decay", "base_lr0", ...), or a
+//            RunSettings field ("batch_size", "steps_per_epoch", "epochs")
+//   saved    the checkpoint's value as its metadata has it ("" when it records none)
+//   now      this run's value
+class SettingMismatch : public Error {
+ public:
+  SettingMismatch(const std::string& message, std::string setting, std::string saved,
+                  std::string now)
+      : Error(message),
+        setting_(std::move(setting)),
+        saved_(std::move(saved)),
+        now_(std::move(now)) {}
+  const std::string& setting() const { return setting_; }
+  const std::string& saved() const { return saved_; }
+  const std::string& now() const { return now_; }
+
+ private:
+  std::string setting_, saved_, now_;
 };
 
 struct CheckpointState {
@@ -90,8 +116,8 @@ inline CheckpointState load_checkpoint(const std::string& path, Module& model, O
 }
 
 // Refuses a resume whose batch size, steps per epoch or epochs differ from those `saved` in
-// the checkpoint at `path` (each compared only when both are recorded), naming the setting and
-// the train_cifar10 flag that sets it.
+// the checkpoint at `path` (each compared only when both are recorded): a SettingMismatch
+// naming the RunSettings field and both values.
 void check_run_settings(const std::string& path, const RunSettings& saved, const RunSettings& now);
 
 }  // namespace minidl

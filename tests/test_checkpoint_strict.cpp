@@ -15,6 +15,7 @@
 #include <functional>
 #include <limits>
 #include <sstream>
+#include <stdexcept>
 
 #include "core/minidl.h"
 #include "data/cifar10.h"
@@ -361,15 +362,13 @@ TEST_CASE("resuming with other optimizer settings names the setting", "[cpu][che
                                " was saved with the optimizer setting momentum = 0 "
                                "(metadata 'optimizer.momentum') but this run has momentum = 0.9: "
                                "resume with the settings "
-                               "the checkpoint was saved with (momentum = 0; train_cifar10: "
-                               "--momentum 0), or start a new run");
+                               "the checkpoint was saved with (momentum = 0), or start a new run");
   require_refused(
       with_momentum,
       "load_checkpoint: " + m +
           " was saved with the optimizer setting momentum = 0.9 "
           "(metadata 'optimizer.momentum') but this run has momentum = 0: resume with the settings "
-          "the checkpoint was saved with (momentum = 0.9; train_cifar10: --momentum 0.9), or start "
-          "a new run",
+          "the checkpoint was saved with (momentum = 0.9), or start a new run",
       0.f);
   {
     Run run(0.9f, false);
@@ -378,8 +377,7 @@ TEST_CASE("resuming with other optimizer settings names the setting", "[cpu][che
         "load_checkpoint: " + m +
             " was saved with the optimizer setting nesterov = 1 (metadata "
             "'optimizer.nesterov') but this run has nesterov = 0: resume with the settings the "
-            "checkpoint was saved with (nesterov = 1; train_cifar10: leave out --no-nesterov), or "
-            "start a new run");
+            "checkpoint was saved with (nesterov = 1), or start a new run");
   }
   {
     Run run(0.9f, true, 0.05f);
@@ -389,7 +387,7 @@ TEST_CASE("resuming with other optimizer settings names the setting", "[cpu][che
             "load_checkpoint: " + m +
             " was saved with the optimizer setting base_lr0 "
             "= 0.1 (metadata 'scheduler.base_lr0') but this run has base_lr0 = 0.05") &&
-            Catch::Contains("train_cifar10: --lr 0.1"));
+            Catch::EndsWith("(base_lr0 = 0.1), or start a new run"));
   }
   {
     Run run(0.9f, true, 0.1f, 1e-3f);
@@ -400,7 +398,7 @@ TEST_CASE("resuming with other optimizer settings names the setting", "[cpu][che
             " was saved with the optimizer setting "
             "group0.weight_decay = 0.0005 (metadata 'optimizer.group0.weight_decay') but this run "
             "has group0.weight_decay = 0.001") &&
-            Catch::Contains("train_cifar10: --weight-decay 0.0005"));
+            Catch::EndsWith("(group0.weight_decay = 0.0005), or start a new run"));
   }
   {
     Linear model(3, 2);
@@ -424,17 +422,16 @@ TEST_CASE("resuming with other optimizer settings names the setting", "[cpu][che
                                    " has no tensor named "
                                    "'optimizer.0.0.momentum_buffer', state this run's optimizer "
                                    "keeps (SGD keeps a momentum_buffer "
-                                   "only with momentum > 0: the optimizer setting momentum, "
-                                   "train_cifar10's --momentum, differs "
-                                   "from the checkpoint's)");
+                                   "only with momentum > 0: the optimizer setting momentum "
+                                   "differs from the checkpoint's)");
   const fs::path old_with = edited(with_momentum, "old_momentum.safetensors", strip);
   require_refused(
       old_with,
       "load_checkpoint: " + old_with.string() +
           " has optimizer state "
           "'optimizer.0.0.momentum_buffer' that this run's optimizer does not keep (SGD keeps a "
-          "momentum_buffer only with momentum > 0: the optimizer setting momentum, train_cifar10's "
-          "--momentum, differs from the checkpoint's)",
+          "momentum_buffer only with momentum > 0: the optimizer setting momentum differs from "
+          "the checkpoint's)",
       0.f);
   // Same settings: loads (the old file too), and a weights-only load ignores the optimizer state.
   Run same;
@@ -476,30 +473,112 @@ TEST_CASE("a resume with another batch size or epoch count is refused by name",
   CHECK_THROWS_WITH(
       check_run_settings(p, saved, RunSettings{256, 196, 40}),
       "resume: " + p +
-          " was saved by a run with batch size 128 (metadata 'run.batch_size') but "
-          "this run has --batch-size 256: the learning-rate schedule counts optimizer steps, so "
-          "another "
-          "batch size would shift it; resume with --batch-size 128, or start a new run");
+          " was saved by a run with batch_size = 128 (metadata 'run.batch_size') but this run "
+          "has batch_size = 256: the learning-rate schedule counts optimizer steps, so another "
+          "batch size would shift it; resume with batch_size = 128, or start a new run");
   CHECK_THROWS_WITH(
       check_run_settings(p, saved, RunSettings{128, 79, 40}),
       "resume: " + p +
           " was saved by a run of 391 steps per epoch (metadata 'run.steps_per_epoch') "
-          "but this run has 79 (--batch-size 128 over another number of training images): the "
+          "but this run has 79 (batch_size = 128 over another number of training images): the "
           "learning-rate schedule counts optimizer steps, so it would shift; resume with the same "
-          "--limit-train and data, or start a new run");
+          "training images and batch size, or start a new run");
   CHECK_THROWS_WITH(check_run_settings(p, saved, RunSettings{128, 391, 60}),
                     "resume: " + p +
                         " belongs to a run of 40 epochs (metadata 'run.epochs') but this run has "
-                        "--epochs 60: the learning-rate schedule spans all the epochs, so another "
-                        "--epochs changes "
-                        "the rate of every remaining step; resume with --epochs 40, or start a new "
-                        "run with --epochs 60");
+                        "epochs = 60: the learning-rate schedule spans all the epochs, so another "
+                        "number of epochs changes the rate of every remaining step; resume with "
+                        "epochs = 40, or start a new run of 60 epochs");
   const RunSettings other{256, 196, 40};
   Run fresh;
   REQUIRE_THROWS_WITH(
       load_checkpoint(p, fresh.model, &fresh.sgd, &fresh.scheduler, &other),
-      Catch::StartsWith("resume: " + p + " was saved by a run with batch size 128"));
+      Catch::StartsWith("resume: " + p + " was saved by a run with batch_size = 128"));
   CHECK(fresh.sgd.steps_taken() == 0);
+}
+
+// The SettingMismatch that `f` throws, for its fields (a test failure when it throws none).
+SettingMismatch mismatch_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const SettingMismatch& e) {
+    return e;
+  }
+  FAIL("no SettingMismatch was thrown");
+  throw std::logic_error("unreachable");
+}
+
+// A library message names the library's settings and fields, never a program's flags.
+void check_no_flags(const SettingMismatch& e) {
+  INFO(e.what());
+  CHECK_THAT(e.what(), !Catch::Contains("--") && !Catch::Contains("train_cifar10"));
+}
+
+TEST_CASE("a refused resume is a SettingMismatch naming the setting and both values, no flags",
+          "[cpu][checkpoint][strict]") {
+  const fs::path with_momentum = saved_checkpoint("mismatch_momentum.safetensors", 0.9f);
+  const fs::path without = saved_checkpoint("mismatch_no_momentum.safetensors", 0.f);
+  const std::string m = with_momentum.string(), w = without.string();
+  // Loading `path` into `run` is refused for `setting`, saved as `saved`, `now` in the run.
+  auto refused = [](const std::string& path, Run& run, const std::string& setting,
+                    const std::string& saved, const std::string& now) {
+    const SettingMismatch e =
+        mismatch_of([&] { load_checkpoint(path, run.model, &run.sgd, &run.scheduler); });
+    CHECK(e.setting() == setting);
+    CHECK(e.saved() == saved);
+    CHECK(e.now() == now);
+    check_no_flags(e);
+  };
+  {
+    Run run(0.9f);
+    refused(w, run, "momentum", "0", "0.9");
+  }
+  {
+    Run run(0.9f, false);
+    refused(m, run, "nesterov", "1", "0");
+  }
+  {
+    Run run(0.9f, true, 0.05f);
+    refused(m, run, "base_lr0", "0.1", "0.05");
+  }
+  {
+    Run run(0.9f, true, 0.1f, 1e-3f);
+    refused(m, run, "group0.weight_decay", "0.0005", "0.001");
+  }
+  {
+    Linear model(3, 2);
+    Adam adam(model.parameters(), AdamOptions{});
+    const SettingMismatch e = mismatch_of([&] { load_checkpoint(m, model, &adam, nullptr); });
+    CHECK((e.setting() == "type" && e.saved() == "SGD" && e.now() == "Adam"));
+  }
+  // A checkpoint that does not record its settings: its momentum buffers say momentum, but
+  // not its value.
+  auto strip = [](TensorFile& f) {
+    for (auto it = f.metadata.begin(); it != f.metadata.end();) {
+      const bool setting = it->first.rfind("optimizer.", 0) == 0 && it->first != "optimizer.steps";
+      it = setting || it->first.rfind("scheduler.base_lr", 0) == 0 ? f.metadata.erase(it)
+                                                                   : std::next(it);
+    }
+  };
+  const fs::path old_without = edited(without, "mismatch_old.safetensors", strip);
+  Run with(0.9f);
+  refused(old_without.string(), with, "momentum", "", "0.9");
+
+  const RunSettings saved{128, 391, 40};
+  const std::string p = "run.safetensors";
+  struct RunCase {
+    RunSettings now;
+    std::string setting, saved, value;
+  };
+  for (const RunCase& c : {RunCase{{256, 196, 40}, "batch_size", "128", "256"},
+                           RunCase{{128, 79, 40}, "steps_per_epoch", "391", "79"},
+                           RunCase{{128, 391, 60}, "epochs", "40", "60"}}) {
+    const SettingMismatch e = mismatch_of([&] { check_run_settings(p, saved, c.now); });
+    CHECK(e.setting() == c.setting);
+    CHECK(e.saved() == c.saved);
+    CHECK(e.now() == c.value);
+    check_no_flags(e);
+  }
 }
 
 TEST_CASE("load_checkpoint reads one tensor at a time", "[cpu][checkpoint][strict]") {

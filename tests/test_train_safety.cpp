@@ -20,6 +20,7 @@
 
 #include "core/error.h"
 #include "data/cifar10.h"
+#include "examples/flag_hints.h"
 #include "examples/run_files.h"
 #include "examples/train_options.h"
 
@@ -209,13 +210,37 @@ TEST_CASE("load_cifar10 names a file where the data directory is expected", "[cp
   const std::string file = (dir / "test_batch.bin").string();
   CHECK(error_of([&] { load_cifar10(file, Split::Test); }) ==
         "cifar10: data directory '" + file +
-            "' is a file, not a directory: point CIFAR10_DIR or "
-            "--data at the folder that holds it (the binary version: data_batch_1..5.bin and "
-            "test_batch.bin, 10000 records of 3073 bytes each)");
-  CHECK_THAT(error_of([&] { load_cifar10((dir / "nowhere").string(), Split::Test); }),
-             Catch::Contains("does not exist"));
+            "' is a file, not a directory: give the folder that holds it (the binary version: "
+            "data_batch_1..5.bin and test_batch.bin, 10000 records of 3073 bytes each)");
+  CHECK(error_of([&] { load_cifar10((dir / "nowhere").string(), Split::Test); }) ==
+        "cifar10: data directory '" + (dir / "nowhere").string() +
+            "' does not exist (scripts/download_cifar10.sh fetches the dataset)");
   CHECK_THAT(error_of([&] { load_cifar10("", Split::Test); }),
              Catch::Contains("the data directory name is empty"));
+}
+
+// The library's messages name load_cifar10's arguments, not train_cifar10's flags (--data,
+// CIFAR10_DIR, --limit-train): the example adds those (examples/flag_hints.h, below).
+TEST_CASE("load_cifar10 blames its dir or limit argument, naming no program's flags",
+          "[cpu][data][safety]") {
+  const fs::path dir = fresh_dir("blamed_argument");
+  write_records(dir / "data_batch_1.bin", 3);
+  auto blamed = [](const std::function<void()>& f) -> std::string {
+    try {
+      f();
+    } catch (const ArgumentError& e) {
+      INFO(e.what());
+      CHECK_THAT(e.what(), !Catch::Contains("--") && !Catch::Contains("CIFAR10_DIR"));
+      return e.argument();
+    }
+    return "(no ArgumentError)";
+  };
+  const std::string file = (dir / "data_batch_1.bin").string();
+  CHECK(blamed([&] { load_cifar10(file, Split::Train, 2); }) == "dir");
+  CHECK(blamed([&] { load_cifar10((dir / "nowhere").string(), Split::Train, 2); }) == "dir");
+  CHECK(blamed([&] { load_cifar10("", Split::Train, 2); }) == "dir");
+  CHECK(blamed([&] { load_cifar10(dir.string(), Split::Train, 4); }) == "limit");  // 3 held
+  CHECK(blamed([&] { load_cifar10(dir.string(), Split::Train); }) == "limit");     // too short
 }
 
 TEST_CASE("load_cifar10 names unreadable files and other non-files", "[cpu][data][safety]") {
@@ -301,6 +326,64 @@ TEST_CASE("train_cifar10 says which flag to change when the schedule gets too fe
   CHECK(total_train_steps(o, 200) == 1);
   o = parse({"--batch-size", "2", "--epochs", "1000000"});
   CHECK(total_train_steps(o, 50000) == 25000000000LL);  // the largest run: no overflow
+}
+
+// ---- the flags for the library's refusals (examples/flag_hints.cpp) ---------------------------
+
+TEST_CASE("train_cifar10 adds its flags to the library's refusals", "[cpu][options][safety]") {
+  // load_cifar10 blames "dir": the example names --data and CIFAR10_DIR.
+  const fs::path dir = fresh_dir("flag_hints");
+  write_records(dir / "data_batch_1.bin", 3);
+  const std::string file = (dir / "data_batch_1.bin").string();
+  TrainOptions o = parse({"--data", file});
+  try {
+    load_cifar10(o.data_dir, Split::Train, o.limit_train);
+    FAIL("a file was accepted as the data directory");
+  } catch (const ArgumentError& e) {
+    CHECK(with_flag_hint(e, data_flag_hint(e, o, Split::Train)) ==
+          std::string(e.what()) +
+              "; train_cifar10: point --data or CIFAR10_DIR at the folder that holds the dataset "
+              "(now '" +
+              file + "')");
+  }
+  // ... and "limit": the split's own flag, with its value when one was given.
+  const ArgumentError limit("cifar10: ...", "limit");
+  o = parse({"--limit-train", "17", "--limit-test", "5"});
+  CHECK(data_flag_hint(limit, o, Split::Train) == "the limit is --limit-train 17");
+  CHECK(data_flag_hint(limit, o, Split::Test) == "the limit is --limit-test 5");
+  o = parse({});
+  CHECK(data_flag_hint(limit, o, Split::Test) == "--limit-test sets the limit (none was given)");
+  CHECK(data_flag_hint(ArgumentError("x", "other"), o, Split::Test).empty());
+
+  // parse_device blames "name".
+  const ArgumentError no_gpu("device: cuda requested but built without CUDA", "name");
+  CHECK(with_flag_hint(no_gpu, device_flag_hint(no_gpu, parse({"--device", "cuda"}))) ==
+        "device: cuda requested but built without CUDA; train_cifar10: --device cuda needs a "
+        "usable GPU; --device auto or --device cpu runs on the CPU");
+
+  // A resume with another setting: the flag that sets it, with the checkpoint's value.
+  o = parse({"--resume", "runs/x/last.safetensors", "--batch-size", "256"});
+  auto hint = [&](const std::string& setting, const std::string& saved, const std::string& now) {
+    return resume_flag_hint(SettingMismatch("resume: ...", setting, saved, now), o);
+  };
+  CHECK(hint("momentum", "0", "0.9") == "resume with --momentum 0");
+  CHECK(hint("momentum", "", "0.9") == "the setting momentum is --momentum (now 0.9)");
+  CHECK(hint("nesterov", "1", "0") == "resume without --no-nesterov");
+  CHECK(hint("nesterov", "0", "1") == "resume with --no-nesterov");
+  CHECK(hint("base_lr0", "0.1", "0.05") == "resume with --lr 0.1");
+  CHECK(hint("group0.weight_decay", "0.0005", "0.001") == "resume with --weight-decay 0.0005");
+  CHECK(hint("batch_size", "128", "256") == "resume with --batch-size 128");
+  CHECK(hint("steps_per_epoch", "391", "196") ==
+        "resume with the --batch-size, --limit-train and data of the run that wrote "
+        "runs/x/last.safetensors (now --batch-size 256)");
+  CHECK(hint("epochs", "40", "60") ==
+        "resume with --epochs 40, or start a new run with --epochs 60");
+  CHECK(hint("type", "Adam", "SGD").empty());  // no flag chooses the optimizer
+  const SettingMismatch epochs("resume: f belongs to a run of 40 epochs ...", "epochs", "40", "60");
+  CHECK(with_flag_hint(epochs, resume_flag_hint(epochs, o)) ==
+        "resume: f belongs to a run of 40 epochs ...; train_cifar10: resume with --epochs 40, or "
+        "start a new run with --epochs 60");
+  CHECK(with_flag_hint(epochs, "") == std::string(epochs.what()));
 }
 
 // ---- the output folder -------------------------------------------------------------------------
