@@ -1,6 +1,6 @@
 // Two small models on data that is not CIFAR-10, trained end to end through the generic
 // DataLoader (issue #19): a regression MLP on synthetic points (TensorDataset with targets,
-// MSE written with the elementwise ops) and a CNN on generated 1-channel 28x28 images of four
+// ops::mse_loss) and a CNN on generated 1-channel 28x28 images of four
 // kinds of stroke (TensorDataset with labels). The CPU suite trains them to a bar
 // (tests/test_generic_training.cpp); the CUDA suites run a few steps on the device, under the
 // emulator in every `make test` (tests/test_cuda_generic_training.cpp).
@@ -39,9 +39,26 @@ inline TensorDataset make_points(int count, uint64_t seed) {
   return TensorDataset(x, y);
 }
 
-inline Tensor mse(const Tensor& prediction, const Tensor& target) {
-  const Tensor d = ops::sub(prediction, target);
-  return ops::mean(ops::mul(d, d));
+// SGD with momentum on `net` for `epochs` of `loader`, each batch uploaded; `loss_of` gives a
+// batch's loss. Returns the mean loss of the first and of the last epoch.
+template <class LossOf>
+Losses train(Sequential& net, DataLoader& loader, BatchUploader& uploader, int epochs,
+             LossOf loss_of) {
+  SGD sgd(net.parameters(), SgdOptions(0.05f).momentum(0.9f));
+  Losses losses;
+  Batch batch;
+  for (int epoch = 0; epoch < epochs; ++epoch) {
+    double sum = 0;
+    for (loader.start_epoch(epoch); loader.next(batch);) {
+      const Tensor loss = loss_of(uploader.upload(batch));
+      sgd.zero_grad();
+      loss.backward();
+      sgd.step();
+      sum += loss.item();
+    }
+    (epoch == 0 ? losses.first_epoch : losses.last_epoch) = sum / loader.batches_per_epoch();
+  }
+  return losses;
 }
 
 inline Losses train_regression(Device device, int points, int epochs) {
@@ -52,22 +69,10 @@ inline Losses train_regression(Device device, int points, int epochs) {
                  std::make_shared<Linear>(32, 32, true, init), std::make_shared<ReLU>(),
                  std::make_shared<Linear>(32, 1, true, init));
   net.to(device);
-  SGD sgd(net.parameters(), SgdOptions(0.05f).momentum(0.9f));
   BatchUploader uploader(device, 1);
-  Losses losses;
-  Batch batch;
-  for (int epoch = 0; epoch < epochs; ++epoch) {
-    double sum = 0;
-    for (loader.start_epoch(epoch); loader.next(batch);) {
-      const DeviceBatch b = uploader.upload(batch);
-      const Tensor loss = mse(net(b.inputs), b.targets);
-      sgd.zero_grad();
-      loss.backward();
-      sgd.step();
-      sum += loss.item();
-    }
-    (epoch == 0 ? losses.first_epoch : losses.last_epoch) = sum / loader.batches_per_epoch();
-  }
+  Losses losses = train(net, loader, uploader, epochs, [&](const DeviceBatch& b) {
+    return ops::mse_loss(net(b.inputs), b.targets);
+  });
   return losses;
 }
 
@@ -95,8 +100,9 @@ inline TensorDataset make_strokes(int count, uint64_t seed) {
 }
 
 inline Losses train_strokes(Device device, int images, int epochs, int test_images) {
-  const TensorDataset train = make_strokes(images, 21), test = make_strokes(test_images, 22);
-  DataLoader loader(train, LoaderOptions().batch_size(32).seed(2));
+  const TensorDataset train_data = make_strokes(images, 21),
+                      test_data = make_strokes(test_images, 22);
+  DataLoader loader(train_data, LoaderOptions().batch_size(32).seed(2));
   Generator init(5);
   Sequential net(std::make_shared<Conv2d>(Conv2dOptions{1, 8, 3, 1, 1}, init),
                  std::make_shared<BatchNorm2d>(8), std::make_shared<ReLU>(),
@@ -106,26 +112,15 @@ inline Losses train_strokes(Device device, int images, int epochs, int test_imag
                  std::make_shared<MaxPool2d>(2, 2), std::make_shared<GlobalAvgPool>(),
                  std::make_shared<Linear>(16, 4, true, init));
   net.to(device);
-  SGD sgd(net.parameters(), SgdOptions(0.05f).momentum(0.9f));
   BatchUploader uploader(device, 4);
-  Losses losses;
-  Batch batch;
-  for (int epoch = 0; epoch < epochs; ++epoch) {
-    double sum = 0;
-    for (loader.start_epoch(epoch); loader.next(batch);) {
-      const DeviceBatch b = uploader.upload(batch);
-      const Tensor loss = ops::softmax_cross_entropy(net(b.inputs), b.labels);
-      sgd.zero_grad();
-      loss.backward();
-      sgd.step();
-      sum += loss.item();
-    }
-    (epoch == 0 ? losses.first_epoch : losses.last_epoch) = sum / loader.batches_per_epoch();
-  }
+  Losses losses = train(net, loader, uploader, epochs, [&](const DeviceBatch& b) {
+    return ops::softmax_cross_entropy(net(b.inputs), b.labels);
+  });
   if (test_images > 0) {
     net.eval();
     NoGradGuard no_grad;
-    DataLoader held_out(test, LoaderOptions().batch_size(64).shuffle(false));
+    Batch batch;
+    DataLoader held_out(test_data, LoaderOptions().batch_size(64).shuffle(false));
     double correct = 0;
     for (held_out.start_epoch(0); held_out.next(batch);) {
       const DeviceBatch b = uploader.upload(batch);

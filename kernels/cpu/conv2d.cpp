@@ -358,12 +358,14 @@ void conv2d_backward_weight(const Conv2dShape& s, const Conv2dPlan& plan, const 
          started[thread] ? 1.f : 0.f, b.partial, b.gemm);
     started[thread] = 1;
   });
+  std::vector<const float*> partials;  // the threads' partial dW that received a chunk
+  for (int t = 0; t < threads; ++t) {
+    if (started[t]) partials.push_back(buffers_of(scratch, workspace, t).partial);
+  }
 #pragma omp parallel for num_threads(threads)
   for (int64_t i = 0; i < w_size; ++i) {
     float total = 0.f;
-    for (int t = 0; t < threads; ++t) {
-      total += started[t] ? buffers_of(scratch, workspace, t).partial[i] : 0.f;
-    }
+    for (const float* partial : partials) total += partial[i];
     dw[i] = total;
   }
 }
