@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/batch_norm.h"
+#include "minidl/kernels/batch_norm.h"
 
 namespace {
 

@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "kernels/conv2d.h"
-#include "kernels/conv2d_direct.h"
+#include "minidl/kernels/conv2d.h"
+#include "minidl/kernels/conv2d_direct.h"
 
 namespace {
 

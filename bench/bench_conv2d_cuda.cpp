@@ -47,9 +47,9 @@
 #include <string>
 #include <vector>
 
-#include "kernels/conv2d.h"
-#include "kernels/conv2d_direct.h"
-#include "kernels/conv2d_tiled.h"
+#include "minidl/kernels/conv2d.h"
+#include "minidl/kernels/conv2d_direct.h"
+#include "minidl/kernels/conv2d_tiled.h"
 
 namespace {
 

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "kernels/gemm.h"
+#include "minidl/kernels/gemm.h"
 
 namespace {
 

@@ -12,8 +12,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "data/cifar10_dataset.h"
-#include "data/loader.h"
+#include "minidl/data/cifar10_dataset.h"
+#include "minidl/data/loader.h"
 
 using namespace minidl;
 

@@ -45,11 +45,11 @@
 #include <string>
 #include <vector>
 
-#include "core/allocator.h"
-#include "core/minidl.h"
-#include "data/batch_upload.h"
-#include "models/resnet.h"
-#include "optim/optimizer.h"
+#include "minidl/core/allocator.h"
+#include "minidl/core/minidl.h"
+#include "minidl/data/batch_upload.h"
+#include "minidl/models/resnet.h"
+#include "minidl/optim/optimizer.h"
 
 #if MINIDL_WITH_CUDA
 #include <cuda_runtime_api.h>

@@ -1,4 +1,4 @@
-#include "core/allocator.h"
+#include "minidl/core/allocator.h"
 
 #include <algorithm>
 #include <atomic>
@@ -7,8 +7,8 @@
 #include <mutex>
 #include <vector>
 
-#include "core/cuda/runtime.h"
-#include "core/error.h"
+#include "minidl/core/cuda/runtime.h"
+#include "minidl/core/error.h"
 
 namespace minidl {
 

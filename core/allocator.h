@@ -9,7 +9,7 @@
 
 #include <cstddef>
 
-#include "core/device.h"
+#include "minidl/core/device.h"
 
 namespace minidl {
 

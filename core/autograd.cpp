@@ -1,13 +1,13 @@
-#include "core/autograd.h"
+#include "minidl/core/autograd.h"
 
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
 
-#include "core/dispatch.h"
-#include "core/error.h"
-#include "core/profiler.h"
-#include "kernels/elementwise.h"
+#include "minidl/core/dispatch.h"
+#include "minidl/core/error.h"
+#include "minidl/core/profiler.h"
+#include "minidl/kernels/elementwise.h"
 
 namespace minidl {
 

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "core/device.h"
-#include "core/shape.h"
-#include "core/tensor.h"
+#include "minidl/core/device.h"
+#include "minidl/core/shape.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl {
 

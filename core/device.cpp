@@ -1,10 +1,10 @@
-#include "core/device.h"
+#include "minidl/core/device.h"
 
 #include <cstdio>
 #include <mutex>
 
-#include "core/cuda/runtime.h"
-#include "core/error.h"
+#include "minidl/core/cuda/runtime.h"
+#include "minidl/core/error.h"
 
 namespace minidl {
 

@@ -16,10 +16,10 @@
 
 #include <exception>
 
-#include "core/cuda/runtime.h"
-#include "core/error.h"
-#include "core/profiler.h"
-#include "core/tensor.h"
+#include "minidl/core/cuda/runtime.h"
+#include "minidl/core/error.h"
+#include "minidl/core/profiler.h"
+#include "minidl/core/tensor.h"
 
 #define MINIDL_DISPATCH(tensor, op_name, call)                                  \
   do {                                                                          \

@@ -13,10 +13,10 @@
 //    one throws minidl::Error saying why.
 #pragma once
 
-#include "core/autograd.h"
-#include "core/device.h"
-#include "core/error.h"
-#include "core/profiler.h"
-#include "core/random.h"
-#include "core/tensor.h"
-#include "ops/ops.h"
+#include "minidl/core/autograd.h"
+#include "minidl/core/device.h"
+#include "minidl/core/error.h"
+#include "minidl/core/profiler.h"
+#include "minidl/core/random.h"
+#include "minidl/core/tensor.h"
+#include "minidl/ops/ops.h"

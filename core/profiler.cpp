@@ -1,4 +1,4 @@
-#include "core/profiler.h"
+#include "minidl/core/profiler.h"
 
 #include <algorithm>
 #include <chrono>
@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/cuda/runtime.h"
-#include "core/error.h"
+#include "minidl/core/cuda/runtime.h"
+#include "minidl/core/error.h"
 
 namespace minidl::profiler {
 

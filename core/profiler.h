@@ -28,7 +28,7 @@
 
 #include <string>
 
-#include "core/device.h"
+#include "minidl/core/device.h"
 
 namespace minidl::profiler {
 

@@ -1,10 +1,10 @@
-#include "core/random.h"
+#include "minidl/core/random.h"
 
 #include <charconv>
 #include <sstream>
 #include <vector>
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 namespace minidl {
 

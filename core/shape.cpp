@@ -1,4 +1,4 @@
-#include "core/shape.h"
+#include "minidl/core/shape.h"
 
 namespace minidl {
 

@@ -1,9 +1,9 @@
-#include "core/storage.h"
+#include "minidl/core/storage.h"
 
 #include <cstring>
 
-#include "core/allocator.h"
-#include "core/cuda/runtime.h"
+#include "minidl/core/allocator.h"
+#include "minidl/core/cuda/runtime.h"
 
 namespace minidl {
 

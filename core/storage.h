@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <memory>
 
-#include "core/device.h"
+#include "minidl/core/device.h"
 
 namespace minidl {
 

@@ -1,12 +1,12 @@
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 
 #include <cstring>
 
-#include "core/autograd.h"
-#include "core/cuda/runtime.h"
-#include "core/dispatch.h"
-#include "core/error.h"
-#include "kernels/elementwise.h"
+#include "minidl/core/autograd.h"
+#include "minidl/core/cuda/runtime.h"
+#include "minidl/core/dispatch.h"
+#include "minidl/core/error.h"
+#include "minidl/kernels/elementwise.h"
 
 namespace minidl {
 

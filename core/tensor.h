@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "core/device.h"
-#include "core/random.h"
-#include "core/shape.h"
-#include "core/storage.h"
+#include "minidl/core/device.h"
+#include "minidl/core/random.h"
+#include "minidl/core/shape.h"
+#include "minidl/core/storage.h"
 
 namespace minidl {
 

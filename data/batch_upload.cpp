@@ -1,8 +1,8 @@
-#include "data/batch_upload.h"
+#include "minidl/data/batch_upload.h"
 
 #include <cstring>
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 namespace minidl {
 

@@ -13,9 +13,9 @@
 #include <cstddef>
 #include <vector>
 
-#include "core/cuda/runtime.h"
-#include "data/loader.h"
-#include "ops/ops.h"
+#include "minidl/core/cuda/runtime.h"
+#include "minidl/data/loader.h"
+#include "minidl/ops/ops.h"
 
 namespace minidl {
 

@@ -1,4 +1,4 @@
-#include "data/cifar10.h"
+#include "minidl/data/cifar10.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 namespace minidl {
 

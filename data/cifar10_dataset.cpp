@@ -1,4 +1,4 @@
-#include "data/cifar10_dataset.h"
+#include "minidl/data/cifar10_dataset.h"
 
 namespace minidl {
 

@@ -3,9 +3,9 @@
 // with its label. The images stay bytes in the Cifar10 until a batch needs them.
 #pragma once
 
-#include "data/cifar10.h"
-#include "data/dataset.h"
-#include "data/transforms.h"
+#include "minidl/data/cifar10.h"
+#include "minidl/data/dataset.h"
+#include "minidl/data/transforms.h"
 
 namespace minidl {
 

@@ -1,9 +1,9 @@
-#include "data/dataset.h"
+#include "minidl/data/dataset.h"
 
 #include <algorithm>
 #include <utility>
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 namespace minidl {
 

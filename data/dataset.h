@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/random.h"
-#include "core/tensor.h"
+#include "minidl/core/random.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl {
 

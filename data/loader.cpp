@@ -1,11 +1,11 @@
-#include "data/loader.h"
+#include "minidl/data/loader.h"
 
 #include <algorithm>
 #include <numeric>
 #include <string>
 #include <utility>
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 namespace minidl {
 

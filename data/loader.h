@@ -20,8 +20,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/tensor.h"
-#include "data/dataset.h"
+#include "minidl/core/tensor.h"
+#include "minidl/data/dataset.h"
 
 namespace minidl {
 

@@ -1,4 +1,4 @@
-#include "data/transforms.h"
+#include "minidl/data/transforms.h"
 
 #include <algorithm>
 

@@ -7,8 +7,8 @@
 
 #include <cstdint>
 
-#include "core/random.h"
-#include "data/cifar10.h"
+#include "minidl/core/random.h"
+#include "minidl/data/cifar10.h"
 
 namespace minidl {
 

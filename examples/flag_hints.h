@@ -10,10 +10,10 @@
 #include <exception>
 #include <string>
 
-#include "core/error.h"
-#include "data/cifar10.h"
 #include "examples/train_options.h"
-#include "io/checkpoint.h"
+#include "minidl/core/error.h"
+#include "minidl/data/cifar10.h"
+#include "minidl/io/checkpoint.h"
 
 namespace minidl {
 

@@ -14,7 +14,7 @@
 #include <map>
 #include <sstream>
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 namespace minidl {
 

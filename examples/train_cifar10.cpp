@@ -13,21 +13,21 @@
 #include <stdexcept>
 #include <string>
 
-#include "core/minidl.h"
-#include "data/batch_upload.h"
-#include "data/cifar10.h"
-#include "data/cifar10_dataset.h"
-#include "data/loader.h"
 #include "examples/flag_hints.h"
 #include "examples/progress.h"
 #include "examples/run_files.h"
 #include "examples/train_options.h"
-#include "io/checkpoint.h"
-#include "layers/inspect.h"
-#include "layers/summary.h"
-#include "models/resnet.h"
-#include "optim/optimizer.h"
-#include "optim/scheduler.h"
+#include "minidl/core/minidl.h"
+#include "minidl/data/batch_upload.h"
+#include "minidl/data/cifar10.h"
+#include "minidl/data/cifar10_dataset.h"
+#include "minidl/data/loader.h"
+#include "minidl/io/checkpoint.h"
+#include "minidl/layers/inspect.h"
+#include "minidl/layers/summary.h"
+#include "minidl/models/resnet.h"
+#include "minidl/optim/optimizer.h"
+#include "minidl/optim/scheduler.h"
 
 using namespace minidl;
 
@@ -167,6 +167,7 @@ int run(const TrainOptions& o) {
   double best_accuracy = 0.0;
   if (!o.resume.empty()) {
     const CheckpointState state = load_resume(o, model, optimizer, scheduler);
+    default_generator() = *state.generator;  // draws continue as if the run never stopped
     first_epoch = state.epoch;
     if (state.extra.count("best_test_acc")) {
       best_accuracy = parse_best_accuracy(o.resume, state.extra.at("best_test_acc"));

@@ -7,7 +7,7 @@
 #include <limits>
 #include <sstream>
 
-#include "core/profiler.h"
+#include "minidl/core/profiler.h"
 
 namespace minidl {
 

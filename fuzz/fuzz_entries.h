@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "core/minidl.h"
-#include "data/cifar10.h"
 #include "examples/train_options.h"
-#include "io/checkpoint.h"
-#include "io/safetensors.h"
+#include "minidl/core/minidl.h"
+#include "minidl/data/cifar10.h"
+#include "minidl/io/checkpoint.h"
+#include "minidl/io/safetensors.h"
 
 namespace minidl::fuzz {
 

@@ -1,13 +1,13 @@
-#include "io/checkpoint.h"
+#include "minidl/io/checkpoint.h"
 
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
-#include "core/autograd.h"
-#include "core/error.h"
-#include "io/safetensors.h"
+#include "minidl/core/autograd.h"
+#include "minidl/core/error.h"
+#include "minidl/io/safetensors.h"
 
 namespace minidl {
 
@@ -202,7 +202,7 @@ void save_checkpoint(const std::string& path, const NamedTensors& model, const O
   for (const auto& [name, t] : model) tensors.emplace_back("model." + name, t);
   std::map<std::string, std::string> metadata = state.extra;
   metadata["epoch"] = std::to_string(state.epoch);
-  metadata["rng.default"] = default_generator().state();
+  metadata["rng.default"] = (state.generator ? *state.generator : default_generator()).state();
   if (optimizer) {
     for (const auto& [name, t] : optimizer->state()) tensors.emplace_back("optimizer." + name, t);
     metadata["optimizer.steps"] = std::to_string(optimizer->steps_taken());
@@ -336,7 +336,7 @@ CheckpointState load_checkpoint(const std::string& path, const NamedTensors& mod
   }
   if (optimizer) optimizer->set_steps_taken(optimizer_steps);
   if (scheduler) scheduler->set_steps_taken(scheduler_steps);
-  default_generator() = generator;
+  state.generator = generator;
   return state;
 }
 

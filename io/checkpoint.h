@@ -3,7 +3,8 @@
 //   tensors   "model.<parameter or buffer name>"   weights and BatchNorm statistics
 //             "optimizer.<group>.<index>.<kind>"   momentum buffers, Adam moments
 //   metadata  "epoch"                  epochs completed (a whole number >= 0)
-//             "rng.default"            the default generator's state
+//             "rng.default"            the default generator's state (or
+//                                      CheckpointState::generator's)
 //             "optimizer.steps"        with an optimizer: its step count
 //             "optimizer.type", "optimizer.<setting>"   its settings (Optimizer::settings(),
 //                                      e.g. optimizer.momentum), "optimizer.groups" and
@@ -29,15 +30,17 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "core/error.h"
-#include "core/tensor.h"
-#include "layers/module.h"
-#include "optim/optimizer.h"
-#include "optim/scheduler.h"
+#include "minidl/core/error.h"
+#include "minidl/core/random.h"
+#include "minidl/core/tensor.h"
+#include "minidl/layers/module.h"
+#include "minidl/optim/optimizer.h"
+#include "minidl/optim/scheduler.h"
 
 namespace minidl {
 
@@ -79,6 +82,12 @@ struct CheckpointState {
   int64_t epoch = 0;                           // epochs completed
   std::map<std::string, std::string> extra{};  // caller's own metadata (e.g. "best_test_acc")
   RunSettings run{};                           // the run's shape, when the caller records it
+  // The random generator of the run. Saving records this one when set, default_generator()
+  // otherwise (what training draws from). Loading fills it in with the saved one and leaves
+  // the process's generators alone, so loading weights never changes what a program draws
+  // next; a resume that continues bit for bit restores it: default_generator() =
+  // *state.generator.
+  std::optional<Generator> generator{};
 };
 
 // A model as a checkpoint sees it: its tensors by name, saved as "model.<name>". Any list
@@ -95,10 +104,11 @@ NamedTensors model_tensors(const Module& model);
 void save_checkpoint(const std::string& path, const NamedTensors& model, const Optimizer* optimizer,
                      const LRScheduler* scheduler, const CheckpointState& state);
 
-// Loads into existing tensors (of a model built with the same configuration) and restores the
-// default generator. Values are copied into the model's own tensors, on whatever device they
-// are. With `expected`, the run's shape is checked too (check_run_settings) before anything
-// changes. Optimizer state in the file is ignored when `optimizer` is null.
+// Loads into existing tensors (of a model built with the same configuration), and returns the
+// saved generator in CheckpointState::generator without restoring it. Values are copied into
+// the model's own tensors, on whatever device they are. With `expected`, the run's shape is checked
+// too (check_run_settings) before anything changes. Optimizer state in the file is ignored when
+// `optimizer` is null.
 CheckpointState load_checkpoint(const std::string& path, const NamedTensors& model,
                                 Optimizer* optimizer, LRScheduler* scheduler,
                                 const RunSettings* expected = nullptr);

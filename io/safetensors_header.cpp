@@ -1,11 +1,11 @@
-#include "io/safetensors_header.h"
+#include "minidl/io/safetensors_header.h"
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <climits>
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 namespace minidl::safetensors_header {
 

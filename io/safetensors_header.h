@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "io/safetensors.h"
+#include "minidl/io/safetensors.h"
 
 namespace minidl::safetensors_header {
 

@@ -1,6 +1,6 @@
 // Reading safetensors files (the format and the rules: io/safetensors.h; the header's
 // parsing and checks: io/safetensors_header.cpp).
-#include "io/safetensors.h"
+#include "minidl/io/safetensors.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -13,8 +13,8 @@
 #include <cstring>
 #include <utility>
 
-#include "core/error.h"
-#include "io/safetensors_header.h"
+#include "minidl/core/error.h"
+#include "minidl/io/safetensors_header.h"
 
 namespace minidl {
 

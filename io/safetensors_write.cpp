@@ -1,5 +1,5 @@
 // Writing safetensors files (the format and the guarantees: io/safetensors.h).
-#include "io/safetensors.h"
+#include "minidl/io/safetensors.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 namespace minidl {
 

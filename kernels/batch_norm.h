@@ -15,8 +15,8 @@
 
 #include <cstdint>
 
-#include "kernels/elementwise.h"
-#include "kernels/host_device.h"
+#include "minidl/kernels/elementwise.h"
+#include "minidl/kernels/host_device.h"
 
 namespace minidl::kernels {
 

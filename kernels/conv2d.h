@@ -12,7 +12,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "kernels/host_device.h"
+#include "minidl/kernels/host_device.h"
 
 namespace minidl::kernels {
 

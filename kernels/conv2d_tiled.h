@@ -13,7 +13,7 @@
 
 #include <cstdint>
 
-#include "kernels/conv2d.h"
+#include "minidl/kernels/conv2d.h"
 
 namespace minidl::kernels::cuda {
 

@@ -10,7 +10,7 @@
 
 #include <cstdint>
 
-#include "kernels/host_device.h"
+#include "minidl/kernels/host_device.h"
 
 namespace minidl::kernels {
 

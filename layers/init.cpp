@@ -1,4 +1,4 @@
-#include "layers/init.h"
+#include "minidl/layers/init.h"
 
 #include <cmath>
 

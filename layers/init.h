@@ -8,8 +8,8 @@
 //   BatchNorm:     gamma = 1, beta = 0, running mean 0, running variance 1.
 #pragma once
 
-#include "core/random.h"
-#include "core/tensor.h"
+#include "minidl/core/random.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl::init {
 

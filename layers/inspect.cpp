@@ -1,8 +1,8 @@
-#include "layers/inspect.h"
+#include "minidl/layers/inspect.h"
 
 #include <cmath>
 
-#include "layers/layers.h"
+#include "minidl/layers/layers.h"
 
 namespace minidl {
 

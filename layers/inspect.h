@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/tensor.h"
-#include "layers/module.h"
+#include "minidl/core/tensor.h"
+#include "minidl/layers/module.h"
 
 namespace minidl {
 

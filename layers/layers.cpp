@@ -1,10 +1,10 @@
-#include "layers/layers.h"
+#include "minidl/layers/layers.h"
 
 #include <sstream>
 
-#include "core/error.h"
-#include "layers/init.h"
-#include "ops/ops.h"
+#include "minidl/core/error.h"
+#include "minidl/layers/init.h"
+#include "minidl/ops/ops.h"
 
 namespace minidl {
 

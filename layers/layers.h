@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "core/random.h"
-#include "layers/module.h"
+#include "minidl/core/random.h"
+#include "minidl/layers/module.h"
 
 namespace minidl {
 

@@ -1,8 +1,14 @@
-#include "layers/module.h"
+#include "minidl/layers/module.h"
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 namespace minidl {
+
+Tensor Module::forward(const Tensor& x) {
+  detail::fail("Module::forward", describe(), " was called with one input (", x.shape_str(),
+               ") but has no one-input forward: call the forward it defines with all of its "
+               "inputs (a module of several inputs cannot be a step of a Sequential)");
+}
 
 Tensor Module::register_parameter(const std::string& name, Tensor tensor) {
   MINIDL_CHECK(tensor.defined(), "register_parameter", "parameter '", name, "' is undefined");

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl {
 
@@ -17,8 +17,12 @@ class Module {
  public:
   virtual ~Module() = default;
 
-  // Every layer maps one tensor to one tensor.
-  virtual Tensor forward(const Tensor& x) = 0;
+  // The one-input form: every layer of the library maps one tensor to one tensor, and this is
+  // what operator() and Sequential call. A module that needs more inputs (a U-Net step that
+  // takes its encoder's skip, a loss module with a target) writes its own forward with them,
+  // forward(x, skip) say, and calls it directly, as LibTorch does; it leaves this one alone,
+  // and calling it with one input (inside a Sequential, say) is an Error naming the module.
+  virtual Tensor forward(const Tensor& x);
   Tensor operator()(const Tensor& x) { return forward(x); }
 
   // Parameters of this module and, recursively, its children, in registration order.

@@ -1,11 +1,11 @@
-#include "layers/summary.h"
+#include "minidl/layers/summary.h"
 
 #include <iomanip>
 #include <string>
 #include <vector>
 
-#include "core/autograd.h"
-#include "layers/layers.h"
+#include "minidl/core/autograd.h"
+#include "minidl/layers/layers.h"
 
 namespace minidl {
 

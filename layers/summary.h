@@ -6,7 +6,7 @@
 
 #include <ostream>
 
-#include "layers/module.h"
+#include "minidl/layers/module.h"
 
 namespace minidl {
 

@@ -21,26 +21,26 @@
 // The raw kernels under kernels/ are installed but not included here: include them by name.
 #pragma once
 
-#include "core/minidl.h"
+#include "minidl/core/minidl.h"
 
-#include "layers/init.h"
-#include "layers/inspect.h"
-#include "layers/layers.h"
-#include "layers/module.h"
-#include "layers/summary.h"
+#include "minidl/layers/init.h"
+#include "minidl/layers/inspect.h"
+#include "minidl/layers/layers.h"
+#include "minidl/layers/module.h"
+#include "minidl/layers/summary.h"
 
-#include "optim/optimizer.h"
-#include "optim/scheduler.h"
+#include "minidl/optim/optimizer.h"
+#include "minidl/optim/scheduler.h"
 
-#include "io/checkpoint.h"
-#include "io/safetensors.h"
+#include "minidl/io/checkpoint.h"
+#include "minidl/io/safetensors.h"
 
-#include "data/batch_upload.h"
-#include "data/cifar10.h"
-#include "data/cifar10_dataset.h"
-#include "data/dataset.h"
-#include "data/loader.h"
-#include "data/transforms.h"
+#include "minidl/data/batch_upload.h"
+#include "minidl/data/cifar10.h"
+#include "minidl/data/cifar10_dataset.h"
+#include "minidl/data/dataset.h"
+#include "minidl/data/loader.h"
+#include "minidl/data/transforms.h"
 
-#include "models/basic_block.h"
-#include "models/resnet.h"
+#include "minidl/models/basic_block.h"
+#include "minidl/models/resnet.h"

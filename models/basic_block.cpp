@@ -1,4 +1,4 @@
-#include "models/basic_block.h"
+#include "minidl/models/basic_block.h"
 
 namespace minidl {
 

@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
-#include "core/random.h"
-#include "layers/layers.h"
+#include "minidl/core/random.h"
+#include "minidl/layers/layers.h"
 
 namespace minidl {
 

@@ -1,6 +1,6 @@
-#include "models/resnet.h"
+#include "minidl/models/resnet.h"
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 namespace minidl {
 

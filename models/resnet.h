@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "layers/layers.h"
-#include "models/basic_block.h"
+#include "minidl/layers/layers.h"
+#include "minidl/models/basic_block.h"
 
 namespace minidl {
 

@@ -1,10 +1,10 @@
 // The elementwise activations sigmoid, tanh, exp and log: one kernel pair for the four
 // (kernels/activation.h), told apart by kernels::Activation.
-#include "core/autograd.h"
-#include "core/dispatch.h"
-#include "kernels/activation.h"
-#include "ops/checks.h"
-#include "ops/ops.h"
+#include "minidl/core/autograd.h"
+#include "minidl/core/dispatch.h"
+#include "minidl/kernels/activation.h"
+#include "minidl/ops/checks.h"
+#include "minidl/ops/ops.h"
 
 namespace minidl::ops {
 

@@ -4,8 +4,8 @@
 
 #include <initializer_list>
 
-#include "core/error.h"
-#include "core/tensor.h"
+#include "minidl/core/error.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl::checks {
 

@@ -4,13 +4,13 @@
 #include <memory>
 #include <string>
 
-#include "core/autograd.h"
-#include "core/dispatch.h"
-#include "kernels/conv2d.h"
-#include "kernels/pooling.h"
-#include "ops/checks.h"
-#include "ops/ops.h"
-#include "ops/scratch.h"
+#include "minidl/core/autograd.h"
+#include "minidl/core/dispatch.h"
+#include "minidl/kernels/conv2d.h"
+#include "minidl/kernels/pooling.h"
+#include "minidl/ops/checks.h"
+#include "minidl/ops/ops.h"
+#include "minidl/ops/scratch.h"
 
 namespace minidl::ops {
 

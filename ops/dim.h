@@ -6,8 +6,8 @@
 // (o, k, i) is at (o * size + k) * inner + i.
 #pragma once
 
-#include "core/error.h"
-#include "core/tensor.h"
+#include "minidl/core/error.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl::dims {
 

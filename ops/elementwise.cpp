@@ -1,11 +1,11 @@
 // Elementwise ops and full reductions: add (with bias broadcast), sub, mul, scale, relu, sum,
 // mean. Each runs the kernel of its input's device (core/dispatch.h); each backward is
 // written with ops or dispatched kernels, so it runs wherever the gradient lives.
-#include "core/autograd.h"
-#include "core/dispatch.h"
-#include "kernels/elementwise.h"
-#include "ops/checks.h"
-#include "ops/ops.h"
+#include "minidl/core/autograd.h"
+#include "minidl/core/dispatch.h"
+#include "minidl/kernels/elementwise.h"
+#include "minidl/ops/checks.h"
+#include "minidl/ops/ops.h"
 
 namespace minidl::ops {
 

@@ -2,13 +2,13 @@
 // CPU, cuBLAS on the GPU).
 //   Y = A B       ->  dA = dY B^T,   dB = A^T dY
 //   Y = X W^T + b ->  dX = dY W,     dW = dY^T X,   db = column sums of dY
-#include "core/autograd.h"
-#include "core/dispatch.h"
-#include "kernels/elementwise.h"
-#include "kernels/gemm.h"
-#include "ops/checks.h"
-#include "ops/ops.h"
-#include "ops/scratch.h"
+#include "minidl/core/autograd.h"
+#include "minidl/core/dispatch.h"
+#include "minidl/kernels/elementwise.h"
+#include "minidl/kernels/gemm.h"
+#include "minidl/ops/checks.h"
+#include "minidl/ops/ops.h"
+#include "minidl/ops/scratch.h"
 
 namespace minidl::ops {
 

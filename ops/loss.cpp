@@ -1,12 +1,12 @@
 // softmax_cross_entropy and the metrics that read logits (argmax, accuracy).
 #include <algorithm>
 
-#include "core/autograd.h"
-#include "core/dispatch.h"
-#include "core/profiler.h"
-#include "kernels/softmax_cross_entropy.h"
-#include "ops/checks.h"
-#include "ops/ops.h"
+#include "minidl/core/autograd.h"
+#include "minidl/core/dispatch.h"
+#include "minidl/core/profiler.h"
+#include "minidl/kernels/softmax_cross_entropy.h"
+#include "minidl/ops/checks.h"
+#include "minidl/ops/ops.h"
 
 namespace minidl::ops {
 

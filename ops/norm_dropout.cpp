@@ -1,12 +1,12 @@
 // batch_norm (alone or fused with the ReLU and residual add that follow it in a ResNet) and
 // dropout: the ops whose behaviour differs between training and eval.
-#include "core/autograd.h"
-#include "core/dispatch.h"
-#include "kernels/batch_norm.h"
-#include "kernels/elementwise.h"
-#include "ops/checks.h"
-#include "ops/ops.h"
-#include "ops/scratch.h"
+#include "minidl/core/autograd.h"
+#include "minidl/core/dispatch.h"
+#include "minidl/kernels/batch_norm.h"
+#include "minidl/kernels/elementwise.h"
+#include "minidl/ops/checks.h"
+#include "minidl/ops/ops.h"
+#include "minidl/ops/scratch.h"
 
 namespace minidl::ops {
 

@@ -8,9 +8,9 @@
 #include <memory>
 #include <vector>
 
-#include "core/random.h"
-#include "core/storage.h"
-#include "core/tensor.h"
+#include "minidl/core/random.h"
+#include "minidl/core/storage.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl::ops {
 

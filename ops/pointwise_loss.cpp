@@ -1,11 +1,11 @@
 // The losses that compare an input with a target element by element, mean reduction:
 // mse_loss, l1_loss, binary_cross_entropy_with_logits. One kernel pair for the three
 // (kernels/pointwise_loss.h), told apart by kernels::PointwiseLoss.
-#include "core/autograd.h"
-#include "core/dispatch.h"
-#include "kernels/pointwise_loss.h"
-#include "ops/checks.h"
-#include "ops/ops.h"
+#include "minidl/core/autograd.h"
+#include "minidl/core/dispatch.h"
+#include "minidl/kernels/pointwise_loss.h"
+#include "minidl/ops/checks.h"
+#include "minidl/ops/ops.h"
 
 namespace minidl::ops {
 

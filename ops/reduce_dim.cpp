@@ -1,11 +1,11 @@
 // sum and mean along one dimension, with or without keeping it (kernels/reduce_dim.h). The
 // sums over every element, sum(x) and mean(x), are in ops/elementwise.cpp.
-#include "core/autograd.h"
-#include "core/dispatch.h"
-#include "kernels/reduce_dim.h"
-#include "ops/checks.h"
-#include "ops/dim.h"
-#include "ops/ops.h"
+#include "minidl/core/autograd.h"
+#include "minidl/core/dispatch.h"
+#include "minidl/kernels/reduce_dim.h"
+#include "minidl/ops/checks.h"
+#include "minidl/ops/dim.h"
+#include "minidl/ops/ops.h"
 
 namespace minidl::ops {
 

@@ -1,6 +1,6 @@
-#include "ops/scratch.h"
+#include "minidl/ops/scratch.h"
 
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 
 namespace minidl::ops {
 

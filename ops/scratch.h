@@ -11,7 +11,7 @@
 
 #include <cstdint>
 
-#include "core/device.h"
+#include "minidl/core/device.h"
 
 namespace minidl::ops {
 

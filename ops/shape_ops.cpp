@@ -4,12 +4,12 @@
 // (Tensor::reshape in core/tensor.cpp).
 #include <string>
 
-#include "core/autograd.h"
-#include "core/dispatch.h"
-#include "kernels/shape_ops.h"
-#include "ops/checks.h"
-#include "ops/dim.h"
-#include "ops/ops.h"
+#include "minidl/core/autograd.h"
+#include "minidl/core/dispatch.h"
+#include "minidl/kernels/shape_ops.h"
+#include "minidl/ops/checks.h"
+#include "minidl/ops/dim.h"
+#include "minidl/ops/ops.h"
 
 namespace minidl::ops {
 

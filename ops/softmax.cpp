@@ -1,10 +1,10 @@
 // softmax and log_softmax along one dimension (kernels/softmax.h).
-#include "core/autograd.h"
-#include "core/dispatch.h"
-#include "kernels/softmax.h"
-#include "ops/checks.h"
-#include "ops/dim.h"
-#include "ops/ops.h"
+#include "minidl/core/autograd.h"
+#include "minidl/core/dispatch.h"
+#include "minidl/kernels/softmax.h"
+#include "minidl/ops/checks.h"
+#include "minidl/ops/dim.h"
+#include "minidl/ops/ops.h"
 
 namespace minidl::ops {
 

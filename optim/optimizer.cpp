@@ -1,13 +1,13 @@
-#include "optim/optimizer.h"
+#include "minidl/optim/optimizer.h"
 
 #include <cstdio>
 #include <cstdlib>
 
-#include "core/autograd.h"
-#include "core/dispatch.h"
-#include "core/error.h"
-#include "core/profiler.h"
-#include "kernels/optimizer.h"
+#include "minidl/core/autograd.h"
+#include "minidl/core/dispatch.h"
+#include "minidl/core/error.h"
+#include "minidl/core/profiler.h"
+#include "minidl/kernels/optimizer.h"
 
 namespace minidl {
 

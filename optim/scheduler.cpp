@@ -1,9 +1,9 @@
-#include "optim/scheduler.h"
+#include "minidl/optim/scheduler.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 namespace minidl {
 

@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "kernels/conv2d.h"
+#include "minidl/kernels/conv2d.h"
 #include "op_check.h"
 
 namespace convcases {

@@ -11,8 +11,8 @@
 #include <functional>
 #include <vector>
 
-#include "core/allocator.h"
-#include "core/minidl.h"
+#include "minidl/core/allocator.h"
+#include "minidl/core/minidl.h"
 
 namespace cudatest {
 

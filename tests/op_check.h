@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/minidl.h"
+#include "minidl/core/minidl.h"
 #include "reference/reference.h"
 #include "testutil.h"
 

@@ -7,11 +7,11 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/minidl.h"
-#include "io/checkpoint.h"
-#include "io/safetensors.h"
-#include "layers/layers.h"
-#include "models/resnet.h"
+#include "minidl/core/minidl.h"
+#include "minidl/io/checkpoint.h"
+#include "minidl/io/safetensors.h"
+#include "minidl/layers/layers.h"
+#include "minidl/models/resnet.h"
 
 using namespace minidl;
 namespace fs = std::filesystem;
@@ -110,6 +110,28 @@ TEST_CASE("a checkpoint saves and loads named tensors without a Module", "[cpu][
   CHECK(model_tensors(fc)[1].first == "bias");
 }
 
+TEST_CASE("a checkpoint records the run's generator, and loading returns it without using it",
+          "[cpu][checkpoint]") {
+  const Tensor w = Tensor::ones({2});
+  const fs::path path = temp_path("generator.safetensors");
+  Generator run_gen(77);
+  run_gen.next_u64();
+  CheckpointState saved{1};
+  saved.generator = run_gen;  // not the default generator
+  save_checkpoint(path.string(), {{"w", w}}, nullptr, nullptr, saved);
+  manual_seed(5);
+  const std::string default_before = default_generator().state();
+  const CheckpointState loaded = load_checkpoint(path.string(), {{"w", w}}, nullptr, nullptr);
+  REQUIRE(loaded.generator.has_value());
+  CHECK(loaded.generator->state() == run_gen.state());
+  CHECK(default_generator().state() == default_before);
+  // Without one, save records the default generator.
+  save_checkpoint(path.string(), {{"w", w}}, nullptr, nullptr, CheckpointState{1});
+  CHECK(load_checkpoint(path.string(), {{"w", w}}, nullptr, nullptr).generator->state() ==
+        default_before);
+  fs::remove(path);
+}
+
 TEST_CASE("a failed save leaves the previous checkpoint intact", "[cpu][checkpoint]") {
   const fs::path dir = temp_path("readonly_target");
   fs::create_directories(dir / "last.safetensors.tmp");  // the temporary cannot be created
@@ -174,8 +196,13 @@ TEST_CASE("resuming from a checkpoint reproduces the uninterrupted run's losses"
   std::unique_ptr<SGD> sgd2;
   std::unique_ptr<LRScheduler> scheduler2;
   make(model2, sgd2, scheduler2);
+  const std::string drawn_before = default_generator().state();
   const CheckpointState state =
       load_checkpoint(path.string(), *model2, sgd2.get(), scheduler2.get());
+  // Loading leaves the process's generator alone; the run restores the saved one itself.
+  CHECK(default_generator().state() == drawn_before);
+  REQUIRE(state.generator.has_value());
+  default_generator() = *state.generator;
   CHECK(state.epoch == 4);
   CHECK(state.extra.at("best") == "0.5");
   CHECK(sgd2->steps_taken() == 4);

@@ -17,13 +17,13 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "core/minidl.h"
-#include "data/cifar10.h"
 #include "examples/train_options.h"
 #include "fuzz/fuzz_entries.h"
-#include "io/checkpoint.h"
-#include "io/safetensors.h"
-#include "layers/layers.h"
+#include "minidl/core/minidl.h"
+#include "minidl/data/cifar10.h"
+#include "minidl/io/checkpoint.h"
+#include "minidl/io/safetensors.h"
+#include "minidl/layers/layers.h"
 
 using namespace minidl;
 namespace fs = std::filesystem;

@@ -6,13 +6,13 @@
 
 #include <cstdlib>
 
-#include "core/minidl.h"
-#include "data/cifar10.h"
-#include "data/cifar10_dataset.h"
-#include "data/loader.h"
-#include "models/resnet.h"
-#include "optim/optimizer.h"
-#include "optim/scheduler.h"
+#include "minidl/core/minidl.h"
+#include "minidl/data/cifar10.h"
+#include "minidl/data/cifar10_dataset.h"
+#include "minidl/data/loader.h"
+#include "minidl/models/resnet.h"
+#include "minidl/optim/optimizer.h"
+#include "minidl/optim/scheduler.h"
 
 using namespace minidl;
 

@@ -14,9 +14,9 @@
 #include <stdexcept>
 
 #include "conv_cases.h"
-#include "kernels/conv2d.h"
-#include "kernels/conv2d_direct.h"
-#include "kernels/cpu/conv2d_winograd.h"
+#include "minidl/kernels/conv2d.h"
+#include "minidl/kernels/conv2d_direct.h"
+#include "minidl/kernels/cpu/conv2d_winograd.h"
 
 using convcases::Case;
 using convcases::kCases;

@@ -8,8 +8,8 @@
 #include <string>
 
 #include "cuda_check.h"
-#include "kernels/conv2d.h"
-#include "kernels/cuda/fast_divmod.cuh"
+#include "minidl/kernels/conv2d.h"
+#include "minidl/kernels/cuda/fast_divmod.cuh"
 
 using namespace minidl;
 using kernels::Conv2dAlgorithm;

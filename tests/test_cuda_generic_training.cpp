@@ -17,3 +17,10 @@ TEST_CASE("cuda trains a 28x28 CNN from a TensorDataset of labels", "[gpu][data]
   INFO("loss: first epoch " << l.first_epoch << ", last " << l.last_epoch);
   CHECK(l.last_epoch < l.first_epoch);
 }
+
+TEST_CASE("cuda trains a denoiser whose last step takes two inputs", "[gpu][data][train]") {
+  if (cudatest::skip_without_cuda()) return;
+  const generic::Losses l = generic::train_denoiser(minidl::Device::CUDA, 16, 3);
+  INFO("MSE: first epoch " << l.first_epoch << ", last " << l.last_epoch);
+  CHECK(l.last_epoch < l.first_epoch);
+}

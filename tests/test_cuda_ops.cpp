@@ -5,7 +5,7 @@
 // outputs and bitwise determinism (cuda_check.h). Built twice: against the real library
 // (label gpu; native on a GPU, skipped elsewhere) and against the emulator (label emulated).
 #include "cuda_check.h"
-#include "data/batch_upload.h"
+#include "minidl/data/batch_upload.h"
 
 using namespace minidl;
 using cudatest::compare_op;

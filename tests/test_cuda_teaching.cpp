@@ -7,9 +7,9 @@
 
 #include "conv_cases.h"
 #include "cuda_check.h"
-#include "kernels/conv2d_direct.h"
-#include "kernels/conv2d_tiled.h"
-#include "kernels/gemm.h"
+#include "minidl/kernels/conv2d_direct.h"
+#include "minidl/kernels/conv2d_tiled.h"
+#include "minidl/kernels/gemm.h"
 
 using minidl::Device;
 using minidl::Tensor;

@@ -3,8 +3,8 @@
 // against the same step on the CPU: the loss, every gradient, and every updated parameter;
 // and further steps that need no new device memory (the caching allocator).
 #include "cuda_check.h"
-#include "models/resnet.h"
-#include "optim/optimizer.h"
+#include "minidl/models/resnet.h"
+#include "minidl/optim/optimizer.h"
 
 using namespace minidl;
 using cudatest::require_close;

@@ -7,11 +7,11 @@
 #include <fstream>
 #include <set>
 
-#include "core/minidl.h"
-#include "data/cifar10.h"
-#include "data/cifar10_dataset.h"
-#include "data/loader.h"
-#include "data/transforms.h"
+#include "minidl/core/minidl.h"
+#include "minidl/data/cifar10.h"
+#include "minidl/data/cifar10_dataset.h"
+#include "minidl/data/loader.h"
+#include "minidl/data/transforms.h"
 
 using namespace minidl;
 namespace fs = std::filesystem;

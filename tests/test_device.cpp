@@ -2,8 +2,8 @@
 // a clear reason instead of a crash, "auto" falling back to the CPU, "cuda" refused by name.
 #include <catch2/catch.hpp>
 
-#include "core/allocator.h"
-#include "core/minidl.h"
+#include "minidl/core/allocator.h"
+#include "minidl/core/minidl.h"
 
 using namespace minidl;
 

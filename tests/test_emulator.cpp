@@ -9,7 +9,7 @@
 #include <cstring>
 #include <vector>
 
-#include "kernels/cuda/launch.cuh"
+#include "minidl/kernels/cuda/launch.cuh"
 
 using minidl::kernels::cuda::launch;
 

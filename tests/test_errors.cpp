@@ -6,9 +6,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "core/dispatch.h"
-#include "core/minidl.h"
-#include "kernels/host_device.h"
+#include "minidl/core/dispatch.h"
+#include "minidl/core/minidl.h"
+#include "minidl/kernels/host_device.h"
 
 using Catch::Contains;
 using minidl::Device;

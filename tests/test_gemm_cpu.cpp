@@ -16,8 +16,8 @@
 #include <random>
 #include <vector>
 
-#include "kernels/cpu/gemm_packed.h"
-#include "kernels/gemm.h"
+#include "minidl/kernels/cpu/gemm_packed.h"
+#include "minidl/kernels/gemm.h"
 #include "reference/gemm.h"
 
 namespace cpu = minidl::kernels::cpu;

@@ -5,9 +5,9 @@
 #include <cmath>
 #include <limits>
 
-#include "core/minidl.h"
-#include "layers/inspect.h"
-#include "layers/layers.h"
+#include "minidl/core/minidl.h"
+#include "minidl/layers/inspect.h"
+#include "minidl/layers/layers.h"
 
 using namespace minidl;
 

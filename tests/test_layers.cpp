@@ -5,11 +5,11 @@
 
 #include <cmath>
 
-#include "core/minidl.h"
-#include "layers/layers.h"
-#include "layers/summary.h"
-#include "models/basic_block.h"
-#include "models/resnet.h"
+#include "minidl/core/minidl.h"
+#include "minidl/layers/layers.h"
+#include "minidl/layers/summary.h"
+#include "minidl/models/basic_block.h"
+#include "minidl/models/resnet.h"
 
 using namespace minidl;
 

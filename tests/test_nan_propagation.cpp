@@ -6,7 +6,7 @@
 #include <cmath>
 #include <vector>
 
-#include "core/minidl.h"
+#include "minidl/core/minidl.h"
 
 using namespace minidl;
 

@@ -4,8 +4,8 @@
 // training and in eval (with gradients: the composed path; without: the fused eval kernel),
 // with and without gamma/beta, on the batch-norm shapes plus one where most values are
 // negative (the ReLU mask matters). The layers use them: a Sequential fuses BatchNorm2d + ReLU.
-#include "core/autograd.h"
-#include "layers/layers.h"
+#include "minidl/core/autograd.h"
+#include "minidl/layers/layers.h"
 #include "op_check.h"
 
 using minidl::Tensor;

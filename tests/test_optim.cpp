@@ -5,10 +5,10 @@
 
 #include <cmath>
 
-#include "core/minidl.h"
-#include "layers/layers.h"
-#include "optim/optimizer.h"
-#include "optim/scheduler.h"
+#include "minidl/core/minidl.h"
+#include "minidl/layers/layers.h"
+#include "minidl/optim/optimizer.h"
+#include "minidl/optim/scheduler.h"
 #include "reference/optimizer.h"
 
 using namespace minidl;

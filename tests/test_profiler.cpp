@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "core/minidl.h"
-#include "optim/optimizer.h"
+#include "minidl/core/minidl.h"
+#include "minidl/optim/optimizer.h"
 
 using namespace minidl;
 

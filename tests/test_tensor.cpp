@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <numeric>
 
-#include "core/minidl.h"
+#include "minidl/core/minidl.h"
 
 using minidl::Device;
 using minidl::Generator;

@@ -18,11 +18,11 @@
 #include <functional>
 #include <sstream>
 
-#include "core/error.h"
-#include "data/cifar10.h"
 #include "examples/flag_hints.h"
 #include "examples/run_files.h"
 #include "examples/train_options.h"
+#include "minidl/core/error.h"
+#include "minidl/data/cifar10.h"
 
 using namespace minidl;
 namespace fs = std::filesystem;

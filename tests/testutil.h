@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
+#include "minidl/core/tensor.h"
 #include "reference/common.h"
 
 namespace testutil {

@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "core/cuda/runtime.h"
-#include "core/error.h"
+#include "minidl/core/cuda/runtime.h"
+#include "minidl/core/error.h"
 
 namespace minidl::cuda_runtime {
 

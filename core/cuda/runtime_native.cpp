@@ -1,13 +1,13 @@
 // The CUDA runtime of a build with CUDA (nvcc found at configure time); runtime_stub.cpp
 // takes its place otherwise.
-#include "core/cuda/runtime.h"
+#include "minidl/core/cuda/runtime.h"
 
 #include <cuda_runtime_api.h>
 
 #include <cstdlib>
 #include <string>
 
-#include "core/error.h"
+#include "minidl/core/error.h"
 
 namespace minidl::cuda_runtime {
 

@@ -1,6 +1,6 @@
 // The CUDA runtime functions of a CPU-only build (no nvcc at configure time, or MINIDL_CUDA=OFF).
-#include "core/cuda/runtime.h"
-#include "core/error.h"
+#include "minidl/core/cuda/runtime.h"
+#include "minidl/core/error.h"
 
 namespace minidl::cuda_runtime {
 

@@ -1,4 +1,4 @@
-#include "kernels/activation.h"
+#include "minidl/kernels/activation.h"
 
 namespace minidl::kernels::cpu {
 

@@ -17,7 +17,7 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/batch_norm.h"
+#include "minidl/kernels/batch_norm.h"
 
 namespace minidl::kernels::cpu {
 

@@ -26,9 +26,9 @@
 #include <string>
 #include <vector>
 
-#include "kernels/conv2d.h"
-#include "kernels/cpu/conv2d_winograd.h"
-#include "kernels/gemm.h"
+#include "minidl/kernels/conv2d.h"
+#include "minidl/kernels/cpu/conv2d_winograd.h"
+#include "minidl/kernels/gemm.h"
 
 namespace minidl::kernels::cpu {
 

@@ -3,9 +3,9 @@
 // the outer loops are split over the OpenMP threads without any reduction; the fast
 // algorithms (kernels/cpu/conv2d.cpp, kernels/cpu/conv2d_winograd.cpp) use the same threads,
 // so the benchmark's rows compare algorithms, not thread counts.
-#include "kernels/conv2d_direct.h"
+#include "minidl/kernels/conv2d_direct.h"
 
-#include "kernels/elementwise.h"
+#include "minidl/kernels/elementwise.h"
 
 namespace minidl::kernels::cpu {
 

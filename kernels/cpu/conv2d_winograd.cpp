@@ -35,16 +35,16 @@
 // lanes: column (group * tiles_per_image + tile) * 8 + lane for image 8 group + lane. A last
 // group of fewer than eight images leaves its lanes zero: zero transformed columns, which add
 // nothing to backward-weight's sums and whose outputs are never written back.
-#include "kernels/cpu/conv2d_winograd.h"
+#include "minidl/kernels/cpu/conv2d_winograd.h"
 
 #include <omp.h>
 
 #include <algorithm>
 
-#include "kernels/cpu/gemm_packed.h"
-#include "kernels/cpu/vector8.h"
-#include "kernels/gemm.h"
-#include "kernels/winograd_transforms.h"
+#include "minidl/kernels/cpu/gemm_packed.h"
+#include "minidl/kernels/cpu/vector8.h"
+#include "minidl/kernels/gemm.h"
+#include "minidl/kernels/winograd_transforms.h"
 
 namespace minidl::kernels::cpu {
 

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "kernels/conv2d.h"
+#include "minidl/kernels/conv2d.h"
 
 namespace minidl::kernels::cpu {
 

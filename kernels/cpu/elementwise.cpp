@@ -1,4 +1,4 @@
-#include "kernels/elementwise.h"
+#include "minidl/kernels/elementwise.h"
 
 namespace minidl::kernels::cpu {
 

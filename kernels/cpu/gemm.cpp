@@ -35,9 +35,9 @@
 
 #include <algorithm>
 
-#include "kernels/cpu/gemm_packed.h"
-#include "kernels/cpu/vector8.h"
-#include "kernels/gemm.h"
+#include "minidl/kernels/cpu/gemm_packed.h"
+#include "minidl/kernels/cpu/vector8.h"
+#include "minidl/kernels/gemm.h"
 
 namespace minidl::kernels::cpu {
 

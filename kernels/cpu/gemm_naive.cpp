@@ -1,7 +1,7 @@
 // The naive GEMM on the CPU: one dot product per element of C (kernels/gemm.h), the rows split
 // over the OpenMP threads. What kernels/cpu/gemm.cpp adds to it (packing, cache blocks, a 6x16
 // register tile) is what bench/bench_gemm_cpu's "naive" rows measure.
-#include "kernels/gemm.h"
+#include "minidl/kernels/gemm.h"
 
 namespace minidl::kernels::cpu {
 

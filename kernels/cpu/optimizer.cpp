@@ -1,6 +1,6 @@
 #include <cmath>
 
-#include "kernels/optimizer.h"
+#include "minidl/kernels/optimizer.h"
 
 namespace minidl::kernels::cpu {
 

@@ -1,4 +1,4 @@
-#include "kernels/pointwise_loss.h"
+#include "minidl/kernels/pointwise_loss.h"
 
 namespace minidl::kernels::cpu {
 

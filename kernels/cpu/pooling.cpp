@@ -2,7 +2,7 @@
 // the backward passes can scatter into their own plane without races.
 #include <algorithm>
 
-#include "kernels/pooling.h"
+#include "minidl/kernels/pooling.h"
 
 namespace minidl::kernels::cpu {
 

@@ -1,4 +1,4 @@
-#include "kernels/reduce_dim.h"
+#include "minidl/kernels/reduce_dim.h"
 
 namespace minidl::kernels::cpu {
 

@@ -1,6 +1,6 @@
 #include <cstring>
 
-#include "kernels/shape_ops.h"
+#include "minidl/kernels/shape_ops.h"
 
 namespace minidl::kernels::cpu {
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "kernels/softmax.h"
+#include "minidl/kernels/softmax.h"
 
 namespace minidl::kernels::cpu {
 

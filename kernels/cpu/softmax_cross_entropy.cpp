@@ -1,4 +1,4 @@
-#include "kernels/softmax_cross_entropy.h"
+#include "minidl/kernels/softmax_cross_entropy.h"
 
 #include <algorithm>
 #include <cmath>

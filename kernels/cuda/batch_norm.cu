@@ -30,10 +30,10 @@
 #include <stdexcept>
 #include <string>
 
-#include "kernels/batch_norm.h"
-#include "kernels/cuda/fast_divmod.cuh"
-#include "kernels/cuda/launch.cuh"
-#include "kernels/cuda/reduce.cuh"
+#include "minidl/kernels/batch_norm.h"
+#include "minidl/kernels/cuda/fast_divmod.cuh"
+#include "minidl/kernels/cuda/launch.cuh"
+#include "minidl/kernels/cuda/reduce.cuh"
 
 namespace minidl::kernels::cuda {
 

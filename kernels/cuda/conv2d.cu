@@ -16,16 +16,16 @@
 // taps that reach it: with stride 2 and a 3x3 kernel the four phases use 1, 2, 2 and 4 taps
 // instead of 9, so no multiplication by a structural zero is done (the first kernel did 4x
 // the necessary work there). The phases run as groups of one launch.
-#include "kernels/conv2d.h"
+#include "minidl/kernels/conv2d.h"
 
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 
-#include "kernels/cuda/conv2d_winograd.cuh"
-#include "kernels/cuda/fast_divmod.cuh"
-#include "kernels/cuda/implicit_gemm.cuh"
-#include "kernels/elementwise.h"
+#include "minidl/kernels/cuda/conv2d_winograd.cuh"
+#include "minidl/kernels/cuda/fast_divmod.cuh"
+#include "minidl/kernels/cuda/implicit_gemm.cuh"
+#include "minidl/kernels/elementwise.h"
 
 namespace minidl::kernels::cuda {
 

@@ -3,9 +3,9 @@
 // memory and nothing is shared between threads, so the GPU waits on memory most of the time:
 // the "v0 direct" row of bench/bench_conv2d_cuda. v1 (kernels/cuda/conv2d_tiled.cu) stages
 // tiles in shared memory so that each value loaded feeds many multiply-adds.
-#include "kernels/conv2d_direct.h"
-#include "kernels/cuda/launch.cuh"
-#include "kernels/elementwise.h"
+#include "minidl/kernels/conv2d_direct.h"
+#include "minidl/kernels/cuda/launch.cuh"
+#include "minidl/kernels/elementwise.h"
 
 namespace minidl::kernels::cuda {
 

@@ -33,13 +33,13 @@
 // global loads overlap the FMAs, conflict-free shared-memory layouts, coalescing loads chosen
 // by each operand's layout, vector stores, and backward-data split by stride phases so that
 // it multiplies no structural zeros (this version does 4x the work there with stride 2).
-#include "kernels/conv2d_tiled.h"
+#include "minidl/kernels/conv2d_tiled.h"
 
 #include <stdexcept>
 #include <string>
 
-#include "kernels/cuda/launch.cuh"
-#include "kernels/elementwise.h"
+#include "minidl/kernels/cuda/launch.cuh"
+#include "minidl/kernels/elementwise.h"
 
 namespace minidl::kernels::cuda {
 

@@ -20,12 +20,12 @@
 //                    tile with the 2x2 dy tile: F(3x3, 2x2), the same idea with the roles of
 //                    filter and output swapped; the GEMMs reduce over the tiles.
 // The transforms are shared with the CPU version (kernels/winograd_transforms.h).
-#include "kernels/cuda/conv2d_winograd.cuh"
+#include "minidl/kernels/cuda/conv2d_winograd.cuh"
 
-#include "kernels/cuda/fast_divmod.cuh"
-#include "kernels/cuda/launch.cuh"
-#include "kernels/cuda/reduce.cuh"
-#include "kernels/winograd_transforms.h"
+#include "minidl/kernels/cuda/fast_divmod.cuh"
+#include "minidl/kernels/cuda/launch.cuh"
+#include "minidl/kernels/cuda/reduce.cuh"
+#include "minidl/kernels/winograd_transforms.h"
 
 namespace minidl::kernels::cuda {
 

@@ -4,8 +4,8 @@
 
 #include <cstdint>
 
-#include "kernels/conv2d.h"
-#include "kernels/cuda/implicit_gemm.cuh"
+#include "minidl/kernels/conv2d.h"
+#include "minidl/kernels/cuda/implicit_gemm.cuh"
 
 namespace minidl::kernels::cuda {
 

@@ -11,7 +11,7 @@
 #pragma once
 
 #ifdef MINIDL_CUDA_EMULATION
-#include "kernels/cuda/emulator/cuda_emulation.h"
+#include "minidl/kernels/cuda/emulator/cuda_emulation.h"
 #else
 #include <cuda_runtime.h>
 // A block-wide array of `count` elements in shared memory, indexed name[i]. 16-byte aligned so

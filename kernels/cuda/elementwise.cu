@@ -2,9 +2,9 @@
 // elements with a grid-stride loop, so thread t of the grid touches t, t + G, t + 2G, ...
 // Consecutive threads read consecutive floats: every warp access is one coalesced 128-byte
 // transaction. These kernels are memory-bound; the work per element is one or two flops.
-#include "kernels/cuda/launch.cuh"
-#include "kernels/cuda/reduce.cuh"
-#include "kernels/elementwise.h"
+#include "minidl/kernels/cuda/launch.cuh"
+#include "minidl/kernels/cuda/reduce.cuh"
+#include "minidl/kernels/elementwise.h"
 
 namespace minidl::kernels::cuda {
 

@@ -12,9 +12,9 @@
 
 #include <cstdint>
 
-#include "kernels/host_device.h"
+#include "minidl/kernels/host_device.h"
 #ifdef MINIDL_CUDA_EMULATION
-#include "kernels/cuda/cuda_compat.cuh"  // the emulator's __umulhi (nvcc has it built in)
+#include "minidl/kernels/cuda/cuda_compat.cuh"  // the emulator's __umulhi (nvcc has it built in)
 #endif
 
 namespace minidl::kernels::cuda {

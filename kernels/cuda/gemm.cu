@@ -2,8 +2,8 @@
 // are row-major; a row-major M x N matrix is the column-major N x M matrix of the same bytes,
 // so C = op(A) op(B) is computed as C^T = op(B)^T op(A)^T with the operands swapped.
 // Under the CPU emulation there is no cuBLAS: the CPU GEMM (kernels/cpu/gemm.cpp) stands in.
-#include "kernels/cuda/cuda_compat.cuh"
-#include "kernels/gemm.h"
+#include "minidl/kernels/cuda/cuda_compat.cuh"
+#include "minidl/kernels/gemm.h"
 
 #ifdef MINIDL_CUDA_EMULATION
 

@@ -3,8 +3,8 @@
 // M times; the tiled kernels stage tiles in shared memory so that each load feeds many FMAs
 // (kernels/cuda/conv2d_tiled.cu, then kernels/cuda/implicit_gemm.cuh). Plain products in
 // the library go to cuBLAS (kernels/cuda/gemm.cu).
-#include "kernels/cuda/launch.cuh"
-#include "kernels/gemm.h"
+#include "minidl/kernels/cuda/launch.cuh"
+#include "minidl/kernels/gemm.h"
 
 namespace minidl::kernels::cuda {
 

@@ -73,7 +73,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "kernels/cuda/launch.cuh"
+#include "minidl/kernels/cuda/launch.cuh"
 
 // MINIDL_UNROLL (kernels/cuda/cuda_compat.cuh): nvcc unrolls only the innermost loops by
 // itself; without it the step loop ran two k at a time, recomputing shared-memory addresses,

@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "kernels/cuda/cuda_compat.cuh"
+#include "minidl/kernels/cuda/cuda_compat.cuh"
 
 namespace minidl::kernels::cuda {
 

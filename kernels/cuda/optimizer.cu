@@ -17,9 +17,9 @@
 // on the host in the entry function, the same way as the CPU version, and passed in.
 #include <cmath>
 
-#include "kernels/cuda/launch.cuh"
-#include "kernels/cuda/reduce.cuh"
-#include "kernels/optimizer.h"
+#include "minidl/kernels/cuda/launch.cuh"
+#include "minidl/kernels/cuda/reduce.cuh"
+#include "minidl/kernels/optimizer.h"
 
 namespace minidl::kernels::cuda {
 

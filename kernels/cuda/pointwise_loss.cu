@@ -8,9 +8,9 @@
 //
 // Backward: elementwise, a grid-stride loop over the n elements writing both gradients;
 // grad_loss[0] is read by every thread from device memory, so the host never waits.
-#include "kernels/cuda/launch.cuh"
-#include "kernels/cuda/reduce.cuh"
-#include "kernels/pointwise_loss.h"
+#include "minidl/kernels/cuda/launch.cuh"
+#include "minidl/kernels/cuda/reduce.cuh"
+#include "minidl/kernels/pointwise_loss.h"
 
 namespace minidl::kernels::cuda {
 

@@ -27,9 +27,9 @@
 // elements are covered by no window: the range is empty and their gradient is 0.
 #include <cmath>
 
-#include "kernels/cuda/launch.cuh"
-#include "kernels/cuda/reduce.cuh"
-#include "kernels/pooling.h"
+#include "minidl/kernels/cuda/launch.cuh"
+#include "minidl/kernels/cuda/reduce.cuh"
+#include "minidl/kernels/pooling.h"
 
 namespace minidl::kernels::cuda {
 

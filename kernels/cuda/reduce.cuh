@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "kernels/cuda/cuda_compat.cuh"
+#include "minidl/kernels/cuda/cuda_compat.cuh"
 
 namespace minidl::kernels::cuda {
 

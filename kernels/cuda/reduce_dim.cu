@@ -9,9 +9,9 @@
 // suit that case and starve the other (one long row, one thread). One kernel is kept.
 //
 // broadcast_dim: elementwise, a grid-stride loop over the gradient's elements.
-#include "kernels/cuda/launch.cuh"
-#include "kernels/cuda/reduce.cuh"
-#include "kernels/reduce_dim.h"
+#include "minidl/kernels/cuda/launch.cuh"
+#include "minidl/kernels/cuda/reduce.cuh"
+#include "minidl/kernels/reduce_dim.h"
 
 namespace minidl::kernels::cuda {
 

@@ -7,9 +7,9 @@
 // input's strides; a tiled transpose through shared memory would coalesce both (the classic
 // 32x32 tile), at the price of a kernel per pair of dimensions. Not done: no op of the
 // reference model permutes, so the plain formula is kept.
-#include "kernels/cuda/launch.cuh"
-#include "kernels/cuda/reduce.cuh"
-#include "kernels/shape_ops.h"
+#include "minidl/kernels/cuda/launch.cuh"
+#include "minidl/kernels/cuda/reduce.cuh"
+#include "minidl/kernels/shape_ops.h"
 
 namespace minidl::kernels::cuda {
 

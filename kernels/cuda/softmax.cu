@@ -16,9 +16,9 @@
 // dimension (classes), and the strided case is still right, only slower.
 #include <cmath>
 
-#include "kernels/cuda/launch.cuh"
-#include "kernels/cuda/reduce.cuh"
-#include "kernels/softmax.h"
+#include "minidl/kernels/cuda/launch.cuh"
+#include "minidl/kernels/cuda/reduce.cuh"
+#include "minidl/kernels/softmax.h"
 
 namespace minidl::kernels::cuda {
 

@@ -25,9 +25,9 @@
 // every thread, so the host never waits for the forward's result.
 #include <cmath>
 
-#include "kernels/cuda/launch.cuh"
-#include "kernels/cuda/reduce.cuh"
-#include "kernels/softmax_cross_entropy.h"
+#include "minidl/kernels/cuda/launch.cuh"
+#include "minidl/kernels/cuda/reduce.cuh"
+#include "minidl/kernels/softmax_cross_entropy.h"
 
 namespace minidl::kernels::cuda {
 

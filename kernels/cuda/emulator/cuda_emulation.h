@@ -7,7 +7,7 @@
 #include <cstring>
 #include <string>
 
-#include "kernels/cuda/emulator/emulator.h"
+#include "minidl/kernels/cuda/emulator/emulator.h"
 
 #define __global__
 #define __device__

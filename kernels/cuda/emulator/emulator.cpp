@@ -2,7 +2,7 @@
 // ucontext fiber with its own stack. The scheduler resumes runnable fibers in the block's
 // schedule, opens a warp's shuffle point once all its lanes have arrived, and opens the block
 // barrier (starting a new barrier interval for the race check) once every thread has.
-#include "kernels/cuda/emulator/emulator.h"
+#include "minidl/kernels/cuda/emulator/emulator.h"
 
 #include <ucontext.h>
 
