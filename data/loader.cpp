@@ -114,9 +114,19 @@ Batch DataLoader::make_batch(int64_t epoch, int64_t index,
     } else {  // the dataset writes the example in place (Dataset::write)
       label = data_.write(sample, gen, input, target);
     }
+    if (options_.alternating_flip() && mirrored(epoch, sample)) {
+      const int64_t width = input_shape_.empty() ? 1 : input_shape_.back();
+      for (float* row = input; row < input + input_size; row += width)
+        std::reverse(row, row + width);
+    }
     if (!has_targets_) batch.labels.push_back(label);
   }
   return batch;
+}
+
+bool DataLoader::mirrored(int64_t epoch, int64_t index) const {
+  const bool coin = (mix(options_.seed() ^ 0xf1177ed5ULL, uint64_t(index)) & 1) != 0;
+  return coin != (epoch % 2 != 0);
 }
 
 void DataLoader::produce(int64_t epoch) {

@@ -20,16 +20,22 @@ namespace minidl::kernels {
 // [outer, dst_size, inner] and it lands at dst_start.
 //   narrow:          src the input, dst the output (dst_start 0, dst_size = length)
 //   cat, input j:    src input j (src_start 0), dst the output at the offset of input j
-//   their backwards: the same copies with src and dst swapped
+//   flip:            the whole dimension, with `reverse`: the slab is read backwards
+//   their backwards: the same copies with src and dst swapped (a flip is its own inverse)
 struct SliceCopy {
   int64_t outer = 1, inner = 1, length = 0;
   int64_t src_size = 0, src_start = 0;
   int64_t dst_size = 0, dst_start = 0;
+  bool reverse = false;  // element k of the slab is read from src index length - 1 - k
 
   MINIDL_HOST_DEVICE int64_t count() const { return outer * length * inner; }
   // Element e of the slab, in [outer, length, inner] order, in each tensor.
-  MINIDL_HOST_DEVICE int64_t src_index(int64_t e) const { return index(e, src_size, src_start); }
-  MINIDL_HOST_DEVICE int64_t dst_index(int64_t e) const { return index(e, dst_size, dst_start); }
+  MINIDL_HOST_DEVICE int64_t src_index(int64_t e) const {
+    return index(e, src_size, src_start, reverse);
+  }
+  MINIDL_HOST_DEVICE int64_t dst_index(int64_t e) const {
+    return index(e, dst_size, dst_start, false);
+  }
   // The same slab copied back, from dst to src: the backward pass of the copy.
   SliceCopy reversed() const {
     SliceCopy r = *this;
@@ -41,9 +47,9 @@ struct SliceCopy {
   }
 
  private:
-  MINIDL_HOST_DEVICE int64_t index(int64_t e, int64_t size, int64_t start) const {
+  MINIDL_HOST_DEVICE int64_t index(int64_t e, int64_t size, int64_t start, bool backwards) const {
     const int64_t i = e % inner, k = (e / inner) % length, o = e / (inner * length);
-    return (o * size + start + k) * inner + i;
+    return (o * size + start + (backwards ? length - 1 - k : k)) * inner + i;
   }
 };
 

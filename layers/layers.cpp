@@ -1,5 +1,6 @@
 #include "minidl/layers/layers.h"
 
+#include <cmath>
 #include <sstream>
 
 #include "minidl/core/error.h"
@@ -51,35 +52,50 @@ std::string Linear::describe() const {
 }
 
 // ---- BatchNorm2d -----------------------------------------------------------------------------
-BatchNorm2d::BatchNorm2d(int channels, float momentum, float eps)
-    : channels_(channels), momentum_(momentum), eps_(eps) {
+BatchNorm2d::BatchNorm2d(const BatchNorm2dOptions& options) : options_(options) {
+  const int channels = options.channels;
   MINIDL_CHECK(channels > 0, "BatchNorm2d", "channels must be positive, got ", channels);
-  weight = register_parameter("weight", Tensor::ones({channels}));
-  bias = register_parameter("bias", Tensor::zeros({channels}));
+  MINIDL_CHECK(options.momentum >= 0.f && options.momentum <= 1.f, "BatchNorm2d",
+               "momentum must be in [0, 1], got ", options.momentum);
+  MINIDL_CHECK(options.eps > 0.f && std::isfinite(options.eps), "BatchNorm2d",
+               "eps must be positive and finite, got ", options.eps);
+  if (options.affine == BatchNormAffine::Learned) {
+    weight = register_parameter("weight", Tensor::ones({channels}));
+  } else if (options.affine == BatchNormAffine::Frozen) {
+    weight = register_buffer("weight", Tensor::ones({channels}));  // no grad: never trained
+  }
+  if (options.affine != BatchNormAffine::None) {
+    bias = register_parameter("bias", Tensor::zeros({channels}));
+  }
   running_mean = register_buffer("running_mean", Tensor::zeros({channels}));
   running_var = register_buffer("running_var", Tensor::ones({channels}));
 }
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
-  return ops::batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum_,
-                         eps_);
+  return ops::batch_norm(x, weight, bias, running_mean, running_var, is_training(),
+                         options_.momentum, options_.eps);
 }
 
 Tensor BatchNorm2d::forward_relu(const Tensor& x, const Tensor& residual) {
   if (residual.defined()) {
     return ops::batch_norm_add_relu(x, residual, weight, bias, running_mean, running_var,
-                                    is_training(), momentum_, eps_);
+                                    is_training(), options_.momentum, options_.eps);
   }
-  return ops::batch_norm_relu(x, weight, bias, running_mean, running_var, is_training(), momentum_,
-                              eps_);
+  return ops::batch_norm_relu(x, weight, bias, running_mean, running_var, is_training(),
+                              options_.momentum, options_.eps);
 }
 
 std::string BatchNorm2d::describe() const {
-  return "BatchNorm2d(" + std::to_string(channels_) + ")";
+  const char* affine = options_.affine == BatchNormAffine::Frozen ? ", scale frozen"
+                       : options_.affine == BatchNormAffine::None ? ", affine none"
+                                                                  : "";
+  return "BatchNorm2d(" + std::to_string(options_.channels) + affine + ")";
 }
 
 // ---- parameter-free layers -------------------------------------------------------------------
 Tensor ReLU::forward(const Tensor& x) { return ops::relu(x); }
+
+Tensor GELU::forward(const Tensor& x) { return ops::gelu(x); }
 
 MaxPool2d::MaxPool2d(int kernel, int stride, int padding)
     : kernel_(kernel), stride_(stride), padding_(padding) {}

@@ -44,26 +44,50 @@ class Linear : public Module {
   int in_features_, out_features_;
 };
 
+// What BatchNorm2d does with its affine transform gamma * x_hat + beta:
+//   Learned  gamma and beta are parameters (the default, PyTorch's affine=True);
+//   Frozen   gamma stays 1, a buffer (saved, never trained or decayed); beta is learned, as in
+//            the fast CIFAR-10 networks (airbench), which gain nothing from a trained scale;
+//   None     neither: the normalized x_hat itself (PyTorch's affine=False).
+enum class BatchNormAffine { Learned, Frozen, None };
+
+// An aggregate: BatchNorm2dOptions{64} or, in C++20, {.channels = 64, .momentum = 0.4f}.
+struct BatchNorm2dOptions {
+  int channels;
+  float momentum = 0.1f;  // running = (1 - momentum) running + momentum batch
+  float eps = 1e-5f;
+  BatchNormAffine affine = BatchNormAffine::Learned;
+};
+
 // ops::batch_norm over [N, channels, H, W] (or [N, channels]): batch statistics in training
-// mode (updating running_mean and running_var), the running ones in eval mode.
+// mode (updating running_mean and running_var), the running ones in eval mode. Errors:
+// channels <= 0, momentum outside [0, 1], eps <= 0 (or not finite), naming the layer.
 class BatchNorm2d : public Module {
  public:
-  explicit BatchNorm2d(int channels, float momentum = 0.1f, float eps = 1e-5f);
+  explicit BatchNorm2d(const BatchNorm2dOptions& options);
+  explicit BatchNorm2d(int channels, float momentum = 0.1f, float eps = 1e-5f)
+      : BatchNorm2d(BatchNorm2dOptions{channels, momentum, eps}) {}
   Tensor forward(const Tensor& x) override;
   // relu(forward(x) + residual) (no residual when undefined) in one fused op.
   Tensor forward_relu(const Tensor& x, const Tensor& residual = Tensor());
   std::string describe() const override;
-  Tensor weight, bias, running_mean, running_var;  // weight = gamma, bias = beta
+  // weight = gamma, bias = beta: both undefined with BatchNormAffine::None.
+  Tensor weight, bias, running_mean, running_var;
 
  private:
-  int channels_;
-  float momentum_, eps_;
+  BatchNorm2dOptions options_;
 };
 
 class ReLU : public Module {  // any shape
  public:
   Tensor forward(const Tensor& x) override;
   std::string describe() const override { return "ReLU"; }
+};
+
+class GELU : public Module {  // any shape; ops::gelu, the exact (erf) form
+ public:
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override { return "GELU"; }
 };
 
 // ops::max_pool2d and ops::avg_pool2d: [N, C, H, W] -> [N, C, (H + 2 padding - kernel) /

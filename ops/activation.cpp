@@ -1,4 +1,4 @@
-// The elementwise activations sigmoid, tanh, exp and log: one kernel pair for the four
+// The elementwise activations sigmoid, tanh, exp, log and GELU: one kernel pair for the five
 // (kernels/activation.h), told apart by kernels::Activation.
 #include "minidl/core/autograd.h"
 #include "minidl/core/dispatch.h"
@@ -16,7 +16,7 @@ Tensor activation(const char* op, const char* backward_op, Activation f, const T
   checks::nonempty(op, "x", x);
   Tensor out = Tensor::empty(x.shape(), x.device());
   MINIDL_DISPATCH(x, op, activation_forward(f, x.numel(), x.data(), out.data()));
-  // The backward reads the output (sigmoid, tanh, exp) or the input (log), never both; the
+  // The backward reads the output (sigmoid, tanh, exp) or the input (log, GELU), never both; the
   // other can be freed as soon as the forward pass is done with it.
   const Tensor saved = kernels::activation_grad_reads_input(f) ? x.detach() : out.detach();
   record(op, out, {x}, [f, saved, backward_op](const Tensor& g) {
@@ -39,5 +39,7 @@ Tensor tanh(const Tensor& x) { return activation("tanh", "tanh backward", Activa
 Tensor exp(const Tensor& x) { return activation("exp", "exp backward", Activation::Exp, x); }
 
 Tensor log(const Tensor& x) { return activation("log", "log backward", Activation::Log, x); }
+
+Tensor gelu(const Tensor& x) { return activation("gelu", "gelu backward", Activation::Gelu, x); }
 
 }  // namespace minidl::ops

@@ -31,6 +31,9 @@ Tensor sigmoid(const Tensor& x);
 Tensor tanh(const Tensor& x);
 Tensor exp(const Tensor& x);
 Tensor log(const Tensor& x);
+// x Phi(x), Phi the standard normal's distribution function: the exact GELU (Hendrycks and
+// Gimpel, 2016), PyTorch's nn.GELU() default.
+Tensor gelu(const Tensor& x);
 
 // ---- reductions ----------------------------------------------------------------------------
 // A `dim` argument counts from the end when negative, as in PyTorch (-1 is the last); out of
@@ -58,6 +61,9 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);
 // Indices [start, start + length) of dimension `dim`: start >= 0, length >= 1 and
 // start + length <= x.size(dim), else an Error.
 Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length);
+// x with the order of indices along `dim` reversed (torch.flip over one dimension): flip(x, -1)
+// mirrors images left to right. Its backward flips the gradient.
+Tensor flip(const Tensor& x, int64_t dim);
 // x with dimensions dim0 and dim1 swapped.
 Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1);
 // x with its dimensions reordered: dimension d of the result is dimension dims[d] of x. dims

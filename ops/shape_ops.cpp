@@ -1,4 +1,4 @@
-// The ops that rearrange elements without arithmetic: cat, narrow, transpose, permute
+// The ops that rearrange elements without arithmetic: cat, narrow, flip, transpose, permute
 // (kernels/shape_ops.h). Tensors have no strides (core/tensor.h), so each writes a new
 // contiguous tensor; reshape and flatten, which keep the order of the elements, are views
 // (Tensor::reshape in core/tensor.cpp).
@@ -131,6 +131,21 @@ Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
     // The indices narrow left out get no gradient: zeros, then the slab copied back.
     Tensor dx = Tensor::zeros(shape, g.device());
     MINIDL_DISPATCH(g, "narrow backward", copy_slice(s.reversed(), g.data(), dx.data()));
+    return std::vector<Tensor>{dx};
+  });
+  return out;
+}
+
+Tensor flip(const Tensor& x, int64_t dim) {
+  checks::nonempty("flip", "x", x);
+  const int64_t d = dims::normalize("flip", "x", x, dim);
+  Tensor out = Tensor::empty(x.shape(), x.device());
+  SliceCopy s = narrow_copy(x.shape(), d, 0, x.size(d));
+  s.reverse = true;
+  MINIDL_DISPATCH(x, "flip", copy_slice(s, x.data(), out.data()));
+  record("flip", out, {x}, [s](const Tensor& g) {
+    Tensor dx = Tensor::empty(g.shape(), g.device());  // a flip is its own inverse
+    MINIDL_DISPATCH(g, "flip backward", copy_slice(s.reversed(), g.data(), dx.data()));
     return std::vector<Tensor>{dx};
   });
   return out;

@@ -1,5 +1,6 @@
 #include "minidl/optim/optimizer.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -34,9 +35,10 @@ std::vector<ParamGroup> one_group(std::vector<Tensor> params) {
 }
 }  // namespace
 
-std::vector<ParamGroup> decay_groups(const std::vector<Tensor>& params) {
+std::vector<ParamGroup> decay_groups(const std::vector<Tensor>& params, float rank1_lr_scale) {
   ParamGroup decayed, not_decayed;  // the first takes the optimizer's weight decay
   not_decayed.weight_decay = 0.f;
+  not_decayed.lr_scale = rank1_lr_scale;
   for (const Tensor& p : params) (p.dim() >= 2 ? decayed : not_decayed).params.push_back(p);
   return {decayed, not_decayed};
 }
@@ -44,7 +46,10 @@ std::vector<ParamGroup> decay_groups(const std::vector<Tensor>& params) {
 Optimizer::Optimizer(std::vector<ParamGroup> groups, float lr, float weight_decay)
     : groups_(std::move(groups)) {
   for (size_t g = 0; g < groups_.size(); ++g) {
-    if (!groups_[g].lr) groups_[g].lr = lr;
+    const float scale = groups_[g].lr_scale;
+    MINIDL_CHECK(scale > 0.f && std::isfinite(scale), "Optimizer", "group ", g,
+                 ": lr_scale must be positive and finite, got ", scale);
+    groups_[g].lr = groups_[g].lr.value_or(lr) * scale;
     if (!groups_[g].weight_decay) groups_[g].weight_decay = weight_decay;
     for (const Tensor& p : groups_[g].params) {
       MINIDL_CHECK(p.defined() && p.requires_grad(), "Optimizer", "parameter of shape ",

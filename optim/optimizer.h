@@ -23,17 +23,23 @@ namespace minidl {
 // Parameters that share a learning rate and weight decay. Unset, each is the optimizer's
 // (its options'); the optimizer fills them in when it is made, so afterwards every group of
 // optimizer.groups() has both (an LR scheduler changes group.lr from there).
+// A group's learning rate is lr_scale times its lr (its own, else the optimizer's): a
+// multiplier that follows the optimizer's rate, such as the 64x rate of BatchNorm biases in the
+// fast CIFAR-10 recipes. The optimizer applies it once, when it is made: from then on
+// groups()[g].lr is the group's rate, and a schedule scales that.
 struct ParamGroup {
   std::vector<Tensor> params;
   std::optional<float> lr;
   std::optional<float> weight_decay;
+  float lr_scale = 1.f;
 };
 
 // Two groups: weights of rank >= 2 (conv and linear) with the optimizer's weight decay, and
-// rank-1 parameters (BatchNorm gamma/beta, biases) with none. For a model:
+// rank-1 parameters (BatchNorm gamma/beta, biases) with none, at rank1_lr_scale times the
+// optimizer's rate. For a model:
 // SGD sgd(decay_groups(model.parameters()), SgdOptions(0.05f).weight_decay(5e-4f)).
 // Optimizers see tensors, never Modules, so optim/ does not depend on layers/.
-std::vector<ParamGroup> decay_groups(const std::vector<Tensor>& params);
+std::vector<ParamGroup> decay_groups(const std::vector<Tensor>& params, float rank1_lr_scale = 1.f);
 
 // One option of an options class: a setter that returns the options, so that calls chain,
 // and a getter of the same name (LibTorch's TORCH_ARG, written out).
@@ -53,8 +59,9 @@ std::vector<ParamGroup> decay_groups(const std::vector<Tensor>& params);
 // made) is an Error naming the optimizer.
 class Optimizer {
  public:
-  // Every parameter must be defined and require grad (else an Error naming its group). A
-  // group's unset lr and weight_decay become `lr` and `weight_decay`, the optimizer's.
+  // Every parameter must be defined and require grad, and every lr_scale positive and finite
+  // (else an Error naming the group). A group's unset lr and weight_decay become `lr` and
+  // `weight_decay`, the optimizer's; its lr is then multiplied by its lr_scale.
   Optimizer(std::vector<ParamGroup> groups, float lr, float weight_decay);
   virtual ~Optimizer() = default;
 

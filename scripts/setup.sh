@@ -3,7 +3,8 @@
 # Safe to run again: when everything is present it does nothing and touches no network.
 set -euo pipefail
 
-# libeigen3-dev: only bench_gemm_cpu (the CPU GEMM against Eigen); the library does not use it.
+# libeigen3-dev: init::patch_whitening's eigendecomposition (layers/whitening.cpp, header-only)
+# and bench_gemm_cpu (the CPU GEMM against Eigen).
 # clang-format: the CTest test `format` (tests/check_format.sh) checks every C++/CUDA source
 # against .clang-format, and fails without it.
 # clang, libomp-dev: the CTest test `clang_build` (tests/clang_build.sh) compiles the library

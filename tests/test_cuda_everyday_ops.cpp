@@ -25,7 +25,7 @@ Tensor rand_uniform(const Shape& shape, uint64_t seed, float low, float high) {
 }
 }  // namespace
 
-TEST_CASE("cuda sigmoid tanh exp and log match the CPU", "[gpu][activation]") {
+TEST_CASE("cuda sigmoid tanh exp log and gelu match the CPU", "[gpu][activation]") {
   if (cudatest::skip_without_cuda()) return;
   for (const Shape& shape : {Shape{1}, Shape{257}, Shape{3, 5, 7, 11}}) {
     INFO("shape " << shape_str(shape));
@@ -34,6 +34,7 @@ TEST_CASE("cuda sigmoid tanh exp and log match the CPU", "[gpu][activation]") {
     compare_op({x}, [](const std::vector<Tensor>& t) { return ops::tanh(t[0]); }, kTol, {0});
     compare_op({x}, [](const std::vector<Tensor>& t) { return ops::exp(t[0]); }, kTol, {0});
     compare_op({positive}, [](const std::vector<Tensor>& t) { return ops::log(t[0]); }, kTol, {0});
+    compare_op({x}, [](const std::vector<Tensor>& t) { return ops::gelu(t[0]); }, kTol, {0});
   }
 }
 
@@ -76,7 +77,7 @@ TEST_CASE("cuda softmax and log_softmax match the CPU along every dimension", "[
   }
 }
 
-TEST_CASE("cuda cat narrow transpose and permute match the CPU exactly", "[gpu][shape]") {
+TEST_CASE("cuda cat narrow flip transpose and permute match the CPU exactly", "[gpu][shape]") {
   if (cudatest::skip_without_cuda()) return;
   const Tensor a = randn({2, 3, 4, 5}, 37), b = randn({2, 1, 4, 5}, 38),
                c = randn({2, 2, 4, 5}, 39);
@@ -92,6 +93,11 @@ TEST_CASE("cuda cat narrow transpose and permute match the CPU exactly", "[gpu][
   }
   compare_op({a}, [](const std::vector<Tensor>& t) { return ops::narrow(t[0], 3, 2, 3); }, kExact,
              {0});
+  for (int64_t dim = 0; dim < 4; ++dim) {
+    INFO("flip dim " << dim);
+    compare_op({a}, [dim](const std::vector<Tensor>& t) { return ops::flip(t[0], dim); }, kExact,
+               {0});
+  }
   compare_op({a}, [](const std::vector<Tensor>& t) { return ops::transpose(t[0], 1, 3); }, kExact,
              {0});
   compare_op({randn({33, 70}, 42)},

@@ -4,6 +4,7 @@
 // and further steps that need no new device memory (the caching allocator).
 #include "cuda_check.h"
 #include "minidl/models/resnet.h"
+#include "minidl/optim/moving_average.h"
 #include "minidl/optim/optimizer.h"
 
 using namespace minidl;
@@ -40,6 +41,29 @@ TEST_CASE("cuda SGD Adam and AdamW updates match the CPU", "[gpu][optim]") {
     }
     require_close(p_gpu, p_cpu, 1e-6, "parameters after 3 steps");
   }
+}
+
+TEST_CASE("cuda weight averages (EMA and Lookahead) match the CPU", "[gpu][optim][average]") {
+  if (cudatest::skip_without_cuda()) return;
+  Generator gen(35);
+  const Tensor start = Tensor::normal({3, 257}, 0.f, 1.f, gen);
+  Tensor on_cpu = start.clone(), on_gpu = start.to(Device::CUDA);
+  ExponentialMovingAverage cpu_average({on_cpu}), gpu_average({on_gpu});
+  Lookahead cpu_lookahead({on_cpu}, 2, 0.3f), gpu_lookahead({on_gpu}, 2, 0.3f);
+  for (int step = 0; step < 4; ++step) {
+    const Tensor drift = Tensor::normal({3, 257}, 0.f, 1.f, gen);
+    on_cpu.copy_(ops::add(on_cpu, drift));
+    on_gpu.copy_(ops::add(on_gpu, drift.to(Device::CUDA)));
+    cpu_average.update(0.9f);
+    gpu_average.update(0.9f);
+    cpu_lookahead.step();
+    gpu_lookahead.step();
+  }
+  require_close(gpu_average.averages()[0], cpu_average.averages()[0], 1e-6, "EMA");
+  require_close(on_gpu, on_cpu, 1e-6, "Lookahead's weights");
+  gpu_average.swap();
+  cpu_average.swap();
+  require_close(on_gpu, on_cpu, 1e-6, "swapped-in average");
 }
 
 TEST_CASE("cuda SGD updates many tensors of awkward sizes in batched launches", "[gpu][optim]") {

@@ -243,6 +243,48 @@ TEST_CASE("DataLoader batches a TensorDataset of targets, shuffled, transformed 
   CHECK_THROWS_WITH(broken.next(b), Catch::Contains("example 7 has input [3]"));
 }
 
+TEST_CASE("alternating_flip mirrors each example in every other epoch, half of them each epoch",
+          "[cpu][data]") {
+  // Example i is a 1x1x3 image [i, i + 0.25, i + 0.5]: mirrored, its first pixel is the largest.
+  const int n = 64;
+  Tensor images = Tensor::empty({n, 1, 1, 3});
+  std::vector<int> labels(n);
+  for (int i = 0; i < n; ++i) {
+    for (int x = 0; x < 3; ++x) images.set({i, 0, 0, x}, float(i) + 0.25f * x);
+    labels[size_t(i)] = i;
+  }
+  const TensorDataset data(images, labels);
+  DataLoader loader(data, LoaderOptions().batch_size(16).seed(3).alternating_flip(true));
+  std::vector<std::vector<bool>> flipped(3, std::vector<bool>(n));
+  for (int epoch = 0; epoch < 3; ++epoch) {
+    Batch b;
+    for (loader.start_epoch(epoch); loader.next(b);) {
+      for (int64_t r = 0; r < b.size(); ++r) {
+        const int i = b.labels[size_t(r)];
+        const float first = b.inputs.at({r, 0, 0, 0}), last = b.inputs.at({r, 0, 0, 2});
+        CHECK(first + last ==
+              Approx(2.f * i + 0.5f));  // the same pixels, in one order or the other
+        flipped[size_t(epoch)][size_t(i)] = first > last;
+        CHECK(flipped[size_t(epoch)][size_t(i)] == loader.mirrored(epoch, i));
+      }
+    }
+  }
+  int flipped_in_epoch0 = 0;
+  for (int i = 0; i < n; ++i) {
+    CHECK(flipped[0][size_t(i)] != flipped[1][size_t(i)]);  // both ways in two epochs
+    CHECK(flipped[0][size_t(i)] == flipped[2][size_t(i)]);
+    flipped_in_epoch0 += flipped[0][size_t(i)];
+  }
+  CHECK(flipped_in_epoch0 > n / 4);  // the coins are fair: about half
+  CHECK(flipped_in_epoch0 < 3 * n / 4);
+  // Off by default: nothing is mirrored.
+  DataLoader plain(data, LoaderOptions().batch_size(64).shuffle(false));
+  Batch b;
+  plain.start_epoch(1);
+  REQUIRE(plain.next(b));
+  CHECK(b.inputs.at({5, 0, 0, 0}) == 5.f);
+}
+
 TEST_CASE("TensorDataset refuses tensors that do not line up", "[cpu][data]") {
   CHECK_THROWS_WITH(TensorDataset(Tensor::zeros({4, 2}), std::vector<int>{0, 1, 2}),
                     Catch::Contains("inputs [4, 2] hold 4 examples but there are 3 labels"));

@@ -6,10 +6,13 @@
 #include <cmath>
 
 #include "minidl/core/minidl.h"
+#include "minidl/layers/init.h"
 #include "minidl/layers/layers.h"
 #include "minidl/layers/summary.h"
+#include "minidl/layers/test_time_augmentation.h"
 #include "minidl/models/basic_block.h"
 #include "minidl/models/resnet.h"
+#include "op_check.h"
 
 using namespace minidl;
 
@@ -146,4 +149,143 @@ TEST_CASE("Sequential takes its modules in its constructor, in order", "[cpu][la
   CHECK(net.named_parameters().size() == same.named_parameters().size());
   const Tensor y = net.forward(Tensor::ones({5, 3}));
   CHECK(y.shape() == Shape{5, 2});
+}
+
+TEST_CASE("BatchNorm2d with a frozen scale trains its bias only, and with none has no parameters",
+          "[cpu][layers]") {
+  Generator gen(8);
+  const Tensor x = Tensor::normal({4, 3, 5, 5}, 1.f, 2.f, gen);
+  const Tensor upstream = Tensor::normal({4, 3, 5, 5}, 0.f, 1.f, gen);
+  auto reference = [&](const Tensor& gamma, const Tensor& beta) {
+    return ops::batch_norm(x, gamma, beta, Tensor::zeros({3}), Tensor::ones({3}), true, 0.3f,
+                           1e-3f);
+  };
+
+  BatchNorm2d frozen(BatchNorm2dOptions{3, 0.3f, 1e-3f, BatchNormAffine::Frozen});
+  CHECK(frozen.describe() == "BatchNorm2d(3, scale frozen)");
+  REQUIRE(frozen.named_parameters().size() == 1);
+  CHECK(frozen.named_parameters()[0].first == "bias");
+  CHECK(frozen.named_buffers().size() == 3);  // weight (the frozen 1s), running mean and var
+  CHECK(frozen.named_buffers()[0].first == "weight");
+  ops::sum(ops::mul(frozen(x), upstream)).backward();
+  CHECK_FALSE(frozen.weight.grad().defined());
+  CHECK(frozen.bias.grad().defined());
+  CHECK(frozen(x).to_vector() == reference(Tensor::ones({3}), Tensor::zeros({3})).to_vector());
+  // The options' momentum reaches the op: after two training calls on x, the running mean is
+  // 0.7 (0.3 m) + 0.3 m = 0.51 m, m the batch mean.
+  const double batch_mean = ops::mean(ops::narrow(x, 1, 0, 1)).item();
+  CHECK(frozen.running_mean.to_vector()[0] == Approx(0.51 * batch_mean));
+
+  BatchNorm2d none(BatchNorm2dOptions{3, 0.3f, 1e-3f, BatchNormAffine::None});
+  CHECK(none.parameters().empty());
+  CHECK_FALSE(none.weight.defined());
+  CHECK_FALSE(none.bias.defined());
+  CHECK(none(x).to_vector() == reference(Tensor(), Tensor()).to_vector());
+
+  REQUIRE_THROWS_WITH(BatchNorm2d(BatchNorm2dOptions{3, 1.5f}),
+                      Catch::Contains("BatchNorm2d: momentum must be in [0, 1], got 1.5"));
+  REQUIRE_THROWS_WITH(BatchNorm2d(BatchNorm2dOptions{3, 0.1f, 0.f}),
+                      Catch::Contains("BatchNorm2d: eps must be positive and finite, got 0"));
+}
+
+TEST_CASE("dirac_ makes a convolution's first channels copy its input, and keeps the rest",
+          "[cpu][layers][init]") {
+  Generator gen(4);
+  Conv2d conv(Conv2dOptions{3, 5, 3, 1, 1}, gen);
+  const std::vector<float> before = conv.weight.to_vector();
+  init::dirac_(conv.weight);
+  const Tensor x = Tensor::normal({2, 3, 6, 6}, 0.f, 1.f, gen);
+  const Tensor y = conv(x);
+  // Output channels 0..2 are the input channels; 3 and 4 keep their random filters.
+  const std::vector<float> copied = ops::narrow(y, 1, 0, 3).to_vector(), input = x.to_vector();
+  REQUIRE(copied.size() == input.size());
+  for (size_t i = 0; i < input.size(); ++i) REQUIRE(copied[i] == Approx(input[i]).margin(1e-6));
+  const std::vector<float> after = conv.weight.to_vector();
+  const size_t filter = 3 * 3 * 3;
+  CHECK(std::vector<float>(after.begin() + 3 * filter, after.end()) ==
+        std::vector<float>(before.begin() + 3 * filter, before.end()));
+  // More input channels than output channels: every filter is an identity.
+  Tensor wide = Tensor::ones({2, 4, 3, 3});
+  init::dirac_(wide);
+  CHECK(ops::sum(wide).item() == 2.f);
+  Tensor even = Tensor::ones({2, 2, 2, 2});
+  REQUIRE_THROWS_WITH(init::dirac_(even), Catch::Contains("init::dirac_: needs an odd kernel"));
+}
+
+TEST_CASE("translate_reflect shifts images and fills the edge by reflection",
+          "[cpu][layers][tta]") {
+  // One 1x5 row per image: 0 1 2 3 4.
+  const Tensor row = Tensor::from_vector({0.f, 1.f, 2.f, 3.f, 4.f}, {1, 1, 1, 5});
+  CHECK(translate_reflect(row, 0, 2).to_vector() == std::vector<float>{2.f, 1.f, 0.f, 1.f, 2.f});
+  CHECK(translate_reflect(row, 0, -2).to_vector() == std::vector<float>{2.f, 3.f, 4.f, 3.f, 2.f});
+  CHECK(translate_reflect(row, 0, 0).to_vector() == row.to_vector());
+  // Rows move the same way: a 3x1 column shifted down by 1.
+  const Tensor column = Tensor::from_vector({5.f, 6.f, 7.f}, {1, 1, 3, 1});
+  CHECK(translate_reflect(column, 1, 0).to_vector() == std::vector<float>{6.f, 5.f, 6.f});
+  REQUIRE_THROWS_WITH(translate_reflect(row, 0, 5),
+                      Catch::Contains("translate_reflect: shift (0, 5) must be smaller"));
+  testutil::gradcheck(
+      [](const std::vector<Tensor>& t) { return translate_reflect(t[0], 1, -2); },
+      {Tensor::from_vector({1.f, 2.f, 3.f, 4.f, 5.f, 6.f, 7.f, 8.f, 9.f, 10.f, 11.f, 12.f},
+                           {1, 1, 3, 4})});
+}
+
+TEST_CASE("tta_logits averages the model over mirrored and translated views",
+          "[cpu][layers][tta]") {
+  Generator gen(12);
+  Sequential model(std::make_shared<Flatten>(), std::make_shared<Linear>(2 * 4 * 4, 3, true, gen));
+  model.eval();
+  const Tensor x = Tensor::normal({5, 2, 4, 4}, 0.f, 1.f, gen);
+  NoGradGuard no_grad;
+  auto close = [](const Tensor& a, const Tensor& b) {
+    const std::vector<float> u = a.to_vector(), v = b.to_vector();
+    REQUIRE(u.size() == v.size());
+    for (size_t i = 0; i < u.size(); ++i) REQUIRE(u[i] == Approx(v[i]).margin(1e-5));
+  };
+  // No views: the model itself.
+  close(tta_logits(model, x, TtaOptions{false, 0}), model(x));
+  // The mirror: the mean of the two.
+  const Tensor mirrored = model(ops::flip(x, 3));
+  close(tta_logits(model, x), ops::scale(ops::add(model(x), mirrored), 0.5f));
+  // Translated by 1: half the plain views, half the four shifted ones.
+  const Tensor shifted = ops::add(
+      ops::add(model(translate_reflect(x, 1, 1)), model(ops::flip(translate_reflect(x, 1, 1), 3))),
+      ops::add(model(translate_reflect(x, -1, -1)),
+               model(ops::flip(translate_reflect(x, -1, -1), 3))));
+  close(tta_logits(model, x, TtaOptions{true, 1}),
+        ops::add(ops::scale(ops::add(model(x), mirrored), 0.25f), ops::scale(shifted, 0.125f)));
+  REQUIRE_THROWS_WITH(tta_logits(model, x, TtaOptions{true, 4}),
+                      Catch::Contains("tta_logits: translate 4 must be >= 0 and smaller"));
+}
+
+TEST_CASE("patch_whitening gives a first convolution whose outputs are decorrelated",
+          "[cpu][layers][init]") {
+  // Correlated 2-channel images: channel 1 is channel 0 plus a little noise, and neighbouring
+  // pixels share a component, so raw 2x2 patches are far from white.
+  Generator gen(21);
+  const int n = 64, size = 8;
+  const Tensor base = Tensor::normal({n, 1, size, size}, 0.f, 1.f, gen);
+  const Tensor smooth = ops::add(base, translate_reflect(base, 0, 1));
+  const Tensor images =
+      ops::cat({smooth, ops::add(smooth, Tensor::normal({n, 1, size, size}, 0.f, 0.3f, gen))}, 1);
+  const float eps = 1e-4f;
+  const Tensor weight = init::patch_whitening(images, 2, eps);
+  REQUIRE(weight.shape() == Shape{16, 2, 2, 2});  // d = 2 * 2 * 2 = 8 filters and negatives
+  // The first 8 outputs over every stride-1 patch: second moments ~ identity (each
+  // l / (l + eps), within 1% for these eigenvalues), cross moments ~ 0.
+  const Tensor out = ops::conv2d(images, ops::narrow(weight, 0, 0, 8), Tensor(), 1, 0);
+  const Tensor rows = ops::permute(out, {1, 0, 2, 3}).reshape({8, -1});  // [8, patches]
+  const Tensor moment =
+      ops::scale(ops::matmul(rows, ops::transpose(rows, 0, 1)), 1.f / float(rows.size(1)));
+  for (int a = 0; a < 8; ++a) {
+    for (int b = 0; b < 8; ++b) {
+      INFO("moment[" << a << ", " << b << "]");
+      CHECK(moment.at({a, b}) == Approx(a == b ? 1.0 : 0.0).margin(0.02));
+    }
+  }
+  // The second half are the negatives of the first.
+  CHECK(ops::add(ops::narrow(weight, 0, 0, 8), ops::narrow(weight, 0, 8, 8)).to_vector() ==
+        std::vector<float>(64, 0.f));
+  REQUIRE_THROWS_WITH(init::patch_whitening(images, 9),
+                      Catch::Contains("init::patch_whitening: kernel 9 must be in [1, 8]"));
 }

@@ -1,5 +1,5 @@
-// Proves the activations (sigmoid, tanh, exp, log) and softmax / log_softmax of ops/ops.h right
-// on the CPU: forward output and input gradient match the double references
+// Proves the activations (sigmoid, tanh, exp, log, gelu) and softmax / log_softmax of ops/ops.h
+// right on the CPU: forward output and input gradient match the double references
 // (reference/activation.h, reference/softmax.h) on shapes of rank 0 to 4, the gradients match
 // finite differences of the ops themselves (gradcheck, op_check.h), and the edge values (log of
 // 0 and of negatives, large logits) are PyTorch's.
@@ -36,11 +36,12 @@ const Activation kActivations[] = {
     {"tanh", ops::tanh, ref::tanh, ref::tanh_backward, -3.0, 3.0},
     {"exp", ops::exp, ref::exp, ref::exp_backward, -3.0, 3.0},
     {"log", ops::log, ref::log, ref::log_backward, 0.2, 5.0},
+    {"gelu", ops::gelu, ref::gelu, ref::gelu_backward, -4.0, 4.0},
 };
 
 }  // namespace
 
-TEST_CASE("sigmoid tanh exp and log match the reference: forward and backward",
+TEST_CASE("sigmoid tanh exp log and gelu match the reference: forward and backward",
           "[cpu][ops][activation]") {
   std::mt19937 rng(201);
   for (const Activation& f : kActivations) {
@@ -56,7 +57,7 @@ TEST_CASE("sigmoid tanh exp and log match the reference: forward and backward",
   }
 }
 
-TEST_CASE("sigmoid tanh exp and log gradients match finite differences",
+TEST_CASE("sigmoid tanh exp log and gelu gradients match finite differences",
           "[cpu][ops][activation][gradcheck]") {
   std::mt19937 rng(202);
   for (const Activation& f : kActivations) {
@@ -92,6 +93,16 @@ TEST_CASE("sigmoid and tanh saturate without overflow and keep NaN", "[cpu][ops]
   const std::vector<float> t = ops::tanh(Tensor::from_vector({-50.f, 50.f}, {2})).to_vector();
   CHECK(t == std::vector<float>{-1.f, 1.f});
   CHECK(ops::exp(Tensor::scalar(0.f)).item() == 1.f);
+}
+
+TEST_CASE("gelu is x at large x, 0 at very negative x, and keeps NaN", "[cpu][ops][activation]") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> y =
+      ops::gelu(Tensor::from_vector({-20.f, 20.f, 0.f, nan}, {4})).to_vector();
+  CHECK(y[0] == 0.f);  // -20 Phi(-20): erf rounds to -1 in float, so exactly -0
+  CHECK(y[1] == 20.f);
+  CHECK(y[2] == 0.f);
+  CHECK(std::isnan(y[3]));
 }
 
 TEST_CASE("softmax and log_softmax match the reference along every dimension",

@@ -1,5 +1,5 @@
-// Proves cat, narrow, transpose and permute of ops/ops.h right on the CPU: the result and every
-// input gradient match the double references (reference/shape_ops.h) along every dimension,
+// Proves cat, narrow, flip, transpose and permute of ops/ops.h right on the CPU: the result and
+// every input gradient match the double references (reference/shape_ops.h) along every dimension,
 // negative dims included, the gradients match finite differences of the ops themselves
 // (gradcheck, op_check.h), and so do those of the reshape and flatten views.
 #include "op_check.h"
@@ -81,6 +81,26 @@ TEST_CASE("narrow matches the reference: forward and backward", "[cpu][ops][shap
   }
 }
 
+TEST_CASE("flip matches the reference along every dimension: forward and backward",
+          "[cpu][ops][shape]") {
+  std::mt19937 rng(405);
+  const Shape shapes[] = {{1}, {7}, {4, 5}, {2, 3, 4, 5}, {3, 1, 2}};
+  for (const Shape& shape : shapes) {
+    for (int64_t dim = -int64_t(shape.size()); dim < int64_t(shape.size()); ++dim) {
+      const int64_t d = dim < 0 ? dim + int64_t(shape.size()) : dim;
+      INFO("shape " << shape_str(shape) << " dim " << dim);
+      auto x = make_leaf(shape, rng);
+      Tensor y = ops::flip(x.t, dim);
+      CHECK_SHAPE(y, shape);
+      CHECK_REL(testutil::to_double(y), ref::flip(x.v, shape, d), kExact);
+      const Vec u = backward_with_upstream(y, rng);
+      CHECK_REL(grad_of(x.t), ref::flip(u, shape, d), kExact);
+    }
+  }
+  REQUIRE_THROWS_WITH(ops::flip(Tensor::zeros({2, 3}), 2),
+                      Catch::Contains("flip: dim 2 is out of range for x of shape [2, 3]"));
+}
+
 TEST_CASE("transpose and permute match the reference: forward and backward", "[cpu][ops][shape]") {
   std::mt19937 rng(403);
   struct Case {
@@ -131,12 +151,15 @@ TEST_CASE("transpose of a matrix has the hand-computed values", "[cpu][ops][shap
         std::vector<float>{1.f, 2.f, 3.f, 1.f, 2.f, 3.f, 4.f, 5.f, 6.f, 4.f, 5.f, 6.f});
 }
 
-TEST_CASE("cat narrow transpose permute reshape and flatten gradients match finite differences",
-          "[cpu][ops][shape][gradcheck]") {
+TEST_CASE(
+    "cat narrow flip transpose permute reshape and flatten gradients match finite differences",
+    "[cpu][ops][shape][gradcheck]") {
   std::mt19937 rng(404);
   const Tensor a = make_leaf({2, 3, 4}, rng, false).t, b = make_leaf({2, 2, 4}, rng, false).t;
   gradcheck([](const std::vector<Tensor>& t) { return ops::cat(t, 1); }, {a, b});
   gradcheck([](const std::vector<Tensor>& t) { return ops::narrow(t[0], 2, 1, 2); }, {a});
+  gradcheck([](const std::vector<Tensor>& t) { return ops::flip(t[0], -1); }, {a});
+  gradcheck([](const std::vector<Tensor>& t) { return ops::flip(t[0], 1); }, {a});
   gradcheck([](const std::vector<Tensor>& t) { return ops::transpose(t[0], 0, 2); }, {a});
   gradcheck([](const std::vector<Tensor>& t) { return ops::permute(t[0], {1, 2, 0}); }, {a});
   // The views: reshape and flatten share the input's storage; their gradient is reshaped back.

@@ -7,6 +7,7 @@
 
 #include "minidl/core/minidl.h"
 #include "minidl/layers/layers.h"
+#include "minidl/optim/moving_average.h"
 #include "minidl/optim/optimizer.h"
 #include "minidl/optim/scheduler.h"
 #include "reference/optimizer.h"
@@ -208,4 +209,82 @@ TEST_CASE("optimizer options chain, and groups inherit what they leave unset", "
   optimizer.step();
   CHECK(own.item() == Approx(1.f - 0.5f * (1.f + 1.f)));       // d = grad + wd * p = 2
   CHECK(inherits.item() == Approx(1.f - 0.1f * (1.f + 1.f)));  // the optimizer's lr and wd
+}
+
+TEST_CASE("a group's lr_scale multiplies its rate once, and a schedule scales the product",
+          "[cpu][optim][scheduler]") {
+  Tensor weight = Tensor::ones({2, 2}).set_requires_grad(true), bias = scalar_param(1.f);
+  std::vector<ParamGroup> groups = decay_groups({weight, bias}, 64.f);
+  REQUIRE(groups.size() == 2);
+  CHECK(groups[0].lr_scale == 1.f);
+  CHECK(groups[1].lr_scale == 64.f);  // the rank-1 group: biases and BatchNorm parameters
+  SGD sgd(groups, SgdOptions(0.01f));
+  CHECK(sgd.groups()[0].lr == 0.01f);
+  CHECK(sgd.groups()[1].lr == Approx(0.64f));
+  LRScheduler schedule(sgd, cosine_schedule(10));
+  schedule.step();
+  const float factor = schedule.lr(0) / 0.01f;
+  CHECK(schedule.lr(1) == Approx(0.64f * factor));
+  set_grad(bias, 1.f);
+  const float before = bias.item();
+  sgd.step();
+  CHECK(bias.item() == Approx(before - schedule.lr(1)));
+  // A group's own lr is scaled too; a scale that is not positive is refused by group.
+  ParamGroup own{{scalar_param(1.f)}, 0.5f, std::nullopt, 2.f};
+  CHECK(SGD({own}, SgdOptions(0.1f)).groups()[0].lr == 1.f);
+  own.lr_scale = 0.f;
+  REQUIRE_THROWS_WITH(
+      SGD({own}, SgdOptions(0.1f)),
+      Catch::Contains("Optimizer: group 0: lr_scale must be positive and finite, got 0"));
+}
+
+TEST_CASE("ExponentialMovingAverage averages, swaps in and out, and copies back",
+          "[cpu][optim][average]") {
+  Tensor w = Tensor::from_vector({1.f, 2.f}, {2}).set_requires_grad(true);
+  Tensor buffer = Tensor::from_vector({10.f}, {1});  // a running statistic, no grad
+  ExponentialMovingAverage ema({w, buffer});
+  CHECK(ema.averages()[0].to_vector() == std::vector<float>{1.f, 2.f});  // starts as a copy
+  w.copy_(Tensor::from_vector({3.f, 6.f}, {2}));
+  buffer.copy_(Tensor::from_vector({20.f}, {1}));
+  ema.update(0.75f);  // 0.75 * old + 0.25 * new
+  CHECK(ema.averages()[0].to_vector() == std::vector<float>{1.5f, 3.f});
+  CHECK(ema.averages()[1].to_vector() == std::vector<float>{12.5f});
+  ema.update(1.f);  // keeps the average
+  CHECK(ema.averages()[0].to_vector() == std::vector<float>{1.5f, 3.f});
+
+  const float* storage = w.data();
+  ema.swap();  // evaluate with the average...
+  CHECK(w.to_vector() == std::vector<float>{1.5f, 3.f});
+  CHECK(w.data() == storage);  // in place: an optimizer's handle sees the same tensor
+  ema.swap();                  // ...and train on
+  CHECK(w.to_vector() == std::vector<float>{3.f, 6.f});
+  CHECK(ema.averages()[0].to_vector() == std::vector<float>{1.5f, 3.f});
+  ema.copy_to_tensors();
+  CHECK(buffer.to_vector() == std::vector<float>{12.5f});
+  ema.update(0.f);  // copies the tensors
+  CHECK(ema.averages()[0].to_vector() == w.to_vector());
+  CHECK_FALSE(w.grad().defined());  // no graph was recorded
+
+  REQUIRE_THROWS_WITH(ema.update(1.5f), Catch::Contains("decay must be in [0, 1], got 1.5"));
+  REQUIRE_THROWS_WITH(ExponentialMovingAverage({w, Tensor()}),
+                      Catch::Contains("ExponentialMovingAverage: tensor 1 is undefined"));
+}
+
+TEST_CASE("Lookahead pulls the weights back every k steps", "[cpu][optim][average]") {
+  Tensor p = scalar_param(0.f);
+  SGD sgd({p}, SgdOptions(1.f));
+  Lookahead lookahead({p}, 3, 0.5f);
+  for (int step = 1; step <= 6; ++step) {
+    set_grad(p, -1.f);  // each SGD step adds 1
+    sgd.step();
+    lookahead.step();
+    if (step == 2) CHECK(p.item() == 2.f);   // fast weights run ahead
+    if (step == 3) CHECK(p.item() == 1.5f);  // slow 0 -> 0 + 0.5 (3 - 0); fast = slow
+    if (step == 6) CHECK(p.item() == 3.f);   // slow 1.5 -> 1.5 + 0.5 (4.5 - 1.5)
+  }
+  CHECK(lookahead.steps_taken() == 6);
+  CHECK(lookahead.slow_weights()[0].item() == 3.f);
+  REQUIRE_THROWS_WITH(Lookahead({p}, 0), Catch::Contains("Lookahead: k (steps between"));
+  REQUIRE_THROWS_WITH(lookahead.set_alpha(-0.1f),
+                      Catch::Contains("Lookahead: alpha must be in [0, 1], got -0.1"));
 }

@@ -10,10 +10,12 @@ constexpr int64_t kParallelThreshold = 1 << 15;
 
 void copy_slice(const SliceCopy& s, const float* src, float* dst) {
   // The slab is outer runs of length * inner contiguous floats on both sides: one memcpy each.
-  const int64_t run = s.length * s.inner;
+  // Read backwards (a flip), only runs of inner floats are contiguous in both.
+  const int64_t run = s.reverse ? s.inner : s.length * s.inner;
+  const int64_t runs = s.count() / run;
 #pragma omp parallel for if (s.count() > kParallelThreshold)
-  for (int64_t o = 0; o < s.outer; ++o) {
-    std::memcpy(dst + s.dst_index(o * run), src + s.src_index(o * run), run * sizeof(float));
+  for (int64_t r = 0; r < runs; ++r) {
+    std::memcpy(dst + s.dst_index(r * run), src + s.src_index(r * run), run * sizeof(float));
   }
 }
 

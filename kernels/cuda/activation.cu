@@ -1,7 +1,7 @@
-// CUDA activations (sigmoid, tanh, exp, log): the elementwise decomposition of elementwise.cu,
-// a 1-D grid of 256-thread blocks walking the n elements with a grid-stride loop, so each warp
-// reads and writes 32 consecutive floats. The per-element formulas are the ones the CPU
-// kernels use (activation_value and activation_grad in kernels/activation.h).
+// CUDA activations (sigmoid, tanh, exp, log, GELU): the elementwise decomposition of
+// elementwise.cu, a 1-D grid of 256-thread blocks walking the n elements with a grid-stride
+// loop, so each warp reads and writes 32 consecutive floats. The per-element formulas are the
+// ones the CPU kernels use (activation_value and activation_grad in kernels/activation.h).
 #include "minidl/kernels/activation.h"
 #include "minidl/kernels/cuda/launch.cuh"
 #include "minidl/kernels/cuda/reduce.cuh"

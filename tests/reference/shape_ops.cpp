@@ -68,6 +68,16 @@ Vec narrow_backward(const Shape& shape, int64_t dim, int64_t start, int64_t leng
   return dx;
 }
 
+Vec flip(const Vec& x, const Shape& shape, int64_t dim) {
+  Vec y(x.size());
+  for (int64_t i = 0; i < numel(shape); ++i) {
+    std::vector<int64_t> at = unravel(i, shape);
+    at[dim] = shape[dim] - 1 - at[dim];
+    y[i] = x[ravel(at, shape)];
+  }
+  return y;
+}
+
 Shape permuted_shape(const Shape& shape, const std::vector<int64_t>& dims) {
   Shape out(shape.size());
   for (size_t d = 0; d < dims.size(); ++d) out[d] = shape[dims[d]];

@@ -20,6 +20,8 @@ std::vector<Vec> cat_backward(const std::vector<Shape>& shapes, int64_t dim, con
 Vec narrow(const Vec& x, const Shape& shape, int64_t dim, int64_t start, int64_t length);
 // g at the narrowed indices, zero at the others.
 Vec narrow_backward(const Shape& shape, int64_t dim, int64_t start, int64_t length, const Vec& g);
+// y at index i along dim is x at size - 1 - i; the backward is the same flip of g.
+Vec flip(const Vec& x, const Shape& shape, int64_t dim);
 
 // The result's coordinate d is x's coordinate dims[d] (so its size along d is shape[dims[d]]).
 Vec permute(const Vec& x, const Shape& shape, const std::vector<int64_t>& dims);
