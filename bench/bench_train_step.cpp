@@ -6,6 +6,7 @@
 //   build/bench/bench_train_step                                  CPU, batch 128, training
 //   build/bench/bench_train_step --threads 1 --steps 8 --warmup 2
 //   build/bench/bench_train_step --device cuda --batch 128,512 --mode both --csv step.csv
+//   build/bench/bench_train_step --model fastnet --batch 512   the fast presets' network
 //
 // The step is examples/train_cifar10.cpp's: the batch uploaded to the device (BatchUploader:
 // pinned staging and an asynchronous copy, as PyTorch's pin_memory + non_blocking), forward,
@@ -40,6 +41,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -48,6 +50,7 @@
 #include "minidl/core/allocator.h"
 #include "minidl/core/minidl.h"
 #include "minidl/data/batch_upload.h"
+#include "minidl/models/fast_net.h"
 #include "minidl/models/resnet.h"
 #include "minidl/optim/optimizer.h"
 
@@ -75,6 +78,7 @@ struct UsageError : std::runtime_error {
 
 struct Options {
   std::string device = "cpu";
+  std::string model = "resnet";  // or "fastnet" (models/fast_net.h; its stem not frozen here)
   std::vector<int> batches{128};
   int steps = 20;
   int warmup = 3;
@@ -88,6 +92,7 @@ std::string usage() {
   return "usage: bench_train_step [options]\n"
          "Times the reference ResNet's training step (or inference) on synthetic data.\n\n"
          "  --device cpu|cuda     where to run (default cpu)\n"
+         "  --model resnet|fastnet   the reference ResNet (default) or the presets' FastNet\n"
          "  --batch N[,N...]      batch sizes (default 128)\n"
          "  --steps N             timed steps per batch size (default 20)\n"
          "  --warmup N            untimed steps before them (default 3)\n"
@@ -142,6 +147,10 @@ Options parse_options(int argc, char** argv) {
         throw UsageError("--device expects cpu or cuda, got '" + value + "'");
       }
       o.device = value;
+    } else if (value_of("--model", &value)) {
+      if (value != "resnet" && value != "fastnet")
+        throw UsageError("--model expects resnet or fastnet, got '" + value + "'");
+      o.model = value;
     } else if (value_of("--batch", &value)) {
       o.batches = parse_batches(value);
     } else if (value_of("--steps", &value)) {
@@ -250,12 +259,19 @@ Batch synthetic_batch(int batch) {
   return b;
 }
 
+// The model of --model, freshly initialized from kModelSeed.
+std::unique_ptr<Module> make_model(const Options& o) {
+  manual_seed(kModelSeed);
+  if (o.model == "fastnet") return std::make_unique<FastNet>();
+  return std::make_unique<ResNet>();
+}
+
 Result measure_training(const Options& o, Device device, int batch) {
   const Batch data = synthetic_batch(batch);
   BatchUploader uploader(device, 10);
   reset_peak_memory_stats(device);
-  manual_seed(kModelSeed);
-  ResNet model;
+  const std::unique_ptr<Module> net = make_model(o);
+  Module& model = *net;
   model.to(device);
   SGD optimizer(
       decay_groups(model.parameters()),
@@ -280,8 +296,8 @@ Result measure_inference(const Options& o, Device device, int batch) {
   const Batch data = synthetic_batch(batch);
   BatchUploader uploader(device, 10);
   reset_peak_memory_stats(device);
-  manual_seed(kModelSeed);
-  ResNet model;
+  const std::unique_ptr<Module> net = make_model(o);
+  Module& model = *net;
   model.to(device);
   model.eval();
   NoGradGuard no_grad;
@@ -309,11 +325,13 @@ void print_row(const Result& r) {
 
 class CsvFile {
  public:
-  CsvFile(const std::string& path, const std::string& device_line, int64_t parameters) {
+  CsvFile(const std::string& path, const std::string& device_line, const std::string& model,
+          int64_t parameters) {
     if (path.empty()) return;
     out_.open(path);
     if (!out_) throw std::runtime_error("cannot write " + path);
-    out_ << "# device: " << device_line << "\n# model: ResNet " << parameters << " parameters\n"
+    out_ << "# device: " << device_line << "\n# model: " << model << " " << parameters
+         << " parameters\n"
          << "device,mode,batch,threads,steps,median_ms,min_ms,max_ms,images_per_s,"
             "allocator_peak_mib,peak_rss_mib,last_loss\n";
   }
@@ -346,13 +364,14 @@ int run(const Options& o) {
   const Device device = parse_device(o.device);
   if (o.threads > 0) omp_set_num_threads(o.threads);
 
-  const int64_t parameters = ResNet().parameter_count();
+  const int64_t parameters = make_model(o)->parameter_count();
+  const std::string model_name = o.model == "fastnet" ? "FastNet" : "ResNet";
   const std::string device_line = device_description(device);
-  std::printf("bench_train_step: the reference ResNet (%lld parameters), synthetic 3x32x32 "
+  std::printf("bench_train_step: %s (%lld parameters), synthetic 3x32x32 "
               "images, %d warm-up and %d timed steps per row\n",
-              (long long)parameters, o.warmup, o.steps);
+              model_name.c_str(), (long long)parameters, o.warmup, o.steps);
   std::printf("device: %s\n\n", device_line.c_str());
-  CsvFile csv(o.csv_path, device_line, parameters);
+  CsvFile csv(o.csv_path, device_line, model_name, parameters);
   print_header();
   for (int batch : o.batches) {
     if (o.train) {

@@ -7,7 +7,7 @@
 //   safetensors files, training checkpoints          io/*.h
 //   datasets (yours, tensors, CIFAR-10), DataLoader, batch upload
 //                                                    data/*.h
-//   the reference ResNet and its block               models/*.h
+//   the reference ResNet and its block, FastNet     models/*.h
 //
 // Every header is spelled <minidl/<dir>/<name>.h>, in the library as in a user's program: the
 // one include directory minidl exports holds only minidl/ (<prefix>/include once installed;
@@ -41,4 +41,5 @@
 #include "minidl/data/transforms.h"
 
 #include "minidl/models/basic_block.h"
+#include "minidl/models/fast_net.h"
 #include "minidl/models/resnet.h"

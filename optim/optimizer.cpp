@@ -39,7 +39,10 @@ std::vector<ParamGroup> decay_groups(const std::vector<Tensor>& params, float ra
   ParamGroup decayed, not_decayed;  // the first takes the optimizer's weight decay
   not_decayed.weight_decay = 0.f;
   not_decayed.lr_scale = rank1_lr_scale;
-  for (const Tensor& p : params) (p.dim() >= 2 ? decayed : not_decayed).params.push_back(p);
+  for (const Tensor& p : params) {
+    if (!p.requires_grad()) continue;  // frozen (a whitening stem, say): nothing to optimize
+    (p.dim() >= 2 ? decayed : not_decayed).params.push_back(p);
+  }
   return {decayed, not_decayed};
 }
 

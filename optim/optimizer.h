@@ -36,7 +36,7 @@ struct ParamGroup {
 
 // Two groups: weights of rank >= 2 (conv and linear) with the optimizer's weight decay, and
 // rank-1 parameters (BatchNorm gamma/beta, biases) with none, at rank1_lr_scale times the
-// optimizer's rate. For a model:
+// optimizer's rate. Parameters that do not require grad (frozen ones) are left out. For a model:
 // SGD sgd(decay_groups(model.parameters()), SgdOptions(0.05f).weight_decay(5e-4f)).
 // Optimizers see tensors, never Modules, so optim/ does not depend on layers/.
 std::vector<ParamGroup> decay_groups(const std::vector<Tensor>& params, float rank1_lr_scale = 1.f);

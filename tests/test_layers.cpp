@@ -11,7 +11,9 @@
 #include "minidl/layers/summary.h"
 #include "minidl/layers/test_time_augmentation.h"
 #include "minidl/models/basic_block.h"
+#include "minidl/models/fast_net.h"
 #include "minidl/models/resnet.h"
+#include "minidl/optim/optimizer.h"
 #include "op_check.h"
 
 using namespace minidl;
@@ -288,4 +290,32 @@ TEST_CASE("patch_whitening gives a first convolution whose outputs are decorrela
         std::vector<float>(64, 0.f));
   REQUIRE_THROWS_WITH(init::patch_whitening(images, 9),
                       Catch::Contains("init::patch_whitening: kernel 9 must be in [1, 8]"));
+}
+
+TEST_CASE("FastNet is the airbench94-class network: 1971640 parameters, 32x32 in, logits out",
+          "[cpu][layers][fastnet]") {
+  Generator gen(3);
+  FastNet net(FastNetConfig{}, gen);
+  CHECK(net.parameter_count() == 1971640);
+  // Every batch norm keeps its scale frozen: 2 per group, with a bias only.
+  int frozen_scales = 0;
+  for (const auto& [name, buffer] : net.named_buffers()) {
+    if (name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0) ++frozen_scales;
+  }
+  CHECK(frozen_scales == 6);
+
+  const Tensor images = Tensor::normal({16, 3, 32, 32}, 0.f, 1.f, gen);
+  net.init_whitening(images);
+  net.init_dirac();
+  CHECK_FALSE(net.whiten().weight.requires_grad());
+  CHECK(net.whiten().bias.requires_grad());
+  const std::vector<ParamGroup> groups = decay_groups(net.parameters());
+  CHECK(groups[0].params.size() + groups[1].params.size() == net.parameters().size() - 1);
+
+  const Tensor logits = net(images);
+  CHECK(logits.shape() == Shape{16, 10});
+  ops::sum(logits).backward();
+  CHECK_FALSE(net.whiten().weight.grad().defined());  // frozen: no gradient
+  CHECK(net.whiten().bias.grad().defined());
+  REQUIRE_THROWS_WITH(FastNet(FastNetConfig{2, {}}), Catch::Contains("FastNet: widths must name"));
 }
