@@ -21,7 +21,9 @@ enum class Activation { Sigmoid, Tanh, Exp, Log, Gelu };
 // exp(x) / (1 + exp(x)), which keeps tiny results (1e-40 at x = -92) that 1 / (1 + exp(-x))
 // would round to 1 / inf = 0. log follows IEEE and PyTorch: log(0) = -inf, log(x < 0) = NaN.
 // GELU is the exact form, x Phi(x) with Phi the standard normal's distribution function
-// 0.5 (1 + erf(x / sqrt 2)): PyTorch's nn.GELU() default, not its tanh approximation.
+// 0.5 (1 + erf(x / sqrt 2)): PyTorch's nn.GELU() default, not its tanh approximation. Phi is
+// computed as 0.5 erfc(-x / sqrt 2), which is the same number without the cancellation of
+// 1 + erf for negative x (there 1 + erf(x / sqrt 2) loses all its digits below x = -5).
 MINIDL_HOST_DEVICE inline float activation_value(Activation f, float x) {
   switch (f) {
     case Activation::Sigmoid: {
@@ -32,7 +34,7 @@ MINIDL_HOST_DEVICE inline float activation_value(Activation f, float x) {
     case Activation::Tanh: return tanhf(x);
     case Activation::Exp: return expf(x);
     case Activation::Log: return logf(x);
-    case Activation::Gelu: return 0.5f * x * (1.f + erff(x * 0.70710678f));
+    case Activation::Gelu: return 0.5f * x * erfcf(-x * 0.70710678f);
   }
   return x;  // unreachable
 }
@@ -55,7 +57,7 @@ MINIDL_HOST_DEVICE inline float activation_grad(Activation f, float saved, float
     case Activation::Exp: return dy * saved;
     case Activation::Log: return dy / saved;
     case Activation::Gelu: {
-      const float cdf = 0.5f * (1.f + erff(saved * 0.70710678f));
+      const float cdf = 0.5f * erfcf(-saved * 0.70710678f);
       const float density = 0.39894228f * expf(-0.5f * saved * saved);
       return dy * (cdf + saved * density);
     }

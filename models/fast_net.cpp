@@ -39,8 +39,8 @@ FastNet::FastNet(const FastNetConfig& config, Generator& gen) : config_(config) 
     channels = width;
   }
   body_->add(std::make_shared<MaxPool2d>(3, 3)).add(std::make_shared<Flatten>());
-  classifier_ = register_module(
-      "classifier", std::make_shared<Linear>(channels, config.num_classes, false, gen));
+  classifier_ = register_module("classifier",
+                                std::make_shared<Linear>(channels, config.num_classes, false, gen));
 }
 
 Tensor FastNet::forward(const Tensor& x) {

@@ -23,7 +23,7 @@
 namespace minidl {
 
 struct FastNetConfig {
-  int whiten_kernel = 2;                   // the stem's patch size
+  int whiten_kernel = 2;                     // the stem's patch size
   std::vector<int> widths = {64, 256, 256};  // channels of each conv group
   float batch_norm_momentum = 0.4f;
   float batch_norm_eps = 1e-12f;
