@@ -4,6 +4,7 @@
 // shapes; batch norm updates its running statistics as documented; dropout's mask has the
 // documented values, rate, seeding and gradient.
 #include <cmath>
+#include <limits>
 
 #include "op_check.h"
 
@@ -28,6 +29,8 @@ struct PoolCase {
 
 const PoolCase kPoolCases[] = {
     {"2x2 stride 2", {2, 3, 8, 8, 2, 2, 0}},
+    {"2x2 stride 2 on odd 15x9 (the last row and column unused)", {2, 3, 15, 9, 2, 2, 0}},
+    {"3x3 stride 3 on 7x7", {2, 2, 7, 7, 3, 3, 0}},
     {"3x3 stride 2 pad 1 on non-square 5x7", {2, 5, 5, 7, 3, 2, 1}},
     {"stride 3 > kernel 2", {1, 13, 7, 7, 2, 3, 0}},
     {"1x1 spatial, kernel 1", {3, 4, 1, 1, 1, 1, 0}},
@@ -76,6 +79,29 @@ TEST_CASE("max_pool2d matches the reference: forward and backward", "[cpu][ops][
     const Vec u = backward_with_upstream(y, rng);
     CHECK_REL(grad_of(x.t), ref::max_pool2d_backward(x.v, u, c.s), kTightTol);
   }
+}
+
+TEST_CASE("max_pool2d keeps the first of tied values and lets a NaN win, in every window form",
+          "[cpu][ops][pool]") {
+  // Values in {0, 1, 2}: most windows hold ties, and the gradient shows which cell won.
+  std::mt19937 rng(409);
+  for (const PoolCase& c : {PoolCase{"2x2 stride 2", {2, 3, 9, 8, 2, 2, 0}},
+                            PoolCase{"3x3 stride 2 pad 1", {2, 3, 9, 8, 3, 2, 1}}}) {
+    INFO(describe(c));
+    std::vector<float> values(size_t(c.s.N * c.s.C * c.s.H * c.s.W));
+    for (float& v : values) v = float(rng() % 3);
+    const Tensor x = Tensor::from_vector(values, c.s.x_shape()).set_requires_grad(true);
+    const Tensor y = ops::max_pool2d(x, int(c.s.kernel), int(c.s.stride), int(c.s.pad));
+    const Vec v(values.begin(), values.end());
+    CHECK_REL(testutil::to_double(y), ref::max_pool2d(v, c.s), 0.0);
+    const Vec u = backward_with_upstream(y, rng);
+    // Overlapping windows add gradients in float (the reference in double); a wrong winner
+    // would be off by a whole upstream value.
+    CHECK_REL(grad_of(x), ref::max_pool2d_backward(v, u, c.s), 1e-6);
+  }
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const Tensor window = Tensor::from_vector({1.f, nan, 5.f, 2.f}, {1, 1, 2, 2});
+  CHECK(std::isnan(ops::max_pool2d(window, 2, 2, 0).item()));
 }
 
 TEST_CASE("max_pool2d never lets the padding win", "[cpu][ops][pool]") {
