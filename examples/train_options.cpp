@@ -66,11 +66,52 @@ void require(bool ok, const std::string& flag, T value, const char* rule) {
 
 }  // namespace
 
+TrainOptions preset_options(const std::string& preset) {
+  TrainOptions o;
+  o.preset = preset;
+  if (preset == "resnet") return o;
+  if (preset != "fast94" && preset != "fast95") {
+    throw UsageError("--preset expects resnet, fast94 or fast95, got '" + preset + "'");
+  }
+  // airbench94's recipe (KellerJordan/cifar10-airbench), in minidl's terms: its rate 11.5 and
+  // weight decay 0.0153 per 1024 examples with a summed loss, momentum 0.85, become a mean
+  // loss's lr 1.5 and weight decay 0.0013 (decay per step lr * wd = 0.002 at the peak), with
+  // BatchNorm biases at 64x the rate and 1/64 the decay; label smoothing 0.2; a 2-pixel
+  // translation and alternating flips, no cutout; a triangle schedule (from 0.2 up over 20%
+  // of the steps, then down to 0); Lookahead every 5 steps; the stem's bias frozen after 3
+  // epochs; mirror and shift test-time augmentation.
+  o.epochs = 10;
+  o.batch_size = 1024;
+  o.lr = 1.5f;
+  o.momentum = 0.85f;
+  o.weight_decay = 0.0013f;
+  o.schedule = "triangle";
+  o.warmup_fraction = 0.2f;
+  o.label_smoothing = 0.2f;
+  o.cutout = 0;
+  o.translate = 2;
+  o.alternating_flip = true;
+  o.tta = 2;
+  o.bias_lr_scale = 64.f;
+  o.lookahead = 5;
+  o.whiten_bias_epochs = 3;
+  o.out_dir = "runs/" + preset;
+  if (preset == "fast95") {  // wider (models: FastNetConfig widths 128, 384, 384), longer
+    o.epochs = 15;
+    o.lr = 1.3f;
+  }
+  return o;
+}
+
 std::string train_usage(const char* program) {
   const TrainOptions d;
   std::ostringstream u;
   u << "usage: " << program << " [options]\n"
-    << "Trains the reference ResNet on CIFAR-10 (binary version) and reports test accuracy.\n\n"
+    << "Trains a model on CIFAR-10 (binary version) and reports test accuracy.\n\n"
+    << "  --preset P              resnet (the reference ResNet), fast94 (FastNet, ~2M\n"
+    << "                          parameters, airbench94's recipe) or fast95 (a wider FastNet);\n"
+    << "                          it sets the defaults below, which other flags override\n"
+    << "                          (default " << d.preset << "; the defaults shown are its)\n"
     << "  --data DIR              dataset directory (default $CIFAR10_DIR, else\n"
     << "                          ../shared/data/cifar10 if it holds the files, else "
        "data/cifar10)\n"
@@ -82,13 +123,18 @@ std::string train_usage(const char* program) {
     << "  --no-nesterov           plain momentum instead of Nesterov\n"
     << "  --weight-decay X        L2 decay on conv/linear weights, not on BN or biases (default "
     << d.weight_decay << ")\n"
-    << "  --schedule S            cosine | step | onecycle, stepped per batch (default "
+    << "  --schedule S            cosine | step | onecycle | triangle, per batch (default "
     << d.schedule << ")\n"
     << "  --warmup X              share of steps rising to the peak lr (default "
     << d.warmup_fraction << ")\n"
     << "  --label-smoothing X     (default " << d.label_smoothing << ")\n"
     << "  --cutout N              side of the cutout square, 0 = off (default " << d.cutout << ")\n"
-    << "  --dropout X             dropout before the classifier (default " << d.dropout << ")\n"
+    << "  --dropout X             dropout before the classifier (ResNet; default " << d.dropout
+    << ")\n"
+    << "  --translate N           random-crop padding in pixels, 0 = off (default " << d.translate
+    << ")\n"
+    << "  --tta N                 test-time views at the final epoch: 0 none, 1 mirror, 2 mirror\n"
+    << "                          and 1-pixel shifts (default " << d.tta << ")\n"
     << "  --device D              auto | cpu | cuda (default " << d.device << ")\n"
     << "  --seed N                seed for weights, order and augmentation (default " << d.seed
     << ")\n"
@@ -125,7 +171,12 @@ std::string default_data_dir() {
 }
 
 TrainOptions parse_train_options(int argc, char** argv) {
-  TrainOptions o;
+  // The preset first, wherever it stands: it sets the defaults that the other flags override.
+  std::string preset = "resnet";
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) == "--preset") preset = argv[i + 1];
+  }
+  TrainOptions o = preset_options(preset);
   o.data_dir = default_data_dir();
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
@@ -137,6 +188,7 @@ TrainOptions parse_train_options(int argc, char** argv) {
     else if (flag == "--summary") o.summary = true;
     else if (flag == "--no-nesterov") o.nesterov = false;
     else if (flag == "--overwrite") o.overwrite = true;
+    else if (flag == "--preset") value();  // read above
     else if (flag == "--data") o.data_dir = parse_path(flag, value(), "data/cifar10");
     else if (flag == "--epochs") o.epochs = parse_whole<int64_t>(flag, value(), 1, kMaxEpochs);
     else if (flag == "--batch-size")
@@ -149,6 +201,8 @@ TrainOptions parse_train_options(int argc, char** argv) {
     else if (flag == "--label-smoothing") o.label_smoothing = parse_real(flag, value());
     else if (flag == "--cutout") o.cutout = int(parse_whole<int64_t>(flag, value(), 0, 32));
     else if (flag == "--dropout") o.dropout = parse_real(flag, value());
+    else if (flag == "--translate") o.translate = int(parse_whole<int64_t>(flag, value(), 0, 16));
+    else if (flag == "--tta") o.tta = int(parse_whole<int64_t>(flag, value(), 0, 2));
     else if (flag == "--device") o.device = value();
     else if (flag == "--seed") {
       o.seed = parse_whole<uint64_t>(flag, value(), 0, std::numeric_limits<uint64_t>::max());
@@ -172,8 +226,11 @@ TrainOptions parse_train_options(int argc, char** argv) {
   require(o.nesterov == false || o.momentum > 0.f, "--momentum", o.momentum,
           "Nesterov needs momentum > 0 (or pass --no-nesterov)");
   require(o.weight_decay >= 0.f, "--weight-decay", o.weight_decay, "must be >= 0");
-  require(o.schedule == "cosine" || o.schedule == "step" || o.schedule == "onecycle", "--schedule",
-          o.schedule, "must be cosine, step or onecycle");
+  require(o.schedule == "cosine" || o.schedule == "step" || o.schedule == "onecycle" ||
+              o.schedule == "triangle",
+          "--schedule", o.schedule, "must be cosine, step, onecycle or triangle");
+  require(o.dropout == 0.f || o.preset == "resnet", "--dropout", o.dropout,
+          "applies to the resnet preset only (FastNet has no dropout)");
   require(o.warmup_fraction > 0.f && o.warmup_fraction < 1.f, "--warmup", o.warmup_fraction,
           "must be in (0, 1)");
   require(o.label_smoothing >= 0.f && o.label_smoothing < 1.f, "--label-smoothing",
@@ -186,7 +243,9 @@ TrainOptions parse_train_options(int argc, char** argv) {
 
 int64_t total_train_steps(const TrainOptions& o, int64_t train_images) {
   const int64_t per_epoch = (train_images + o.batch_size - 1) / o.batch_size;
-  const int64_t needed = o.schedule == "onecycle" ? 3 : o.schedule == "cosine" ? 2 : 1;
+  const int64_t needed = o.schedule == "onecycle"                             ? 3
+                         : o.schedule == "cosine" || o.schedule == "triangle" ? 2
+                                                                              : 1;
   std::ostringstream what;  // how the total came about, for the messages
   what << "--batch-size " << o.batch_size << " with " << train_images << " training images gives "
        << per_epoch << (per_epoch == 1 ? " step" : " steps") << " per epoch";

@@ -8,6 +8,11 @@
 namespace minidl {
 
 struct TrainOptions {
+  // --preset: a model and its recipe, which sets every default below; flags override them.
+  //   resnet  the reference ResNet (models/resnet.h) and the recipe of docs/results/
+  //   fast94  FastNet (models/fast_net.h), about 2M parameters: airbench94's recipe
+  //   fast95  a wider FastNet (4.6M parameters) for 95%, trained longer
+  std::string preset = "resnet";
   std::string data_dir;  // --data; default: $CIFAR10_DIR, ../shared/data/cifar10, data/cifar10
   int64_t epochs = 40;
   int batch_size = 128;
@@ -15,11 +20,18 @@ struct TrainOptions {
   float momentum = 0.9f;
   bool nesterov = true;
   float weight_decay = 5e-4f;
-  std::string schedule = "onecycle";  // cosine | step | onecycle
+  std::string schedule = "onecycle";  // cosine | step | onecycle | triangle
   float warmup_fraction = 0.15f;      // onecycle pct_start, or cosine warmup share
   float label_smoothing = 0.1f;
   int cutout = 8;
   float dropout = 0.f;
+  int translate = 4;              // --translate: random-crop padding, the pixels an image may shift
+  bool alternating_flip = false;  // mirrored in alternate epochs (else at random, half the time)
+  int tta = 0;                    // --tta: 0 none, 1 mirror, 2 mirror and 1-pixel shifts
+  // The recipe's parts without a flag of their own (the fast presets'):
+  float bias_lr_scale = 1.f;       // BatchNorm biases' lr multiplier (weight decay / it)
+  int lookahead = 0;               // optimizer steps between Lookahead pull-backs; 0 = off
+  int64_t whiten_bias_epochs = 0;  // FastNet: its stem's bias trains for these epochs only
   std::string device = "auto";
   uint64_t seed = 1;
   std::string out_dir = "runs/cifar10";
@@ -42,6 +54,8 @@ constexpr int64_t kMaxBatchSize = 1000000000;
 constexpr int64_t kTrainImages = 50000, kTestImages = 10000;  // CIFAR-10's splits
 
 TrainOptions parse_train_options(int argc, char** argv);
+// The defaults of a preset (UsageError naming --preset for an unknown one).
+TrainOptions preset_options(const std::string& preset);
 std::string train_usage(const char* program);
 
 // The optimizer steps of the whole run (epochs x steps per epoch) for `train_images` loaded

@@ -51,6 +51,8 @@ class Lookahead {
  public:
   Lookahead(std::vector<Tensor> tensors, int k = 5, float alpha = 0.5f);
   void step();
+  // fast = slow now, whatever the step (the end of a run: the slow weights are the result).
+  void restore_slow_weights() { slow_.copy_to_tensors(); }
   void set_alpha(float alpha);
   float alpha() const { return alpha_; }
   int64_t steps_taken() const { return steps_; }  // for checkpoints, as Optimizer's

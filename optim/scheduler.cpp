@@ -66,6 +66,20 @@ class WarmupSchedule : public Schedule {
   double start_;
 };
 
+class LinearSchedule : public Schedule {
+ public:
+  LinearSchedule(int64_t steps, double start, double end)
+      : steps_(steps), start_(start), end_(end) {}
+  double factor(int64_t step) const override {
+    if (step >= steps_) return end_;
+    return start_ + (end_ - start_) * double(step) / double(steps_);
+  }
+
+ private:
+  int64_t steps_;
+  double start_, end_;
+};
+
 class OneCycleSchedule : public Schedule {
  public:
   OneCycleSchedule(int64_t total, double pct_start, double div, double final_div)
@@ -124,6 +138,13 @@ std::shared_ptr<Schedule> linear_warmup(int64_t steps, double start_factor) {
   MINIDL_CHECK(steps > 0 && start_factor > 0.0 && start_factor <= 1.0, "linear_warmup",
                "need steps > 0 and start_factor in (0, 1], got ", steps, " and ", start_factor);
   return std::make_shared<WarmupSchedule>(steps, start_factor);
+}
+
+std::shared_ptr<Schedule> linear_schedule(int64_t steps, double start_factor, double end_factor) {
+  MINIDL_CHECK(steps > 0 && start_factor >= 0.0 && end_factor >= 0.0, "linear_schedule",
+               "need steps > 0 and factors >= 0, got ", steps, ", ", start_factor, " and ",
+               end_factor);
+  return std::make_shared<LinearSchedule>(steps, start_factor, end_factor);
 }
 
 std::shared_ptr<Schedule> one_cycle(int64_t total, double pct_start, double div_factor,

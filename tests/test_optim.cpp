@@ -145,6 +145,22 @@ TEST_CASE("cosine annealing and linear warmup factors", "[cpu][scheduler]") {
   for (int t = 0; t < 6; ++t) CHECK(warmup->factor(t) == Approx(expected[t]));
 }
 
+TEST_CASE("linear_schedule moves from its start to its end factor, the triangle composes",
+          "[cpu][scheduler]") {
+  const auto down = linear_schedule(4, 1.0, 0.0);  // PyTorch's LinearLR(1, 0, total_iters=4)
+  const double expected[] = {1.0, 0.75, 0.5, 0.25, 0.0, 0.0};
+  for (int t = 0; t < 6; ++t) CHECK(down->factor(t) == Approx(expected[t]).margin(1e-12));
+  const auto triangle =
+      sequential({linear_schedule(2, 0.2, 1.0), linear_schedule(8, 1.0, 0.0)}, {2});
+  CHECK(triangle->factor(0) == Approx(0.2));
+  CHECK(triangle->factor(1) == Approx(0.6));
+  CHECK(triangle->factor(2) == Approx(1.0));
+  CHECK(triangle->factor(6) == Approx(0.5));
+  CHECK(triangle->factor(10) == Approx(0.0).margin(1e-12));
+  REQUIRE_THROWS_WITH(linear_schedule(0, 1.0, 0.0),
+                      Catch::Contains("linear_schedule: need steps > 0"));
+}
+
 TEST_CASE("one-cycle matches PyTorch's OneCycleLR at its landmarks", "[cpu][scheduler]") {
   // OneCycleLR(max_lr=1, total_steps=100, pct_start=0.3, div_factor=25, final_div_factor=1e4,
   // anneal_strategy='cos'): starts at 1/25, peaks at step 29 (0.3 * 100 - 1), ends at
@@ -283,6 +299,10 @@ TEST_CASE("Lookahead pulls the weights back every k steps", "[cpu][optim][averag
     if (step == 6) CHECK(p.item() == 3.f);   // slow 1.5 -> 1.5 + 0.5 (4.5 - 1.5)
   }
   CHECK(lookahead.steps_taken() == 6);
+  set_grad(p, -1.f);
+  sgd.step();  // fast 4, slow 3
+  lookahead.restore_slow_weights();
+  CHECK(p.item() == 3.f);
   CHECK(lookahead.slow_weights()[0].item() == 3.f);
   REQUIRE_THROWS_WITH(Lookahead({p}, 0), Catch::Contains("Lookahead: k (steps between"));
   REQUIRE_THROWS_WITH(lookahead.set_alpha(-0.1f),

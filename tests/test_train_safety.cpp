@@ -303,6 +303,36 @@ TEST_CASE("train_cifar10 flags refuse empty paths and --resume with --overwrite"
   CHECK(parse({"--overwrite"}).overwrite);
 }
 
+TEST_CASE("train_cifar10 --preset sets the recipe, and flags given anywhere override it",
+          "[cpu][options]") {
+  const TrainOptions resnet = parse({});
+  CHECK(resnet.preset == "resnet");
+  CHECK(resnet.schedule == "onecycle");
+  CHECK_FALSE(resnet.alternating_flip);
+  CHECK(resnet.tta == 0);
+  const TrainOptions fast = parse({"--preset", "fast94"});
+  CHECK(fast.epochs == 10);
+  CHECK(fast.batch_size == 1024);
+  CHECK(fast.schedule == "triangle");
+  CHECK(fast.alternating_flip);
+  CHECK(fast.tta == 2);
+  CHECK(fast.bias_lr_scale == 64.f);
+  CHECK(fast.lookahead == 5);
+  CHECK(fast.out_dir == "runs/fast94");
+  // A flag before or after --preset wins over the preset's default.
+  const TrainOptions before = parse({"--epochs", "3", "--preset", "fast95", "--tta", "0"});
+  CHECK(before.preset == "fast95");
+  CHECK(before.epochs == 3);
+  CHECK(before.tta == 0);
+  CHECK(before.lr == parse({"--preset", "fast95"}).lr);
+  CHECK(usage_error({"--preset", "fast96"}) ==
+        "--preset expects resnet, fast94 or fast95, got 'fast96'");
+  CHECK(usage_error({"--preset"}) == "--preset needs a value");
+  CHECK(usage_error({"--preset", "fast94", "--dropout", "0.1"}) ==
+        "--dropout 0.1: applies to the resnet preset only (FastNet has no dropout)");
+  CHECK_THAT(usage_error({"--tta", "3"}), Catch::StartsWith("--tta 3: must be in [0, 2]"));
+}
+
 TEST_CASE("train_cifar10 says which flag to change when the schedule gets too few steps",
           "[cpu][options][safety]") {
   TrainOptions o = parse({"--batch-size", "100000000", "--epochs", "1", "--limit-train", "256"});

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# train_cifar10 --preset fast94 as a program, on a tiny generated dataset: the FastNet recipe
+# runs end to end (patch whitening from the training images, dirac init, the 64x bias group,
+# the triangle schedule, Lookahead, the stem's bias frozen after 3 epochs, alternating flips,
+# test-time augmentation at the last epoch), a kill -9 after the first checkpoint followed by
+# --resume ends with the uninterrupted run's metrics (Lookahead's slow weights are in the
+# checkpoint), and a resume under another --preset is refused by the flag.
+# usage: preset_test.sh path/to/train_cifar10      (registered with CTest as `preset_fast94`)
+set -euo pipefail
+
+bin=$(realpath "$1")
+export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive  # beside another CTest job (train_safety_test.sh)
+work=$(mktemp -d "${TMPDIR:-/tmp}/minidl_preset.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# CIFAR-10 records (a label byte, then 3072 pixel bytes): 32 training and 16 test images.
+mkdir data
+write_records() {  # file count
+  for ((i = 0; i < $2; i++)); do
+    printf "\\$(printf '%03o' $((i % 10)))"
+    head -c 3072 /dev/urandom
+  done > "$1"
+}
+write_records data/data_batch_1.bin 32
+write_records data/test_batch.bin 16
+
+# 4 epochs of 4 steps: Lookahead pulls back at steps 5, 10 and 15; the stem's bias freezes
+# for the 4th epoch.
+common=(--preset fast94 --data data --limit-train 32 --limit-test 16 --batch-size 8 --epochs 4
+        --device cpu --seed 5 --lr 0.2)  # a rate at which 32 random images do not diverge
+metrics() { cut -d, -f1-6 "$1/metrics.csv"; }
+
+"$bin" "${common[@]}" --out straight > straight.log 2>&1 || { cat straight.log; fail "the run failed"; }
+grep -q "training FastNet (preset fast94, 1971640 parameters)" straight.log ||
+  fail "the run did not train FastNet: $(head -3 straight.log)"
+grep -q "time to the final accuracy" straight.log || fail "no time-to-accuracy line"
+[[ $(metrics straight | wc -l) == 5 ]] || fail "not one row per epoch: $(metrics straight)"
+
+# Killed once two epochs are checkpointed, then resumed. After Lookahead's first pull-back
+# (step 5), so its slow weights differ from the initial ones and must come from the checkpoint.
+"$bin" "${common[@]}" --out killed > killed.log 2>&1 &
+pid=$!
+for _ in $(seq 1 3000); do
+  [[ -f killed/metrics.csv && $(wc -l < killed/metrics.csv) -ge 3 ]] && break
+  sleep 0.01
+done
+sleep 0.05  # the checkpoints follow the row
+kill -9 "$pid" 2> /dev/null || true
+wait "$pid" 2> /dev/null || true
+[[ -f killed/last.safetensors ]] || fail "no checkpoint was written before the kill"
+"$bin" "${common[@]}" --out killed --resume killed/last.safetensors > resumed.log 2>&1 ||
+  { cat resumed.log; fail "the resume failed"; }
+grep -qE "resumed from killed/last.safetensors after epoch [23] " resumed.log ||
+  fail "the kill came too late to test a resume: $(head -2 resumed.log)"
+[[ "$(metrics killed)" == "$(metrics straight)" ]] ||
+  fail "the resumed run's metrics differ from the uninterrupted run's:
+$(metrics straight)
+---
+$(metrics killed)"
+
+# Another preset is refused by the flag, before anything is loaded.
+if "$bin" --data data --device cpu --out killed --resume killed/last.safetensors > other.log 2>&1; then
+  fail "a resume under --preset resnet was accepted"
+fi
+grep -qF "is a run of --preset fast94, not of --preset resnet: resume it with --preset fast94" \
+  other.log || fail "unexpected message: $(cat other.log)"
+echo "preset fast94: trained, killed and resumed to the uninterrupted run's metrics; another preset refused"
