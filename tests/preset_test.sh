@@ -7,6 +7,7 @@
 # checkpoint), and a resume under another --preset is refused by the flag.
 # usage: preset_test.sh path/to/train_cifar10      (registered with CTest as `preset_fast94`)
 set -euo pipefail
+source "$(dirname "$(realpath "$0")")/generated_cifar10.sh"
 
 bin=$(realpath "$1")
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive  # beside another CTest job (train_safety_test.sh)
@@ -15,16 +16,8 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# CIFAR-10 records (a label byte, then 3072 pixel bytes): 32 training and 16 test images.
-mkdir data
-write_records() {  # file count
-  for ((i = 0; i < $2; i++)); do
-    printf "\\$(printf '%03o' $((i % 10)))"
-    head -c 3072 /dev/urandom
-  done > "$1"
-}
-write_records data/data_batch_1.bin 32
-write_records data/test_batch.bin 16
+# 32 training and 16 test images of random pixels.
+generated_cifar10 data 32 16
 
 # 4 epochs of 4 steps: Lookahead pulls back at steps 5, 10 and 15; the stem's bias freezes
 # for the 4th epoch.

@@ -10,6 +10,7 @@
 #   SAFETY_KILLS=N  kills in part 2 (default 10; `make sanitize` runs 3, each run being slower
 #                   under the sanitizers)
 set -euo pipefail
+source "$(dirname "$(realpath "$0")")/generated_cifar10.sh"
 
 bin=$(realpath "$1")
 # One OpenMP thread that sleeps when idle: this script tests kill safety, not speed, and CTest runs
@@ -23,16 +24,8 @@ cd "$work"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# CIFAR-10 records (a label byte, then 3072 pixel bytes): 16 training and 8 test images.
-mkdir data
-write_records() {  # file count
-  for ((i = 0; i < $2; i++)); do
-    printf "\\$(printf '%03o' $((i % 10)))"
-    head -c 3072 /dev/urandom
-  done > "$1"
-}
-write_records data/data_batch_1.bin 16
-write_records data/test_batch.bin 8
+# 16 training and 8 test images of random pixels.
+generated_cifar10 data 16 8
 
 # 4 epochs of 2 steps: about 1 s per epoch on 2 cores.
 epochs=4
