@@ -6,10 +6,10 @@
 //   group2   the same, 64 -> 256                                          256 x  7 x  7
 //   group3   the same, 256 -> 256                                         256 x  3 x  3
 //   head     max pool 3, linear 256 -> 10 without bias, times 1/9 (logits)
-// Convolutions but the first have no bias; batch norms have a frozen scale of 1 and a learned
-// bias (BatchNormAffine::Frozen), momentum 0.4 in PyTorch's convention (airbench's 0.6 in its
-// own) and eps 1e-12. Pooling before the batch norm makes each group's BN, GELU and second
-// convolution run on a quarter of the pixels.
+// The 3x3 convolutions start from PyTorch's default init (uniform, fan in) and have no bias;
+// batch norms have a frozen scale of 1 and a learned bias (BatchNormAffine::Frozen), momentum
+// 0.4 in PyTorch's convention (airbench's 0.6 in its own) and eps 1e-12. Pooling before the
+// batch norm makes each group's BN, GELU and second convolution run on a quarter of the pixels.
 // Before training, as the recipes do: init_whitening(images) from a few thousand training
 // images (the stem is then frozen but for its bias) and init_dirac() (every 3x3 convolution
 // starts as an identity where its channels allow).

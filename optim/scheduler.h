@@ -29,8 +29,8 @@ std::shared_ptr<Schedule> cosine_schedule(int64_t total, double min_factor = 0.0
 // start_factor rising linearly to 1 over `steps`, then 1
 std::shared_ptr<Schedule> linear_warmup(int64_t steps, double start_factor = 0.1);
 // start_factor moving linearly to end_factor over `steps`, then end_factor (PyTorch's
-// LinearLR). The fast CIFAR-10 recipes' triangle: a warmup from 0.2, then down to 0:
-//   sequential({linear_schedule(w, 0.2, 1), linear_schedule(total - w, 1, 0)}, {w})
+// LinearLR). The fast CIFAR-10 recipes' triangle: a warmup from 0.2, then down to 0.07:
+//   sequential({linear_schedule(w, 0.2, 1), linear_schedule(total - w, 1, 0.07)}, {w})
 std::shared_ptr<Schedule> linear_schedule(int64_t steps, double start_factor, double end_factor);
 // One-cycle (Smith & Topor, 2017): the learning-rate curve of PyTorch's OneCycleLR with
 // cosine annealing, relative to the peak lr: from 1/div_factor up to 1 over pct_start * total
