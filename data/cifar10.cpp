@@ -133,6 +133,21 @@ Cifar10 load_cifar10(const std::string& dir, Split split, int64_t limit, int64_t
   return data;
 }
 
+Cifar10 split_off_last(Cifar10& data, int64_t count) {
+  MINIDL_CHECK(count >= 1 && count < data.size(), "split_off_last", "count ", count,
+               " must be at least 1 and below the set's ", data.size(),
+               " images, so that both parts keep an image");
+  const int64_t kept = data.size() - count;
+  Cifar10 tail;
+  tail.labels.assign(data.labels.begin() + kept, data.labels.end());
+  tail.pixels.assign(data.pixels.begin() + kept * Cifar10::kImageBytes, data.pixels.end());
+  data.labels.resize(size_t(kept));
+  data.pixels.resize(size_t(kept) * Cifar10::kImageBytes);
+  data.labels.shrink_to_fit();
+  data.pixels.shrink_to_fit();
+  return tail;
+}
+
 ChannelStats channel_stats(const Cifar10& data) {
   MINIDL_CHECK(data.size() > 0, "channel_stats", "the dataset is empty");
   ChannelStats stats{};

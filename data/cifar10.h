@@ -42,6 +42,13 @@ enum class Split { Train, Test };
 Cifar10 load_cifar10(const std::string& dir, Split split, int64_t limit = -1,
                      int64_t file_records = Cifar10::kFileRecords);
 
+// Moves the last `count` images of `data` into a set of their own and returns it: a
+// validation split held out of the training images, so that choosing among epochs or settings
+// never looks at the test set. The training files are in random order, so the last images are
+// a fair sample of every class (the last 5,000 of the 50,000 hold 475-532 of each). Errors:
+// count < 1, or count >= data.size() (no training image would be left).
+Cifar10 split_off_last(Cifar10& data, int64_t count);
+
 // Per-channel mean and standard deviation of the pixels scaled to [0, 1].
 struct ChannelStats {
   std::array<float, 3> mean, stddev;

@@ -12,12 +12,21 @@ int uniform_int(Generator& gen, int low, int high) {  // inclusive
 }
 }  // namespace
 
-void crop_and_flip(const uint8_t* in, int pad, int dy, int dx, bool flip, uint8_t* out) {
+namespace {
+// Index i of a row of n reflected into [0, n): -1 -> 1, n -> n - 2 (one reflection: |i| < 2n-1).
+int reflect(int i, int n) { return i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i; }
+}  // namespace
+
+void crop_and_flip(const uint8_t* in, int pad, int dy, int dx, bool flip, uint8_t* out,
+                   Padding padding) {
+  const bool mirror = padding == Padding::Reflect;
   for (int c = 0; c < Cifar10::kChannels; ++c) {
     for (int y = 0; y < kH; ++y) {
-      const int sy = y + dy - pad;
+      int sy = y + dy - pad;
+      if (mirror) sy = reflect(sy, kH);
       for (int x = 0; x < kW; ++x) {
-        const int sx = (flip ? kW - 1 - x : x) + dx - pad;
+        int sx = (flip ? kW - 1 - x : x) + dx - pad;
+        if (mirror) sx = reflect(sx, kW);
         const bool inside = sy >= 0 && sy < kH && sx >= 0 && sx < kW;
         out[c * kPlane + y * kW + x] = inside ? in[c * kPlane + sy * kW + sx] : 0;
       }
@@ -48,7 +57,7 @@ void augment(const uint8_t* in, const AugmentOptions& options, const ChannelStat
   const int dx = pad > 0 ? uniform_int(gen, 0, 2 * pad) : 0;
   const bool flip = options.horizontal_flip && uniform_int(gen, 0, 1) == 1;
   uint8_t moved[Cifar10::kImageBytes];
-  crop_and_flip(in, pad, dy, dx, flip, moved);
+  crop_and_flip(in, pad, dy, dx, flip, moved, options.padding);
   normalize(moved, stats, out);
   if (options.cutout_size > 0) {
     cutout(out, options.cutout_size, uniform_int(gen, 0, kH - 1), uniform_int(gen, 0, kW - 1));

@@ -108,10 +108,14 @@ void check_writable(const std::string& dir) {
          "; is the disk full?); choose another --out");
 }
 
-// A complete metrics row: 8 comma-separated fields, the first a positive epoch number.
-// Returns the epoch, or 0 when the line is not such a row.
+// A complete metrics row: as many comma-separated fields as kMetricsHeader, or the 8 of the
+// versions before the validation columns (so that a run they started resumes without losing
+// its rows), the first a positive epoch number. Returns the epoch, or 0 when the line is not
+// such a row.
 int64_t row_epoch(const std::string& line) {
-  if (std::count(line.begin(), line.end(), ',') != 7) return 0;
+  const std::string header = kMetricsHeader;
+  const auto commas = std::count(line.begin(), line.end(), ',');
+  if (commas != std::count(header.begin(), header.end(), ',') && commas != 7) return 0;
   const std::string first = line.substr(0, line.find(','));
   if (first.empty() || first.size() > 18 ||
       first.find_first_not_of("0123456789") != std::string::npos) {
@@ -192,17 +196,24 @@ void check_resume_file(const std::string& path) {
   }
 }
 
-double parse_best_accuracy(const std::string& checkpoint, const std::string& text) {
+double parse_best_accuracy(const std::string& checkpoint, const std::string& key,
+                           const std::string& text) {
   char* end = nullptr;
   errno = 0;
   const double value = std::strtod(text.c_str(), &end);
   const bool whole = !text.empty() && end == text.c_str() + text.size() && errno == 0;
   if (!whole || !(value >= 0.0 && value <= 1.0)) {
-    fail("checkpoint ", checkpoint, ": metadata best_test_acc = '", text,
+    fail("checkpoint ", checkpoint, ": metadata ", key, " = '", text,
          "' is not an accuracy between 0 and 1 (was the file edited, or written by another "
          "program?)");
   }
   return value;
+}
+
+std::string exact_accuracy(double accuracy) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.17g", accuracy);
+  return text;
 }
 
 std::string MetricsRepair::describe() const {

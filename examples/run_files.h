@@ -1,5 +1,6 @@
 // The files a training run keeps in its output folder (--out): metrics.csv, one row per
-// completed epoch, and the checkpoints last.safetensors and best.safetensors. The rules here
+// completed epoch, the checkpoint last.safetensors, and best.safetensors when a validation split
+// chooses the best epoch (--validation; the test set never does). The rules here
 // make sure nothing is lost and nothing is counted twice:
 //   - a run never starts in a folder that already holds a run unless it was asked to resume it
 //     or to overwrite it, and the folder is proved writable before any data is loaded;
@@ -18,7 +19,7 @@
 namespace minidl {
 
 constexpr const char* kMetricsHeader =
-    "epoch,lr,train_loss,train_acc,test_loss,test_acc,seconds,images_per_sec";
+    "epoch,lr,train_loss,train_acc,test_loss,test_acc,seconds,images_per_sec,val_loss,val_acc";
 
 // The paths of a run's files inside its output folder.
 struct RunFolder {
@@ -47,8 +48,13 @@ void remove_run_files(const std::string& dir);
 // readable. (Its contents are checked by load_checkpoint.)
 void check_resume_file(const std::string& path);
 
-// The checkpoint's "best_test_acc" as a number in [0, 1]; anything else names the file.
-double parse_best_accuracy(const std::string& checkpoint, const std::string& text);
+// A checkpoint's accuracy metadata (`key`, e.g. "best_val_acc") as a number in [0, 1];
+// anything else names the file and the key.
+double parse_best_accuracy(const std::string& checkpoint, const std::string& key,
+                           const std::string& text);
+// An accuracy as the checkpoints record it: exactly (%.17g), so that a resumed run compares
+// against the same best value as an uninterrupted one.
+std::string exact_accuracy(double accuracy);
 
 // What reconcile_metrics found and did.
 struct MetricsRepair {

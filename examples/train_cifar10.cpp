@@ -199,6 +199,32 @@ void check_resume_preset(const TrainOptions& o) {
   }
 }
 
+// A resume must hold out the same validation images as the run it continues: another
+// --validation would train on other images (and compare against another split's best).
+void check_resume_validation(const TrainOptions& o, const CheckpointState& state) {
+  const auto saved = state.extra.find("validation");
+  const std::string was = saved == state.extra.end() ? "0" : saved->second;
+  if (was != std::to_string(o.validation)) {
+    throw std::runtime_error("--validation " + std::to_string(o.validation) + ", but " + o.resume +
+                             " was trained with --validation " + was +
+                             " (other images held out): resume with --validation " + was);
+  }
+}
+
+// The epoch of the checkpoint's best_val_acc, from 1 to its own epoch.
+int64_t parse_best_epoch(const std::string& checkpoint, const CheckpointState& state) {
+  const auto saved = state.extra.find("best_val_epoch");
+  char* end = nullptr;
+  const long long epoch =
+      saved == state.extra.end() ? 0 : std::strtoll(saved->second.c_str(), &end, 10);
+  if (saved == state.extra.end() || *end != '\0' || epoch < 1 || epoch > state.epoch) {
+    throw std::runtime_error("checkpoint " + checkpoint +
+                             ": metadata best_val_epoch is missing or not an epoch from 1 to " +
+                             std::to_string(state.epoch) + " (was the file edited?)");
+  }
+  return epoch;
+}
+
 int run(const TrainOptions& o) {
   manual_seed(o.seed);
   const Device device = device_of(o);
@@ -223,11 +249,16 @@ int run(const TrainOptions& o) {
     check_resume_preset(o);
   }
 
-  const Cifar10 train_set = load_split(o, Split::Train);
+  Cifar10 train_set = load_split(o, Split::Train);
   const Cifar10 test_set = load_split(o, Split::Test);
+  // The validation split leaves the training images before anything (whitening included) sees
+  // them; it alone chooses best.safetensors.
+  const Cifar10 validation_set =
+      o.validation > 0 ? split_off_last(train_set, o.validation) : Cifar10{};
   Cifar10Transform augmented;
   augmented.augment = true;
   augmented.augment_options.crop_padding = o.translate;
+  augmented.augment_options.padding = o.reflect_padding ? Padding::Reflect : Padding::Zero;
   augmented.augment_options.horizontal_flip = !o.alternating_flip;
   augmented.augment_options.cutout_size = o.cutout;
   const Cifar10Dataset train_data(train_set, augmented), test_data(test_set);
@@ -235,6 +266,13 @@ int run(const TrainOptions& o) {
       train_data,
       LoaderOptions().batch_size(o.batch_size).seed(o.seed).alternating_flip(o.alternating_flip));
   DataLoader test_loader(test_data, LoaderOptions().batch_size(500).shuffle(false));
+  std::unique_ptr<Cifar10Dataset> validation_data;
+  std::unique_ptr<DataLoader> validation_loader;
+  if (o.validation > 0) {
+    validation_data = std::make_unique<Cifar10Dataset>(validation_set);
+    validation_loader = std::make_unique<DataLoader>(
+        *validation_data, LoaderOptions().batch_size(500).shuffle(false));
+  }
   // FastNet's stem whitens 2x2 patches of 5000 training images (airbench's count); it is then
   // frozen, so it is left out of the optimizer. A resume loads the same values back.
   if (fast_net) fast_net->init_whitening(whitening_images(train_set, 5000));
@@ -263,14 +301,17 @@ int run(const TrainOptions& o) {
   const RunSettings run_settings{o.batch_size, train_loader.batches_per_epoch(), o.epochs};
 
   int64_t first_epoch = 0;
-  double best_accuracy = 0.0;
+  double best_accuracy = 0.0;  // on the validation split
+  int64_t best_epoch = 0;
   if (!o.resume.empty()) {
     const CheckpointState state = load_resume(o, saved_tensors, optimizer, scheduler);
     default_generator() = *state.generator;  // draws continue as if the run never stopped
     if (lookahead) lookahead->set_steps_taken(optimizer.steps_taken());
     first_epoch = state.epoch;
-    if (state.extra.count("best_test_acc")) {
-      best_accuracy = parse_best_accuracy(o.resume, state.extra.at("best_test_acc"));
+    check_resume_validation(o, state);
+    if (state.extra.count("best_val_acc")) {
+      best_accuracy = parse_best_accuracy(o.resume, "best_val_acc", state.extra.at("best_val_acc"));
+      best_epoch = parse_best_epoch(o.resume, state);
     }
     if (first_epoch > o.epochs) {
       // The run's own length when the checkpoint records it (the schedule depends on it).
@@ -283,8 +324,12 @@ int run(const TrainOptions& o) {
       return 1;
     }
     check_resume_settings(o, state.run, run_settings);
-    std::printf("resumed from %s after epoch %lld (best test accuracy so far %.2f%%)\n",
-                o.resume.c_str(), (long long)first_epoch, 100 * best_accuracy);
+    std::printf("resumed from %s after epoch %lld", o.resume.c_str(), (long long)first_epoch);
+    if (best_epoch > 0) {
+      std::printf(" (best validation accuracy so far %.2f%%, epoch %lld)", 100 * best_accuracy,
+                  (long long)best_epoch);
+    }
+    std::printf("\n");
     // Rows the checkpoint does not know about are dropped: the epochs are trained again.
     const MetricsRepair repair = reconcile_metrics(out.metrics(), first_epoch);
     if (!repair.describe().empty()) {
@@ -301,14 +346,18 @@ int run(const TrainOptions& o) {
   if (o.overwrite) remove_run_files(out.dir);  // only now that everything else checked out
   MetricsLog metrics(out.metrics());           // a new file gets its header here, on disk
 
-  std::printf("training %s (preset %s, %lld parameters) on %lld images, testing on %lld, "
-              "device %s, %lld epochs of %lld batches\n",
+  std::printf("training %s (preset %s, %lld parameters) on %lld images, testing on %lld, ",
               model.describe().c_str(), o.preset.c_str(), (long long)model.parameter_count(),
-              (long long)train_set.size(), (long long)test_set.size(), device_name(device),
-              (long long)o.epochs, (long long)train_loader.batches_per_epoch());
+              (long long)train_set.size(), (long long)test_set.size());
+  if (o.validation > 0) {
+    std::printf("validating on %lld held out of the training set, ",
+                (long long)validation_set.size());
+  }
+  std::printf("device %s, %lld epochs of %lld batches\n", device_name(device), (long long)o.epochs,
+              (long long)train_loader.batches_per_epoch());
   if (o.profile_steps > 0) profiler::request(o.profile_steps);
   const auto run_start = Clock::now();
-  double train_seconds_total = 0.0, last_test_seconds = 0.0;
+  double train_seconds_total = 0.0, last_test_seconds = 0.0, final_test_accuracy = 0.0;
   for (int64_t epoch = first_epoch; epoch < o.epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     if (fast_net && o.whiten_bias_epochs > 0 && epoch >= o.whiten_bias_epochs) {
@@ -376,15 +425,21 @@ int run(const TrainOptions& o) {
     train_seconds_total += train_seconds;
     // Test-time views cost a forward pass each: the final epoch only (6 passes over the test
     // set at --tta 2); the earlier rows of metrics.csv are of the plain model.
+    const auto test_start = Clock::now();
     const EpochResult test =
         evaluate(model, test_loader, uploader, device, epoch + 1 == o.epochs ? o.tta : 0);
+    last_test_seconds = seconds_since(test_start);
+    // The validation split with the plain model every epoch, so that epochs compare alike.
+    const EpochResult validation = validation_loader
+                                       ? evaluate(model, *validation_loader, uploader, device, 0)
+                                       : EpochResult{};
     const double seconds = seconds_since(epoch_start);
-    last_test_seconds = seconds - train_seconds;
     progress.finish();
-    std::printf("epoch %lld/%lld  lr %.4f  train loss %.4f acc %.2f%%  test loss %.4f acc "
-                "%.2f%%  %.0f s (%.0f images/s)\n",
+    std::printf("epoch %lld/%lld  lr %.4f  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%",
                 (long long)epoch + 1, (long long)o.epochs, epoch_lr, loss_mean, 100 * accuracy,
-                test.loss, 100 * test.accuracy, seconds, seen / train_seconds);
+                test.loss, 100 * test.accuracy);
+    if (validation_loader) std::printf("  val acc %.2f%%", 100 * validation.accuracy);
+    std::printf("  %.0f s (%.0f images/s)\n", seconds, seen / train_seconds);
     std::fflush(stdout);
 
     // The metrics row before the checkpoints: a run killed in between has a row the
@@ -392,22 +447,38 @@ int run(const TrainOptions& o) {
     // resumed run writes again. (The other order would lose the row.)
     std::ostringstream row;
     row << epoch + 1 << ',' << epoch_lr << ',' << loss_mean << ',' << accuracy << ',' << test.loss
-        << ',' << test.accuracy << ',' << seconds << ',' << seen / train_seconds;
+        << ',' << test.accuracy << ',' << seconds << ',' << seen / train_seconds << ',';
+    if (validation_loader) row << validation.loss << ',' << validation.accuracy;
+    else row << ',';  // no validation split: the two columns stay empty
     metrics.append(row.str());
+    final_test_accuracy = test.accuracy;
 
-    best_accuracy = std::max(best_accuracy, test.accuracy);
+    // A tie goes to the later epoch, which has trained longer.
+    const bool new_best = validation_loader && validation.accuracy >= best_accuracy;
+    if (new_best) {
+      best_accuracy = validation.accuracy;
+      best_epoch = epoch + 1;
+    }
     CheckpointState state;
     state.epoch = epoch + 1;
     state.run = run_settings;
-    state.extra["best_test_acc"] = std::to_string(best_accuracy);
+    if (o.validation > 0) {
+      state.extra["validation"] = std::to_string(o.validation);
+      state.extra["best_val_acc"] = exact_accuracy(best_accuracy);
+      state.extra["best_val_epoch"] = std::to_string(best_epoch);
+    }
     if (o.preset != "resnet") state.extra["preset"] = o.preset;
-    if (test.accuracy >= best_accuracy)
-      save_checkpoint(out.best(), saved_tensors, &optimizer, &scheduler, state);
+    if (new_best) save_checkpoint(out.best(), saved_tensors, &optimizer, &scheduler, state);
     save_checkpoint(out.last(), saved_tensors, &optimizer, &scheduler, state);
   }
   profiler::print_if_pending();  // a run shorter than the profiled steps
-  std::printf("done in %.1f min; best test accuracy %.2f%%; checkpoints and metrics.csv in %s\n",
-              seconds_since(run_start) / 60.0, 100 * best_accuracy, out.dir.c_str());
+  std::printf("done in %.1f min; final test accuracy %.2f%%", seconds_since(run_start) / 60.0,
+              100 * final_test_accuracy);
+  if (best_epoch > 0) {
+    std::printf("; best validation accuracy %.2f%% at epoch %lld (best.safetensors)",
+                100 * best_accuracy, (long long)best_epoch);
+  }
+  std::printf("; checkpoints and metrics.csv in %s\n", out.dir.c_str());
   // airbench's measure: the training steps and the final evaluation (TTA included), data
   // already in memory; the per-epoch evaluations before the last are left out.
   std::printf("time to the final accuracy: %.1f s (training steps of this process %.1f s + final "

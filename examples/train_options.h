@@ -32,12 +32,18 @@ struct TrainOptions {
   float bias_lr_scale = 1.f;       // BatchNorm biases' lr multiplier (weight decay / it)
   int lookahead = 0;               // optimizer steps between Lookahead pull-backs; 0 = off
   int64_t whiten_bias_epochs = 0;  // FastNet: its stem's bias trains for these epochs only
+  bool reflect_padding = false;    // --translate fills the border by reflection, not black
   std::string device = "auto";
   uint64_t seed = 1;
   std::string out_dir = "runs/cifar10";
   std::string resume;      // --resume PATH: continue that checkpoint's run in out_dir
   bool overwrite = false;  // --overwrite: replace a run already in out_dir
   int64_t limit_train = -1, limit_test = -1;
+  // --validation N: the last N training images (after --limit-train) are held out and
+  // evaluated every epoch; best.safetensors is the epoch of highest validation accuracy. 0: no
+  // validation split and no best.safetensors (choosing an epoch by its test accuracy would be
+  // selection on the test set).
+  int64_t validation = 0;
   int profile_steps = 0;  // --profile N: per-op table of N steps (core/profiler.h); 0 off
   bool summary = false, help = false;
 };

@@ -41,6 +41,9 @@ bool parse_count(const std::string& text, int64_t minimum, int64_t& value) {
 }
 
 // An accuracy: a finite number in [0, 1], the whole string.
+// The metadata keys that hold an accuracy in [0, 1], checked on save and on load.
+constexpr const char* kAccuracyKeys[] = {"best_val_acc", "best_test_acc"};
+
 bool parse_accuracy(const std::string& text, double& value) {
   if (text.empty() || std::isspace(static_cast<unsigned char>(text[0]))) return false;
   char* end = nullptr;
@@ -192,11 +195,13 @@ void save_checkpoint(const std::string& path, const NamedTensors& model, const O
         !reserved_key(key), op, path, ": the caller's metadata key '", key,
         "' is one the checkpoint itself writes (epoch, rng.*, optimizer.*, scheduler.*, run.*)");
   }
-  const auto best = state.extra.find("best_test_acc");
-  double accuracy = 0.0;
-  MINIDL_CHECK(best == state.extra.end() || parse_accuracy(best->second, accuracy), op, path,
-               ": best_test_acc = '", best->second,
-               "' is not an accuracy between 0 and 1; not saved");
+  for (const char* key : kAccuracyKeys) {
+    const auto best = state.extra.find(key);
+    double accuracy = 0.0;
+    MINIDL_CHECK(best == state.extra.end() || parse_accuracy(best->second, accuracy), op, path,
+                 ": ", key, " = '", best->second,
+                 "' is not an accuracy between 0 and 1; not saved");
+  }
 
   NamedTensors tensors;
   for (const auto& [name, t] : model) tensors.emplace_back("model." + name, t);
@@ -269,10 +274,12 @@ CheckpointState load_checkpoint(const std::string& path, const NamedTensors& mod
   state.run.batch_size = metadata.count("run.batch_size", 1, false);
   state.run.steps_per_epoch = metadata.count("run.steps_per_epoch", 1, false);
   state.run.epochs = metadata.count("run.epochs", 1, false);
-  if (const std::string* best = metadata.find("best_test_acc")) {
-    double accuracy = 0.0;
-    MINIDL_CHECK(parse_accuracy(*best, accuracy), kLoad, path, ": metadata 'best_test_acc' = '",
-                 *best, "' is not an accuracy between 0 and 1 (a damaged or edited checkpoint?)");
+  for (const char* key : kAccuracyKeys) {
+    if (const std::string* best = metadata.find(key)) {
+      double accuracy = 0.0;
+      MINIDL_CHECK(parse_accuracy(*best, accuracy), kLoad, path, ": metadata '", key, "' = '",
+                   *best, "' is not an accuracy between 0 and 1 (a damaged or edited checkpoint?)");
+    }
   }
   for (const auto& [key, value] : file.metadata()) {
     if (!reserved_key(key)) state.extra[key] = value;

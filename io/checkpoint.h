@@ -13,10 +13,11 @@
 //                                      "scheduler.base_lr<g>" each group's base learning rate
 //             "run.batch_size", "run.steps_per_epoch", "run.epochs"   the run's shape
 //                                      (RunSettings), when the caller gives them
-//             "best_test_acc"          when the caller gives it: an accuracy in [0, 1]
+//             "best_val_acc"           when the caller gives it: an accuracy in [0, 1]
+//             ("best_test_acc", written by older versions, is checked the same way)
 //             anything else            the caller's own (CheckpointState::extra)
 //
-// Saving is atomic and refuses anything non-finite (a tensor, best_test_acc).
+// Saving is atomic and refuses anything non-finite (a tensor, best_val_acc).
 // Loading is strict and changes nothing until everything is checked: the file's structure
 // (SafetensorsReader), every metadata value (whole numbers >= 0, a valid generator state, an
 // accuracy in [0, 1]), the optimizer's settings against the checkpoint's (a different
@@ -80,7 +81,7 @@ class SettingMismatch : public Error {
 
 struct CheckpointState {
   int64_t epoch = 0;                           // epochs completed
-  std::map<std::string, std::string> extra{};  // caller's own metadata (e.g. "best_test_acc")
+  std::map<std::string, std::string> extra{};  // caller's own metadata (e.g. "best_val_acc")
   RunSettings run{};                           // the run's shape, when the caller records it
   // The random generator of the run. Saving records this one when set, default_generator()
   // otherwise (what training draws from). Loading fills it in with the saved one and leaves
@@ -99,8 +100,9 @@ using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 NamedTensors model_tensors(const Module& model);
 
 // optimizer and scheduler may be null (e.g. a weights-only export). Refuses a negative epoch or
-// run setting, a best_test_acc that is not an accuracy in [0, 1], an `extra` key that the
-// checkpoint itself uses (epoch, rng.*, optimizer.*, scheduler.*, run.*), and non-finite tensors.
+// run setting, a best_val_acc or best_test_acc that is not an accuracy in [0, 1], an `extra` key
+// that the checkpoint itself uses (epoch, rng.*, optimizer.*, scheduler.*, run.*), and non-finite
+// tensors.
 void save_checkpoint(const std::string& path, const NamedTensors& model, const Optimizer* optimizer,
                      const LRScheduler* scheduler, const CheckpointState& state);
 

@@ -50,7 +50,7 @@ wait "$pid" 2> /dev/null || true
 [[ -f killed/last.safetensors ]] || fail "no checkpoint was written before the kill"
 "$bin" "${common[@]}" --out killed --resume killed/last.safetensors > resumed.log 2>&1 ||
   { cat resumed.log; fail "the resume failed"; }
-grep -qE "resumed from killed/last.safetensors after epoch [23] " resumed.log ||
+grep -qE "resumed from killed/last.safetensors after epoch [23]$" resumed.log ||
   fail "the resume did not start after epoch 2 or 3: $(head -2 resumed.log)"
 [[ "$(metrics killed)" == "$(metrics straight)" ]] ||
   fail "the resumed run's metrics differ from the uninterrupted run's:

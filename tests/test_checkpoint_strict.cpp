@@ -164,7 +164,7 @@ TEST_CASE("checkpoint counts must be whole numbers of at least zero", "[cpu][che
                       " has no metadata 'scheduler.steps' (not a minidl training checkpoint?)");
 }
 
-TEST_CASE("checkpoint best_test_acc must be a finite accuracy on load and on save",
+TEST_CASE("checkpoint best_val_acc and best_test_acc must be finite accuracies on load and save",
           "[cpu][checkpoint][strict]") {
   const fs::path good = saved_checkpoint("accuracy.safetensors");
   for (const char* bad : {"nan", "inf", "-0.1", "1.5", "0.5x", "", "abc"}) {
@@ -181,6 +181,14 @@ TEST_CASE("checkpoint best_test_acc must be a finite accuracy on load and on sav
                                       CheckpointState{1, {{"best_test_acc", "nan"}}}),
                       "save_checkpoint: " + target.string() +
                           ": best_test_acc = 'nan' is not an accuracy between 0 and 1; not saved");
+  REQUIRE_THROWS_WITH(save_checkpoint(target.string(), run.model, &run.sgd, &run.scheduler,
+                                      CheckpointState{1, {{"best_val_acc", "1.5"}}}),
+                      "save_checkpoint: " + target.string() +
+                          ": best_val_acc = '1.5' is not an accuracy between 0 and 1; not saved");
+  const fs::path bad_val = with_metadata(good, "best_val_acc", "-1");
+  require_refused(bad_val, "load_checkpoint: " + bad_val.string() +
+                               ": metadata 'best_val_acc' = '-1' is not an accuracy between 0 "
+                               "and 1 (a damaged or edited checkpoint?)");
   REQUIRE_THROWS_WITH(save_checkpoint(target.string(), run.model, &run.sgd, &run.scheduler,
                                       CheckpointState{-1, {}}),
                       "save_checkpoint: " + target.string() + ": epoch -1 is negative");

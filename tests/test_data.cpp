@@ -3,6 +3,7 @@
 // move where expected) and the DataLoader (every sample once per epoch, reproducible for a seed).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -56,6 +57,29 @@ TEST_CASE("load_cifar10 reads labels and CHW pixels in file order", "[cpu][data]
   CHECK(load_cifar10(dir.string(), Split::Train, 6, 4).size() == 6);  // --limit-train
 }
 
+TEST_CASE("split_off_last holds out the last images as a validation set", "[cpu][data]") {
+  const fs::path dir = make_dataset("split", 4);
+  Cifar10 train = load_cifar10(dir.string(), Split::Train, -1, 4);
+  const Cifar10 whole = train;
+  const Cifar10 held_out = split_off_last(train, 6);
+  REQUIRE(train.size() == 14);
+  REQUIRE(held_out.size() == 6);
+  CHECK(train.pixels.size() == size_t(14) * Cifar10::kImageBytes);
+  CHECK(held_out.pixels.size() == size_t(6) * Cifar10::kImageBytes);
+  // Nothing lost, nothing shared: the two parts are the whole, in order.
+  for (int64_t i = 0; i < whole.size(); ++i) {
+    const Cifar10& part = i < 14 ? train : held_out;
+    const int64_t j = i < 14 ? i : i - 14;
+    CHECK(part.labels[size_t(j)] == whole.labels[size_t(i)]);
+    CHECK(std::equal(part.image(j), part.image(j) + Cifar10::kImageBytes, whole.image(i)));
+  }
+  CHECK_THROWS_WITH(split_off_last(train, 14),
+                    "split_off_last: count 14 must be at least 1 and below the set's 14 images, "
+                    "so that both parts keep an image");
+  CHECK_THROWS_WITH(split_off_last(train, 0), Catch::Contains("count 0 must be at least 1"));
+  CHECK(train.size() == 14);  // a refused split leaves the set as it was
+}
+
 TEST_CASE("load_cifar10 rejects missing, truncated and corrupt files by name", "[cpu][data]") {
   REQUIRE_THROWS_WITH(load_cifar10("/nonexistent/cifar", Split::Train),
                       Catch::Contains("data directory '/nonexistent/cifar' does not exist"));
@@ -98,6 +122,20 @@ TEST_CASE("crop_and_flip moves pixels where expected", "[cpu][data]") {
 
   crop_and_flip(in.data(), 4, 4, 4, true, out.data());  // flip only
   for (int x = 0; x < 32; ++x) CHECK(at(out, 0, 7, x) == at(in, 0, 7, 31 - x));
+
+  // Reflected padding (airbench's translate): the border mirrored about its edge pixel.
+  crop_and_flip(in.data(), 2, 0, 4, false, out.data(), Padding::Reflect);  // 2 up, 2 right
+  CHECK(at(out, 1, 0, 0) == at(in, 1, 2, 2));    // row -2 -> 2, column 2
+  CHECK(at(out, 1, 1, 5) == at(in, 1, 1, 7));    // row -1 -> 1
+  CHECK(at(out, 1, 2, 5) == at(in, 1, 0, 7));    // inside: row 0
+  CHECK(at(out, 2, 9, 30) == at(in, 2, 7, 30));  // column 32 -> 30
+  CHECK(at(out, 2, 9, 31) == at(in, 2, 7, 29));  // column 33 -> 29
+  crop_and_flip(in.data(), 2, 4, 2, true, out.data(), Padding::Reflect);  // 2 down, mirrored
+  CHECK(at(out, 0, 30, 31) == at(in, 0, 30, 0));  // row 32 -> 30, x' = 0
+  CHECK(at(out, 0, 31, 0) == at(in, 0, 29, 31));  // row 33 -> 29
+  // Centred, reflection changes nothing.
+  crop_and_flip(in.data(), 2, 2, 2, false, out.data(), Padding::Reflect);
+  CHECK(out == in);
 }
 
 TEST_CASE("normalize and cutout", "[cpu][data]") {

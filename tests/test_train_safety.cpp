@@ -423,7 +423,7 @@ TEST_CASE("prepare_output_folder refuses a folder that holds a run unless resumi
   const fs::path dir = fresh_dir("holds_run");
   const std::string out = dir.string();
   prepare_output_folder(out, ExistingRun::Refuse);  // empty: fine
-  write_text(dir / "metrics.csv", std::string(kMetricsHeader) + "\n1,0.1,2,0.1,2,0.1,1,1\n");
+  write_text(dir / "metrics.csv", std::string(kMetricsHeader) + "\n1,0.1,2,0.1,2,0.1,1,1,,\n");
   write_text(dir / "last.safetensors", "checkpoint bytes");
   CHECK(error_of([&] { prepare_output_folder(out, ExistingRun::Refuse); }) ==
         "--out '" + out + "' already holds a run (metrics.csv, last.safetensors); pass --resume " +
@@ -516,23 +516,53 @@ TEST_CASE("check_resume_file gives each bad --resume path its own message",
              Catch::Contains("is not a regular file; give a .safetensors checkpoint"));
 }
 
-TEST_CASE("parse_best_accuracy names a checkpoint whose best_test_acc is not an accuracy",
+TEST_CASE("parse_best_accuracy names a checkpoint whose best_val_acc is not an accuracy",
           "[cpu][run_files][safety]") {
-  CHECK(parse_best_accuracy("c.safetensors", "0.912300") == Approx(0.9123));
+  CHECK(parse_best_accuracy("c.safetensors", "best_val_acc", "0.912300") == Approx(0.9123));
   for (const std::string bad : {"abc", "", "1.5", "-0.1", "nan", "0.9x"}) {
-    CHECK(error_of([&] { parse_best_accuracy("c.safetensors", bad); }) ==
-          "checkpoint c.safetensors: metadata best_test_acc = '" + bad +
+    CHECK(error_of([&] { parse_best_accuracy("c.safetensors", "best_val_acc", bad); }) ==
+          "checkpoint c.safetensors: metadata best_val_acc = '" + bad +
               "' is not an accuracy "
               "between 0 and 1 (was the file edited, or written by another program?)");
+  }
+}
+
+TEST_CASE("exact_accuracy keeps every bit of the accuracy it records",
+          "[cpu][run_files][safety]") {
+  // 6 decimals (std::to_string) would make 0.91234567 and 0.9123459 one value, and a resumed
+  // run would then keep another best.safetensors than an uninterrupted one.
+  for (const double accuracy : {0.0, 1.0, 0.91234567, 0.9123459, 1.0 / 3.0, 4999.0 / 5000.0}) {
+    CHECK(parse_best_accuracy("c", "best_val_acc", exact_accuracy(accuracy)) == accuracy);
   }
 }
 
 // ---- metrics.csv -------------------------------------------------------------------------------
 
 namespace {
-std::string row(int epoch) { return std::to_string(epoch) + ",0.1,2.3,0.1,2.2,0.12,1.5,100"; }
+// A row as train_cifar10 writes it with --validation (the last two columns).
+std::string row(int epoch) {
+  return std::to_string(epoch) + ",0.1,2.3,0.1,2.2,0.12,1.5,100,2.25,0.11";
+}
 std::string header() { return std::string(kMetricsHeader) + "\n"; }
 }  // namespace
+
+TEST_CASE("reconcile_metrics keeps every row train_cifar10 writes, and the older 8-column rows",
+          "[cpu][run_files][safety]") {
+  // Without --validation the last two columns are empty; versions before them wrote 8 columns,
+  // and a run they started must resume with its rows.
+  const std::string without_validation = "2,0.1,2.3,0.1,2.2,0.12,1.5,100,,";
+  const std::string older = "3,0.1,2.3,0.1,2.2,0.12,1.5,100";
+  const fs::path path = fresh_dir("reconcile_formats") / "metrics.csv";
+  write_text(path, header() + row(1) + "\n" + without_validation + "\n" + older + "\n");
+  const MetricsRepair repair = reconcile_metrics(path.string(), 3);
+  CHECK(repair.rows_kept == 3);
+  CHECK(repair.broken_lines == 0);
+  CHECK_FALSE(repair.changed());
+  CHECK(read_text(path) == header() + row(1) + "\n" + without_validation + "\n" + older + "\n");
+  // One column too many or too few is not a row.
+  write_text(path, header() + row(1) + ",x\n" + "2,0.1,2.3\n");
+  CHECK(reconcile_metrics(path.string(), 0).broken_lines == 2);
+}
 
 TEST_CASE("reconcile_metrics drops rows after the checkpoint and duplicates",
           "[cpu][run_files][safety]") {

@@ -27,9 +27,11 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 # 16 training and 8 test images of random pixels.
 generated_cifar10 data 16 8
 
-# 4 epochs of 2 steps: about 1 s per epoch on 2 cores.
+# 4 epochs of 2 steps (12 training images, the last 4 of the 16 held out for validation, which
+# chooses best.safetensors): about 1 s per epoch on 2 cores.
 epochs=4
-common=(--data data --limit-train 16 --limit-test 8 --batch-size 8 --epochs "$epochs" --device cpu --seed 3)
+common=(--data data --limit-train 16 --limit-test 8 --validation 4 --batch-size 8 --epochs "$epochs"
+        --device cpu --seed 3)
 run() { "$bin" "${common[@]}" "$@"; }
 
 # expect STATUS TEXT command...: the command exits with STATUS and its output contains TEXT.
@@ -41,8 +43,9 @@ expect() {
   grep -qF -- "$text" out.log || { cat out.log >&2; fail "'$*' did not say: $text"; }
 }
 
-# The columns that must not depend on interruptions: epoch, lr, losses and accuracies.
-metrics() { cut -d, -f1-6 "$1/metrics.csv"; }
+# The columns that must not depend on interruptions: epoch, lr, losses and accuracies (train,
+# test and validation).
+metrics() { cut -d, -f1-6,9-10 "$1/metrics.csv"; }
 
 start=$SECONDS
 start_ms=$(date +%s%3N)
@@ -74,9 +77,26 @@ expect 1 "data directory 'data/test_batch.bin' is a file, not a directory" \
   run --out elsewhere --data data/test_batch.bin
 expect 1 "data/data_batch_1.bin holds 16 images (49168 bytes), fewer than the 17" \
   run --out elsewhere --limit-train 17
-expect 2 "--batch-size 100000000 with 16 training images gives 1 step per epoch; onecycle needs at least 3 steps in total: lower --batch-size or raise --epochs" \
+expect 2 "--batch-size 100000000 with 12 training images gives 1 step per epoch; onecycle needs at least 3 steps in total: lower --batch-size or raise --epochs" \
   run --out elsewhere --batch-size 100000000 --epochs 1
 [[ ! -e elsewhere/metrics.csv ]] || fail "a refused run left a metrics.csv"
+expect 2 "--validation 16: must be below --limit-train, so that some of its images are left to train on" \
+  run --out elsewhere --validation 16
+expect 1 "--validation 2, but ref/last.safetensors was trained with --validation 4 (other images held out): resume with --validation 4" \
+  run --out ref --resume ref/last.safetensors --validation 2
+unchanged "a resume with another --validation"
+# The best checkpoint is the validation split's choice, and its epoch is the one metrics.csv shows
+# with the highest validation accuracy (the later one on a tie).
+best_row=$(tail -n +2 ref/metrics.csv | sort -t, -k10,10g -k1,1n | tail -1 | cut -d, -f1)
+grep -qF "best validation accuracy" ref.log && grep -qF "at epoch $best_row (best.safetensors)" ref.log ||
+  { cat ref.log >&2; fail "the run did not report epoch $best_row, its highest validation accuracy, as the best"; }
+# Without --validation there is no best checkpoint (the test set chooses nothing), and the
+# validation columns stay empty.
+"$bin" --data data --limit-train 16 --limit-test 8 --batch-size 8 --epochs 2 --device cpu --out noval > noval.log 2>&1 ||
+  { cat noval.log >&2; fail "a run without --validation failed"; }
+[[ -f noval/last.safetensors && ! -e noval/best.safetensors ]] || fail "a run without --validation kept a best.safetensors"
+[[ $(tail -1 noval/metrics.csv | cut -d, -f9-10) == "," ]] || fail "a run without --validation wrote validation columns"
+grep -qF "final test accuracy" noval.log || fail "the run did not report its final test accuracy"
 echo "refusals: ok"
 
 # ---- 2. kill -9 at random moments, then resume --------------------------------------------------
