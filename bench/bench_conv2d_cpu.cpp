@@ -1,4 +1,5 @@
-// CPU convolution at the reference ResNet's shapes (docs/design.md, section 2), batch 128:
+// CPU convolution at the reference ResNet's shapes (docs/design.md, section 2) and FastNet's,
+// batch 128:
 // forward, backward-data and backward-weight, reported in GFLOP/s of the direct convolution
 // (2 * its multiply-adds: Winograd does fewer, so its "effective" rate can pass the machine's
 // peak). Each layer and pass has a row per version, so that the steps of the teaching path
@@ -32,7 +33,7 @@ struct Layer {
   int in_channels, in_hw, out_channels, kernel, stride, pad;
 };
 
-// Every distinct convolution of the reference model (input 32x32).
+// Every distinct convolution of the reference model (input 32x32), then FastNet's.
 const Layer kLayers[] = {
     {"stem_7x7_s2_3to64_32px", 3, 32, 64, 7, 2, 3},
     {"block1_3x3_64to64_16px", 64, 16, 64, 3, 1, 1},
@@ -45,6 +46,16 @@ const Layer kLayers[] = {
     {"block4a_3x3_s2_256to512_4px", 256, 4, 512, 3, 2, 1},
     {"block4b_3x3_512to512_2px", 512, 2, 512, 3, 1, 1},
     {"block4proj_1x1_s2_256to512_4px", 256, 4, 512, 1, 2, 0},
+    // FastNet's (models/fast_net.h, the fast presets): the whitening stem and each group's
+    // two 3x3 convolutions at full resolution (31, 15, 7 and 3 pixels after the stem and each
+    // pool). The 256 -> 256 layer at 7 pixels runs twice per step (group 2's second, group
+    // 3's first).
+    {"fastnet_whiten_2x2_3to24_32px", 3, 32, 24, 2, 1, 0},
+    {"fastnet_g1a_3x3_24to64_31px", 24, 31, 64, 3, 1, 1},
+    {"fastnet_g1b_3x3_64to64_15px", 64, 15, 64, 3, 1, 1},
+    {"fastnet_g2a_3x3_64to256_15px", 64, 15, 256, 3, 1, 1},
+    {"fastnet_g2b_g3a_3x3_256to256_7px", 256, 7, 256, 3, 1, 1},
+    {"fastnet_g3b_3x3_256to256_3px", 256, 3, 256, 3, 1, 1},
 };
 
 constexpr int kBatch = 128;

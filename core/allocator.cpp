@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "minidl/core/cuda/runtime.h"
+#include "minidl/core/device.h"
 #include "minidl/core/error.h"
 
 namespace minidl {
@@ -84,22 +85,22 @@ class CachingAllocator {
   }
 
   // On failure, gives the cached blocks (of other sizes) back and tries once more.
+  // Other failures (no GPU, an earlier kernel's error) are the runtime's Errors, unchanged.
   void* system_allocate(size_t size) {
-    if (device_ == Device::CUDA) {
-      try {
-        return cuda_runtime::malloc_device(size);
-      } catch (const Error&) {
-        release_cached();
-        return cuda_runtime::malloc_device(size);
-      }
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (attempt == 1) release_cached();
+      void* ptr = device_ == Device::CUDA ? cuda_runtime::malloc_device(size)
+                                          : std::aligned_alloc(kAlignment, size);
+      if (ptr) return ptr;
     }
-    void* ptr = std::aligned_alloc(kAlignment, size);
-    if (!ptr) {
-      release_cached();
-      ptr = std::aligned_alloc(kAlignment, size);
-    }
-    MINIDL_CHECK(ptr != nullptr, "cpu allocator", "out of memory allocating ", size, " bytes");
-    return ptr;
+    // One message on every device: what was asked and what minidl holds.
+    std::ostringstream message;
+    message << device_name(device_) << " allocator: out of memory: " << size << " bytes asked for, "
+            << stats().bytes_in_use << " bytes in use by minidl, its cache given back ("
+            << (device_ == Device::CUDA ? "the CUDA runtime returned no memory"
+                                        : "aligned_alloc returned null")
+            << ")";
+    throw OutOfMemory(message.str(), size);
   }
 
   void system_free(void* ptr) {

@@ -84,8 +84,8 @@ bool grad_enabled() { return g_grad_enabled; }
 NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
 
-void record(const char* op, Tensor& output, const std::vector<Tensor>& inputs,
-            BackwardFn backward) {
+void record(const char* op, Tensor& output, const std::vector<Tensor>& inputs, BackwardFn backward,
+            SavedInputs saved) {
   if (!g_grad_enabled) return;
   bool any_requires_grad = false;
   for (const Tensor& input : inputs) any_requires_grad |= input.requires_grad();
@@ -94,6 +94,12 @@ void record(const char* op, Tensor& output, const std::vector<Tensor>& inputs,
   node->op = op;
   node->edges.reserve(inputs.size());
   for (const Tensor& input : inputs) node->edges.push_back(edge_to(input));
+  if (saved == SavedInputs::Values) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (!inputs[i].defined()) continue;
+      node->saved.push_back({inputs[i].impl()->storage, inputs[i].version(), i, inputs[i].shape()});
+    }
+  }
   node->backward = std::move(backward);
   output.impl()->grad_fn = std::move(node);
   output.impl()->requires_grad = true;
@@ -119,7 +125,22 @@ void run_backward(const Tensor& root) {
   NoGradGuard no_grad;  // gradient computations are not themselves recorded
   const profiler::PhaseScope backward_phase(
       profiler::Phase::Backward);  // kernels count as backward
-  for (const std::shared_ptr<Node>& node : reverse_topological_order(root_node)) {
+  const auto order = reverse_topological_order(root_node);
+  // Every saved input checked before any closure runs: a refused backward leaves every .grad
+  // and the graph as they were.
+  for (const std::shared_ptr<Node>& node : order) {
+    for (const SavedInput& s : node->saved) {
+      const std::shared_ptr<Storage> storage = s.storage.lock();
+      MINIDL_CHECK(!storage || storage->version() == s.version, "backward", "input ", s.index,
+                   " (shape ", shape_str(s.shape), ") of op '", node->op,
+                   "' was written in place after the forward pass saved it (its version is ",
+                   storage ? storage->version() : 0, ", was ", s.version,
+                   "): an optimizer step, fill_ or copy_ between forward and backward? Call "
+                   "backward() first; the gradient would come from values the forward pass "
+                   "never saw");
+    }
+  }
+  for (const std::shared_ptr<Node>& node : order) {
     MINIDL_CHECK(!node->released, "backward", "reached the already-released graph of op '",
                  node->op, "'; backward() runs once per forward pass");
     auto found = grad_of_output.find(node.get());

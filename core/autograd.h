@@ -39,12 +39,28 @@ struct Edge {
   bool needs_grad() const { return producer != nullptr || leaf.defined(); }
 };
 
+// An input whose values the backward closure reads, and its storage's version when the op
+// ran: backward refuses to run the closure if the storage was written in place since (an
+// optimizer step between forward and backward, say), since the gradient would be computed from
+// values the forward pass never saw. A weak pointer: it keeps no memory alive.
+struct SavedInput {
+  std::weak_ptr<Storage> storage;
+  uint64_t version = 0;
+  size_t index = 0;  // the input's position, for the message
+  Shape shape;
+};
+
 struct Node {
   std::string op;           // name of the op that made the output, for messages
   std::vector<Edge> edges;  // one per input, in the op's order; empty once backward has run
   BackwardFn backward;      // returns one gradient per input (undefined: no gradient)
+  std::vector<SavedInput> saved;
   bool released = false;
 };
+
+// Whether an op's backward reads its inputs' values (conv2d, mul, matmul: Values) or only their
+// shapes (add, reshape, cat, sums: ShapesOnly). Only the first are version-checked.
+enum class SavedInputs { Values, ShapesOnly };
 
 // True unless a NoGradGuard is alive on this thread.
 bool grad_enabled();
@@ -66,7 +82,10 @@ class NoGradGuard {
 // closure returns its gradients in the same order) and marks `output` as requiring grad.
 // The closure must not capture `output` itself (that would be a reference cycle); capture
 // output.detach() when the backward needs the output's values.
-void record(const char* op, Tensor& output, const std::vector<Tensor>& inputs, BackwardFn backward);
+// Errors at backward time, naming the op and the input: an input of a Values op written in
+// place since the op ran (its storage's version changed). NoGradGuard does not exempt a write.
+void record(const char* op, Tensor& output, const std::vector<Tensor>& inputs, BackwardFn backward,
+            SavedInputs saved = SavedInputs::Values);
 
 // The engine behind Tensor::backward(). `root` must be a one-element tensor.
 void run_backward(const Tensor& root);

@@ -5,6 +5,7 @@
 // name its flags catches the error and adds them (examples/flag_hints.h for train_cifar10).
 #pragma once
 
+#include <cstddef>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -28,6 +29,19 @@ class ArgumentError : public Error {
 
  private:
   std::string argument_;
+};
+
+// An allocation the device could not satisfy, with the same message wherever it fails:
+// "<device> allocator: out of memory: <bytes> bytes asked for, <in use> bytes in use by minidl,
+// its cache given back (<cause>)". A program adds the setting that lowers it (train_cifar10:
+// --batch-size).
+class OutOfMemory : public Error {
+ public:
+  OutOfMemory(const std::string& message, size_t bytes) : Error(message), bytes_(bytes) {}
+  size_t bytes() const { return bytes_; }
+
+ private:
+  size_t bytes_;
 };
 
 namespace detail {

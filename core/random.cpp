@@ -1,5 +1,6 @@
 #include "minidl/core/random.h"
 
+#include <atomic>
 #include <charconv>
 #include <sstream>
 #include <vector>
@@ -57,11 +58,33 @@ void Generator::set_state(const std::string& state) {
   engine_ = restored;
 }
 
+namespace {
+std::atomic<uint64_t> g_base_seed{0};
+std::atomic<bool> g_first_thread_seeded{false};
+std::atomic<uint64_t> g_other_threads{0};
+
+// splitmix64's finalizer: nearby (seed, thread) pairs give unrelated seeds.
+uint64_t mix(uint64_t a, uint64_t b) {
+  uint64_t z = a + 0x9e3779b97f4a7c15ULL * (b + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+}  // namespace
+
 Generator& default_generator() {
-  static Generator generator(0);
+  thread_local Generator generator = [] {
+    bool first = false;
+    if (g_first_thread_seeded.compare_exchange_strong(first, true)) return Generator(g_base_seed);
+    return Generator(mix(g_base_seed, ++g_other_threads));
+  }();
   return generator;
 }
 
-void manual_seed(uint64_t seed) { default_generator() = Generator(seed); }
+void manual_seed(uint64_t seed) {
+  g_base_seed = seed;
+  g_other_threads = 0;  // threads that arrive after it count from the seed's own start
+  default_generator() = Generator(seed);
+}
 
 }  // namespace minidl

@@ -31,9 +31,15 @@ class Generator {
   std::mt19937_64 engine_;
 };
 
-// The process-wide generator used when none is given (weight initialization, dropout).
-// Seed it once at the start of a run for reproducibility; checkpoints save its state.
+// The generator used when none is given (weight initialization, dropout). Seed it once at the
+// start of a run for reproducibility; checkpoints save its state.
+// Safe from several threads: each thread has its own, so no two threads ever share an engine
+// (a lock would not do: engine() hands the engine out). The seed rule: the first thread to use
+// one (a program's main thread) is seeded with the base seed itself, as a single-threaded
+// program always was; every other thread, on first use, with the base seed mixed with its
+// order of arrival (2nd thread, 3rd...). The base seed is manual_seed's, 0 until then.
 Generator& default_generator();
-void manual_seed(uint64_t seed);  // re-seeds default_generator()
+// Sets the base seed and re-seeds the calling thread's default_generator() with it.
+void manual_seed(uint64_t seed);
 
 }  // namespace minidl

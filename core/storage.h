@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 #include "minidl/core/device.h"
@@ -22,7 +23,16 @@ class Storage {
   size_t bytes() const { return bytes_; }
   Device device() const { return device_; }
 
+  // How many in-place writes this memory has had (Tensor::fill_, copy_ and set, an optimizer's
+  // update; every view of it shares the count). Autograd notes it when an op saves a tensor
+  // for its backward pass and refuses a backward whose saved tensor was written since
+  // (core/autograd.h). Code that writes through Tensor::data() into a tensor that a graph may
+  // have saved calls bump_version() itself, as the optimizers do.
+  uint64_t version() const { return version_; }
+  void bump_version() { ++version_; }
+
  private:
+  uint64_t version_ = 0;
   void* data_;
   size_t bytes_;
   Device device_;

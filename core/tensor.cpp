@@ -1,5 +1,7 @@
 #include "minidl/core/tensor.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "minidl/core/autograd.h"
@@ -13,12 +15,10 @@ namespace minidl {
 namespace {
 
 std::shared_ptr<TensorImpl> new_impl(const Shape& shape, Device device, const char* op) {
-  for (int64_t d : shape) {
-    MINIDL_CHECK(d >= 0, op, "negative dimension in shape ", shape_str(shape));
-  }
+  const int64_t count = checked_numel(shape, op, sizeof(float));
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
-  impl->storage = std::make_shared<Storage>(shape_numel(shape) * sizeof(float), device);
+  impl->storage = std::make_shared<Storage>(size_t(count) * sizeof(float), device);
   return impl;
 }
 
@@ -55,9 +55,9 @@ Tensor Tensor::full(const Shape& shape, float value, Device device) {
 }
 
 Tensor Tensor::from_vector(const std::vector<float>& values, const Shape& shape, Device device) {
-  MINIDL_CHECK(static_cast<int64_t>(values.size()) == shape_numel(shape), "Tensor::from_vector",
-               values.size(), " values cannot fill shape ", minidl::shape_str(shape), " (",
-               shape_numel(shape), " elements)");
+  const int64_t count = checked_numel(shape, "Tensor::from_vector");
+  MINIDL_CHECK(static_cast<int64_t>(values.size()) == count, "Tensor::from_vector", values.size(),
+               " values cannot fill shape ", minidl::shape_str(shape), " (", count, " elements)");
   Tensor t(new_impl(shape, device, "Tensor::from_vector"));
   copy_bytes(t.data(), device, values.data(), Device::CPU, values.size() * sizeof(float));
   return t;
@@ -66,15 +66,18 @@ Tensor Tensor::from_vector(const std::vector<float>& values, const Shape& shape,
 Tensor Tensor::scalar(float value, Device device) { return full({}, value, device); }
 
 Tensor Tensor::uniform(const Shape& shape, float low, float high, Generator& gen, Device device) {
-  MINIDL_CHECK(low <= high, "Tensor::uniform", "low ", low, " exceeds high ", high);
-  std::vector<float> values(shape_numel(shape));
+  MINIDL_CHECK(low <= high && std::isfinite(high - low), "Tensor::uniform", "low ", low,
+               " and high ", high, " must be finite with low <= high");
+  std::vector<float> values(size_t(checked_numel(shape, "Tensor::uniform")));
   for (float& v : values) v = gen.uniform(low, high);
   return from_vector(values, shape, device);
 }
 
 Tensor Tensor::normal(const Shape& shape, float mean, float stddev, Generator& gen, Device device) {
-  MINIDL_CHECK(stddev >= 0.f, "Tensor::normal", "negative standard deviation ", stddev);
-  std::vector<float> values(shape_numel(shape));
+  MINIDL_CHECK(stddev >= 0.f && std::isfinite(stddev) && std::isfinite(mean), "Tensor::normal",
+               "mean ", mean, " and standard deviation ", stddev,
+               " must be finite, the deviation >= 0");
+  std::vector<float> values(size_t(checked_numel(shape, "Tensor::normal")));
   for (float& v : values) v = gen.normal(mean, stddev);
   return from_vector(values, shape, device);
 }
@@ -120,30 +123,36 @@ Tensor Tensor::reshape(const Shape& new_shape) const {
   require_defined("reshape");
   Shape resolved = new_shape;
   int64_t known = 1, inferred = -1;
+  const bool has_zero = std::count(new_shape.begin(), new_shape.end(), 0) > 0;
   for (size_t i = 0; i < resolved.size(); ++i) {
     if (resolved[i] == -1) {
       MINIDL_CHECK(inferred < 0, "reshape", "more than one -1 in ", minidl::shape_str(new_shape));
       inferred = static_cast<int64_t>(i);
     } else {
       MINIDL_CHECK(resolved[i] >= 0, "reshape", "negative size in ", minidl::shape_str(new_shape));
-      known *= resolved[i];
+      // With a zero among the sizes the product is 0, however large the others.
+      MINIDL_CHECK(has_zero || !__builtin_mul_overflow(known, resolved[i], &known), "reshape",
+                   "shape ", minidl::shape_str(new_shape), " has more than 2^63 - 1 elements");
     }
   }
+  if (has_zero) known = 0;
   if (inferred >= 0) {
     MINIDL_CHECK(known > 0 && numel() % known == 0, "reshape", "cannot infer -1 reshaping ",
                  shape_str(), " to ", minidl::shape_str(new_shape));
     resolved[inferred] = numel() / known;
   }
-  MINIDL_CHECK(shape_numel(resolved) == numel(), "reshape", "cannot reshape ", shape_str(), " (",
-               numel(), " elements) to ", minidl::shape_str(new_shape));
+  MINIDL_CHECK(checked_numel(resolved, "reshape") == numel(), "reshape", "cannot reshape ",
+               shape_str(), " (", numel(), " elements) to ", minidl::shape_str(new_shape));
 
   auto view = std::make_shared<TensorImpl>();
   view->storage = impl_->storage;
   view->shape = resolved;
   Tensor out(view);
   const Shape original = shape();
-  record("reshape", out, {*this},
-         [original](const Tensor& g) { return std::vector<Tensor>{g.reshape(original)}; });
+  record(
+      "reshape", out, {*this},
+      [original](const Tensor& g) { return std::vector<Tensor>{g.reshape(original)}; },
+      SavedInputs::ShapesOnly);
   return out;
 }
 
@@ -162,8 +171,9 @@ Tensor Tensor::to(Device target) const {
   Tensor out = empty(shape(), target);
   copy_bytes(out.data(), target, data(), device(), numel() * sizeof(float));
   const Device source = device();
-  record("to", out, {*this},
-         [source](const Tensor& g) { return std::vector<Tensor>{g.to(source)}; });
+  record(
+      "to", out, {*this}, [source](const Tensor& g) { return std::vector<Tensor>{g.to(source)}; },
+      SavedInputs::ShapesOnly);
   return out;
 }
 
@@ -230,11 +240,23 @@ float Tensor::at(std::initializer_list<int64_t> index) const {
 void Tensor::set(std::initializer_list<int64_t> index, float value) {
   const int64_t flat = flat_index("Tensor::set", index);
   copy_bytes(data() + flat, device(), &value, Device::CPU, sizeof(float));
+  bump_version();
 }
 
 void Tensor::fill_(float value) {
   require_defined("fill_");
   MINIDL_DISPATCH(*this, "fill_", fill(numel(), value, data()));
+  bump_version();
+}
+
+uint64_t Tensor::version() const {
+  require_defined("Tensor::version");
+  return impl_->storage->version();
+}
+
+void Tensor::bump_version() const {
+  require_defined("Tensor::bump_version");
+  impl_->storage->bump_version();
 }
 
 void Tensor::copy_(const Tensor& source) {
@@ -242,6 +264,7 @@ void Tensor::copy_(const Tensor& source) {
   MINIDL_CHECK(source.defined() && source.shape() == shape(), "copy_", "source shape ",
                source.shape_str(), " differs from destination shape ", shape_str());
   copy_bytes(data(), device(), source.data(), source.device(), numel() * sizeof(float));
+  bump_version();
 }
 
 // ---- autograd ----------------------------------------------------------------------------

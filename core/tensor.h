@@ -36,7 +36,8 @@ class Tensor {
                             Device device = Device::CPU);
   static Tensor scalar(float value, Device device = Device::CPU);  // rank 0
   // Drawn on the host from `gen` (so the same seed gives the same values on either device).
-  // Errors: low > high; stddev < 0.
+  // Errors: low > high, or a high - low that is not finite; a mean or stddev that is not
+  // finite, stddev < 0. A shape whose element count overflows (checked_numel), in every factory.
   static Tensor uniform(const Shape& shape, float low, float high, Generator& gen,
                         Device device = Device::CPU);
   static Tensor normal(const Shape& shape, float mean, float stddev, Generator& gen,
@@ -79,10 +80,16 @@ class Tensor {
   // One element, for tests: the index has one entry per dimension, each in range (else Error).
   float at(std::initializer_list<int64_t> index) const;
   void set(std::initializer_list<int64_t> index, float value);
-  // In-place writes (set, fill_, copy_) bypass autograd: there is no version counter, so
-  // overwriting a tensor that a recorded graph still reads (an activation, or anything
-  // sharing its storage) silently changes the gradients. Write to leaves, under NoGradGuard.
-  void fill_(float value);           // in place, any device
+  // In-place writes (set, fill_, copy_) are not recorded by autograd, but they bump the
+  // storage's version (core/storage.h): a backward whose op saved the tensor (or anything
+  // sharing its storage) before the write is refused (core/autograd.h). Write to leaves,
+  // under NoGradGuard, between a backward and the next forward pass.
+  void fill_(float value);  // in place, any device
+  // The storage's count of in-place writes (core/storage.h): fill_, copy_, set and the
+  // optimizers bump it; so must any other code that writes through data() into a tensor that
+  // an autograd graph may have saved.
+  uint64_t version() const;
+  void bump_version() const;
   void copy_(const Tensor& source);  // in place, same shape (else Error), any devices
 
   // ---- autograd --------------------------------------------------------------------------

@@ -6,18 +6,25 @@
 #include <utility>
 
 #include "minidl/core/error.h"
+#include "minidl/kernels/augment.h"
 
 namespace minidl {
 
 namespace {
-// Mixes seeds so that nearby (seed, epoch, batch) triples give unrelated streams (splitmix64).
-uint64_t mix(uint64_t a, uint64_t b) {
-  uint64_t z = a + 0x9e3779b97f4a7c15ULL * (b + 1);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
+// Mixes seeds so that nearby (seed, epoch, batch) triples give unrelated streams (splitmix64;
+// the resident loader's kernel hashes with the same function).
+uint64_t mix(uint64_t a, uint64_t b) { return kernels::seed_mix(a, b); }
 }  // namespace
+
+std::vector<int64_t> epoch_order(int64_t size, uint64_t seed, int64_t epoch, bool shuffle) {
+  std::vector<int64_t> order(size_t(std::max<int64_t>(size, 0)));
+  std::iota(order.begin(), order.end(), 0);
+  if (shuffle) {
+    Generator gen(mix(seed, uint64_t(epoch)) ^ 0x5bd1e995ULL);
+    std::shuffle(order.begin(), order.end(), gen.engine());
+  }
+  return order;
+}
 
 namespace {
 // One example through the generic path: the dataset's get(), then the loader's transform,
@@ -125,18 +132,13 @@ Batch DataLoader::make_batch(int64_t epoch, int64_t index,
 }
 
 bool DataLoader::mirrored(int64_t epoch, int64_t index) const {
-  const bool coin = (mix(options_.seed() ^ 0xf1177ed5ULL, uint64_t(index)) & 1) != 0;
-  return coin != (epoch % 2 != 0);
+  return kernels::alternating_mirror(options_.seed(), epoch, index);
 }
 
 void DataLoader::produce(int64_t epoch) {
   try {
-    std::vector<int64_t> order(data_.size());
-    std::iota(order.begin(), order.end(), 0);
-    if (options_.shuffle()) {
-      Generator gen(mix(options_.seed(), uint64_t(epoch)) ^ 0x5bd1e995ULL);
-      std::shuffle(order.begin(), order.end(), gen.engine());
-    }
+    const std::vector<int64_t> order =
+        epoch_order(data_.size(), options_.seed(), epoch, options_.shuffle());
     for (int64_t b = 0; b < batches_per_epoch(); ++b) {
       Batch batch = make_batch(epoch, b, order);
       std::unique_lock<std::mutex> lock(mutex_);

@@ -93,6 +93,11 @@ class LoaderOptions {
   bool alternating_flip_ = false;
 };
 
+// The order in which an epoch visits `size` examples: 0, 1, ... without shuffling, else a
+// shuffle seeded by (seed, epoch). DataLoader and ResidentLoader (data/resident_loader.h) share
+// it, so both visit the same examples in the same order.
+std::vector<int64_t> epoch_order(int64_t size, uint64_t seed, int64_t epoch, bool shuffle);
+
 // Batches are CPU tensors; move them with Tensor::to or, on a GPU, BatchUploader.
 class DataLoader {
  public:

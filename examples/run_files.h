@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,10 @@ namespace minidl {
 
 constexpr const char* kMetricsHeader =
     "epoch,lr,train_loss,train_acc,test_loss,test_acc,seconds,images_per_sec,val_loss,val_acc";
+// The header of the versions before the validation columns: a run they started resumes, and
+// its header is brought up to date.
+constexpr const char* kOlderMetricsHeader =
+    "epoch,lr,train_loss,train_acc,test_loss,test_acc,seconds,images_per_sec";
 
 // The paths of a run's files inside its output folder.
 struct RunFolder {
@@ -36,10 +41,32 @@ enum class ExistingRun {
   Overwrite,  // --overwrite: replace it (remove_run_files, once everything else is checked)
 };
 
+// A run folder has one owner: an advisory lock (flock) on DIR/.lock, held while this object
+// lives, and released by the kernel when the process ends, however it ends (kill -9 too). A
+// second train_cifar10 on the same --out, a new run, a --resume or an --overwrite, is refused
+// while the first one trains: two writers would interleave metrics rows and replace each
+// other's checkpoints. The holder writes its process id into the file for that message.
+class RunLock {
+ public:
+  RunLock() = default;
+  // Error naming --out and the process that holds the lock.
+  explicit RunLock(const std::string& dir);
+  RunLock(RunLock&& other) noexcept;
+  RunLock& operator=(RunLock&& other) noexcept;
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+  ~RunLock();
+  bool held() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
 // Checks --out before any data is loaded: creates it when missing, refuses a file in its place,
-// refuses a folder holding a run unless `existing` allows it, refuses a metrics.csv or
-// checkpoint name taken by a folder, and proves the folder writable by creating a file in it.
-void prepare_output_folder(const std::string& dir, ExistingRun existing);
+// takes the folder's RunLock (refusing a folder another run holds), refuses a folder holding a
+// run unless `existing` allows it, refuses a metrics.csv or checkpoint name taken by a folder,
+// and proves the folder writable by creating a file in it. Keep the returned lock for the run.
+RunLock prepare_output_folder(const std::string& dir, ExistingRun existing);
 
 // For --overwrite: removes the previous run's metrics.csv and checkpoints.
 void remove_run_files(const std::string& dir);
@@ -64,19 +91,36 @@ struct MetricsRepair {
   int64_t rows_after_checkpoint = 0;    // rows for epochs the checkpoint has not completed
   int64_t duplicate_rows = 0;           // a second row for an epoch already present
   int64_t broken_lines = 0;             // a line cut short by a kill, or not a metrics row
-  std::vector<int64_t> missing_epochs;  // completed epochs that have no row (cannot be rebuilt)
+  std::vector<int64_t> missing_epochs;  // completed epochs with no row, nor one recorded
+  int64_t restored_rows = 0;            // missing rows brought back from the checkpoint's record
+  std::string backup;                   // where the original went before lines were dropped
 
   bool changed() const {
-    return created || header_restored || rows_after_checkpoint || duplicate_rows || broken_lines;
+    return created || header_restored || rows_after_checkpoint || duplicate_rows || broken_lines ||
+           restored_rows;
   }
   std::string describe() const;  // one line for the user, empty when nothing was wrong
 };
 
 // Brings metrics.csv in line with a checkpoint of `completed_epochs` epochs: the header first,
-// then one row per epoch 1..completed_epochs in order; rows after the checkpoint, duplicates
-// and broken lines are dropped. The file is rewritten atomically (temporary file, fsync,
-// rename), so a kill during the repair leaves either the old or the repaired file.
-MetricsRepair reconcile_metrics(const std::string& path, int64_t completed_epochs);
+// then one row per epoch 1..completed_epochs in order; rows after the checkpoint, repeated
+// rows and broken lines are dropped, and rows the file lacks come back from `recorded` (the
+// rows the checkpoint recorded, by epoch). Repairs never destroy:
+//   - before a line is dropped, the whole original goes to metrics.csv.bak (describe() says so);
+//   - a UTF-8 byte-order mark and CRLF line ends are read as what they are;
+//   - a file that does not start with the header or a row (';' separators, another file) is
+//     refused and left alone, not emptied;
+//   - two different rows for one epoch: the one `recorded` holds is kept, or, when it holds
+//     neither, the resume is refused and the file left alone.
+// The file is rewritten atomically (temporary file, fsync, rename), so a kill during the
+// repair leaves either the old or the repaired file.
+MetricsRepair reconcile_metrics(const std::string& path, int64_t completed_epochs,
+                                const std::map<int64_t, std::string>& recorded = {});
+
+// The metrics rows a checkpoint records (metadata "train.metrics"), one per line, and back, by
+// epoch (lines that are not rows are skipped), for reconcile_metrics.
+std::string encode_rows(const std::map<int64_t, std::string>& rows);
+std::map<int64_t, std::string> decode_rows(const std::string& text);
 
 // An append-only metrics.csv. Opening creates it with its header when it is missing or empty.
 // append() writes the row in one write() call, checks that every byte went out and fsyncs,

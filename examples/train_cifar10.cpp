@@ -3,13 +3,18 @@
 // cifar10_cpu.md) or FastNet (models/fast_net.h) with airbench's recipe (--preset fast94,
 // fast95; examples/train_options.cpp says what each sets). `train_cifar10 --help` lists the
 // options.
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -17,6 +22,7 @@
 
 #include "examples/flag_hints.h"
 #include "examples/progress.h"
+#include "examples/resume_settings.h"
 #include "examples/run_files.h"
 #include "examples/train_options.h"
 #include "minidl/core/minidl.h"
@@ -24,6 +30,7 @@
 #include "minidl/data/cifar10.h"
 #include "minidl/data/cifar10_dataset.h"
 #include "minidl/data/loader.h"
+#include "minidl/data/resident_loader.h"
 #include "minidl/io/checkpoint.h"
 #include "minidl/io/safetensors.h"
 #include "minidl/layers/inspect.h"
@@ -186,29 +193,10 @@ Tensor whitening_images(const Cifar10& train_set, int64_t count) {
   return batch.inputs;
 }
 
-// A resume with another --preset would fail on the first tensor that does not fit; say so
-// first, by the flag.
-void check_resume_preset(const TrainOptions& o) {
-  const SafetensorsReader file(o.resume);
-  const auto saved = file.metadata().find("preset");
-  const std::string preset = saved == file.metadata().end() ? "resnet" : saved->second;
-  if (preset != o.preset) {
-    throw std::runtime_error("--resume " + o.resume + " is a run of --preset " + preset +
-                             ", not of --preset " + o.preset + ": resume it with --preset " +
-                             preset);
-  }
-}
-
-// A resume must hold out the same validation images as the run it continues: another
-// --validation would train on other images (and compare against another split's best).
-void check_resume_validation(const TrainOptions& o, const CheckpointState& state) {
-  const auto saved = state.extra.find("validation");
-  const std::string was = saved == state.extra.end() ? "0" : saved->second;
-  if (was != std::to_string(o.validation)) {
-    throw std::runtime_error("--validation " + std::to_string(o.validation) + ", but " + o.resume +
-                             " was trained with --validation " + was +
-                             " (other images held out): resume with --validation " + was);
-  }
+// --loader auto: the resident loader on a GPU (its batches are made there), the host loader
+// with its prefetch thread on the CPU.
+bool resident_loader_chosen(const TrainOptions& o, Device device) {
+  return o.loader == "resident" || (o.loader == "auto" && device == Device::CUDA);
 }
 
 // The epoch of the checkpoint's best_val_acc, from 1 to its own epoch.
@@ -241,12 +229,16 @@ int run(const TrainOptions& o) {
   // The output folder and the checkpoint to resume are checked before the data is loaded,
   // so a mistake there costs seconds, not an epoch.
   const RunFolder out{o.out_dir};
-  prepare_output_folder(out.dir, o.resume.empty()
-                                     ? (o.overwrite ? ExistingRun::Overwrite : ExistingRun::Refuse)
-                                     : ExistingRun::Resume);
+  const RunLock lock = prepare_output_folder(
+      out.dir, o.resume.empty() ? (o.overwrite ? ExistingRun::Overwrite : ExistingRun::Refuse)
+                                : ExistingRun::Resume);
+  // What the continuation depends on, recorded in every checkpoint: a resume under other
+  // settings is refused by the flag, before the data is loaded (examples/resume_settings.h).
+  const std::vector<RecordedSetting> settings =
+      recorded_settings(o, resident_loader_chosen(o, device));
   if (!o.resume.empty()) {
     check_resume_file(o.resume);
-    check_resume_preset(o);
+    check_recorded_settings(o.resume, SafetensorsReader(o.resume).metadata(), settings);
   }
 
   Cifar10 train_set = load_split(o, Split::Train);
@@ -266,6 +258,21 @@ int run(const TrainOptions& o) {
       train_data,
       LoaderOptions().batch_size(o.batch_size).seed(o.seed).alternating_flip(o.alternating_flip));
   DataLoader test_loader(test_data, LoaderOptions().batch_size(500).shuffle(false));
+  // The training batches are made on the device by ResidentLoader (--loader resident, the
+  // default on a GPU), or assembled on the host by train_loader and uploaded.
+  std::unique_ptr<ResidentLoader> resident_loader;
+  if (resident_loader_chosen(o, device)) {
+    ResidentLoaderOptions r;
+    r.batch_size = o.batch_size;
+    r.seed = o.seed;
+    r.translate = o.translate;
+    r.padding = augmented.augment_options.padding;
+    r.flip = o.alternating_flip ? kernels::FlipMode::Alternating : kernels::FlipMode::Random;
+    r.cutout = o.cutout;
+    resident_loader = std::make_unique<ResidentLoader>(train_set, device, r);
+  }
+  const int64_t steps_per_epoch = train_loader.batches_per_epoch();
+  const std::string fingerprint = data_fingerprint(train_set, validation_set, test_set);
   std::unique_ptr<Cifar10Dataset> validation_data;
   std::unique_ptr<DataLoader> validation_loader;
   if (o.validation > 0) {
@@ -298,9 +305,12 @@ int run(const TrainOptions& o) {
   }
   // What a checkpoint records of the run's shape: a resume with another batch size or length
   // would silently stretch or shift the learning-rate schedule (it counts steps).
-  const RunSettings run_settings{o.batch_size, train_loader.batches_per_epoch(), o.epochs};
+  const RunSettings run_settings{o.batch_size, steps_per_epoch, o.epochs};
 
   int64_t first_epoch = 0;
+  // Every row written so far, recorded in the checkpoints: a resume restores rows that
+  // metrics.csv lost and decides between two rows for one epoch (reconcile_metrics).
+  std::map<int64_t, std::string> recorded_rows;
   double best_accuracy = 0.0;  // on the validation split
   int64_t best_epoch = 0;
   if (!o.resume.empty()) {
@@ -308,7 +318,9 @@ int run(const TrainOptions& o) {
     default_generator() = *state.generator;  // draws continue as if the run never stopped
     if (lookahead) lookahead->set_steps_taken(optimizer.steps_taken());
     first_epoch = state.epoch;
-    check_resume_validation(o, state);
+    check_counters(o.resume, state.epoch, state.run.epochs, state.run.steps_per_epoch,
+                   optimizer.steps_taken(), scheduler.steps_taken());
+    check_data_fingerprint(o.resume, state.extra, fingerprint);
     if (state.extra.count("best_val_acc")) {
       best_accuracy = parse_best_accuracy(o.resume, "best_val_acc", state.extra.at("best_val_acc"));
       best_epoch = parse_best_epoch(o.resume, state);
@@ -331,7 +343,22 @@ int run(const TrainOptions& o) {
     }
     std::printf("\n");
     // Rows the checkpoint does not know about are dropped: the epochs are trained again.
-    const MetricsRepair repair = reconcile_metrics(out.metrics(), first_epoch);
+    if (const auto rows = state.extra.find("train.metrics"); rows != state.extra.end()) {
+      for (const auto& [epoch, row] : decode_rows(rows->second)) {
+        if (epoch <= first_epoch) recorded_rows[epoch] = row;
+      }
+    }
+    const MetricsRepair repair = reconcile_metrics(out.metrics(), first_epoch, recorded_rows);
+    // A checkpoint of an older version records no rows: take them from the repaired file, so
+    // that later checkpoints record every epoch.
+    {
+      std::ifstream file(out.metrics());
+      std::ostringstream text;
+      text << file.rdbuf();
+      for (const auto& [epoch, row] : decode_rows(text.str())) {
+        if (epoch <= first_epoch) recorded_rows.try_emplace(epoch, row);
+      }
+    }
     if (!repair.describe().empty()) {
       std::printf("%s: %s\n", out.metrics().c_str(), repair.describe().c_str());
     }
@@ -354,7 +381,7 @@ int run(const TrainOptions& o) {
                 (long long)validation_set.size());
   }
   std::printf("device %s, %lld epochs of %lld batches\n", device_name(device), (long long)o.epochs,
-              (long long)train_loader.batches_per_epoch());
+              (long long)steps_per_epoch);
   if (o.profile_steps > 0) profiler::request(o.profile_steps);
   const auto run_start = Clock::now();
   double train_seconds_total = 0.0, last_test_seconds = 0.0, final_test_accuracy = 0.0;
@@ -364,15 +391,21 @@ int run(const TrainOptions& o) {
       fast_net->whiten().bias.set_requires_grad(false);  // frozen: the optimizer skips it
     }
     const float epoch_lr = scheduler.lr();
-    ProgressBar progress(epoch + 1, o.epochs, train_loader.batches_per_epoch());
-    train_loader.start_epoch(epoch);
-    Batch batch;
+    ProgressBar progress(epoch + 1, o.epochs, steps_per_epoch);
+    if (resident_loader) resident_loader->start_epoch(epoch);
+    else train_loader.start_epoch(epoch);
+    auto next_batch = [&](DeviceBatch& on_device) {
+      if (resident_loader) return resident_loader->next(on_device);
+      Batch batch;
+      if (!train_loader.next(batch)) return false;
+      on_device = uploader.upload(batch);
+      return true;
+    };
     RunningTotals totals(device);
     double loss_mean = 0.0, accuracy = 0.0;
     int64_t seen = 0, batches = 0;
-    while (train_loader.next(batch)) {
+    for (DeviceBatch on_device; next_batch(on_device);) {
       profiler::begin_step(device);
-      const DeviceBatch on_device = uploader.upload(batch);
       const Tensor logits = model.forward(on_device.inputs);
       const Tensor loss = ops::softmax_cross_entropy(logits, on_device.labels, o.label_smoothing);
       optimizer.zero_grad();
@@ -391,7 +424,7 @@ int run(const TrainOptions& o) {
       seen += on_device.size();
       ++batches;
 
-      if (batches % kReadEvery != 0 && batches != train_loader.batches_per_epoch()) continue;
+      if (batches % kReadEvery != 0 && batches != steps_per_epoch) continue;
       loss_mean = totals.loss_sum.item() / seen;
       accuracy = totals.correct.item() / seen;
       if (!std::isfinite(loss_mean)) {
@@ -407,13 +440,13 @@ int run(const TrainOptions& o) {
         std::fprintf(stderr,
                      "\nerror: the training loss became %f by step %lld (batch %lld of epoch "
                      "%lld); first non-finite value: %s; first layer with a non-finite output "
-                     "on the last batch: %s. Nothing of this epoch was saved; lower --lr (now "
-                     "%g) or resume from the last checkpoint\n",
-                     loss_mean, (long long)(epoch * train_loader.batches_per_epoch() + batches),
-                     (long long)batches, (long long)epoch + 1,
+                     "on the last batch: %s. Nothing of this epoch was saved; %s, or resume "
+                     "from the last checkpoint\n",
+                     loss_mean, (long long)(epoch * steps_per_epoch + batches), (long long)batches,
+                     (long long)epoch + 1,
                      state.empty() ? "none among the parameters, gradients and buffers"
                                    : state.c_str(),
-                     layer.empty() ? "none" : layer.c_str(), o.lr);
+                     layer.empty() ? "none" : layer.c_str(), divergence_hint(o).c_str());
         return 1;
       }
       progress.update(batches, seen, loss_mean, accuracy, seconds_since(epoch_start));
@@ -451,6 +484,7 @@ int run(const TrainOptions& o) {
     if (validation_loader) row << validation.loss << ',' << validation.accuracy;
     else row << ',';  // no validation split: the two columns stay empty
     metrics.append(row.str());
+    recorded_rows[epoch + 1] = row.str();
     final_test_accuracy = test.accuracy;
 
     // A tie goes to the later epoch, which has trained longer.
@@ -462,12 +496,13 @@ int run(const TrainOptions& o) {
     CheckpointState state;
     state.epoch = epoch + 1;
     state.run = run_settings;
+    record_settings(settings, state.extra);
+    state.extra["train.data"] = fingerprint;
+    state.extra["train.metrics"] = encode_rows(recorded_rows);
     if (o.validation > 0) {
-      state.extra["validation"] = std::to_string(o.validation);
       state.extra["best_val_acc"] = exact_accuracy(best_accuracy);
       state.extra["best_val_epoch"] = std::to_string(best_epoch);
     }
-    if (o.preset != "resnet") state.extra["preset"] = o.preset;
     if (new_best) save_checkpoint(out.best(), saved_tensors, &optimizer, &scheduler, state);
     save_checkpoint(out.last(), saved_tensors, &optimizer, &scheduler, state);
   }
@@ -488,9 +523,26 @@ int run(const TrainOptions& o) {
   return 0;
 }
 
+// The process survives its surroundings: descriptors 0-2 closed by whoever started it get
+// /dev/null (else the first file the run opens, the lock or metrics.csv, would become stdout
+// and receive the console output); a reader of the log that goes away (a pipe into `head`)
+// or a file-size limit must not kill the run with a signal: the writes then fail, and the
+// checked writes of metrics.csv and the checkpoints say so.
+void survive_surroundings() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+      const int opened = ::open("/dev/null", O_RDWR);  // the lowest free descriptor: `fd`
+      if (opened > 2) ::close(opened);                 // (cannot happen; never leak one)
+    }
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGXFSZ, SIG_IGN);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  survive_surroundings();
   TrainOptions options;
   try {
     options = parse_train_options(argc, argv);
@@ -507,6 +559,9 @@ int main(int argc, char** argv) {
   } catch (const UsageError& e) {  // a flag that only the data shows wrong (total_train_steps)
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;
+  } catch (const OutOfMemory& e) {  // the library's message, and the flag that lowers it
+    std::fprintf(stderr, "error: %s; lower --batch-size (now %d)\n", e.what(), options.batch_size);
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -1,11 +1,16 @@
 #include "examples/train_options.h"
 
+#include <cctype>
+#include <cerrno>
+#include <cfloat>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <sstream>
+#include <utility>
 
 #include "minidl/core/profiler.h"
 
@@ -16,11 +21,23 @@ namespace {
 // A real number; "nan", "inf" and out-of-range values are refused here so that the range
 // checks below only ever compare finite numbers.
 float parse_real(const std::string& flag, const std::string& text) {
-  std::istringstream in(text);
-  float value = 0.f;
-  in >> value;
-  if (in.fail() || !in.eof() || !std::isfinite(value)) {
+  char* end = nullptr;
+  errno = 0;
+  const float value = std::strtof(text.c_str(), &end);
+  const bool whole = !text.empty() && end == text.c_str() + text.size() &&
+                     !std::isspace(static_cast<unsigned char>(text[0])) &&
+                     text.find_first_of("xX") == std::string::npos;  // no hexadecimal floats
+  if (!whole || std::isnan(value) || (std::isinf(value) && errno != ERANGE)) {
     throw UsageError(flag + " expects a number, got '" + text + "'");
+  }
+  // Out of a float's range: said with the value as typed, not as the 0 or infinity it became.
+  if (errno == ERANGE && std::isinf(value)) {
+    throw UsageError(flag + " " + text + ": too large for a float (at most about 3.4e+38)");
+  }
+  if (errno == ERANGE && value != 0.f && std::fabs(value) >= FLT_MIN) errno = 0;
+  if (errno == ERANGE) {
+    throw UsageError(flag + " " + text +
+                     ": too small for a float (the smallest normal one is about 1.2e-38)");
   }
   return value;
 }
@@ -140,6 +157,10 @@ std::string train_usage(const char* program) {
     << "  --tta N                 test-time views at the final epoch: 0 none, 1 mirror, 2 mirror\n"
     << "                          and 1-pixel shifts (default " << d.tta << ")\n"
     << "  --device D              auto | cpu | cuda (default " << d.device << ")\n"
+    << "  --loader L              host (assembled by a CPU thread, uploaded), resident (the\n"
+    << "                          images kept on the device, each batch made there by one\n"
+    << "                          kernel) or auto: resident on a GPU, host on the CPU (default\n"
+    << "                          " << d.loader << ")\n"
     << "  --seed N                seed for weights, order and augmentation (default " << d.seed
     << ")\n"
     << "  --out DIR               metrics.csv and checkpoints (default " << d.out_dir << ")\n"
@@ -180,15 +201,34 @@ std::string default_data_dir() {
 TrainOptions parse_train_options(int argc, char** argv) {
   // The preset first, wherever it stands: it sets the defaults that the other flags override.
   std::string preset = "resnet";
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::string(argv[i]) == "--preset") preset = argv[i + 1];
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    // (A flag where the value belongs is left to the main loop, which names it.)
+    if (arg == "--preset" && i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) {
+      preset = argv[i + 1];
+    }
+    if (arg.rfind("--preset=", 0) == 0) preset = arg.substr(9);
   }
   TrainOptions o = preset_options(preset);
   o.data_dir = default_data_dir();
   for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
+    std::string flag = argv[i];
+    // --flag=value, as many programs accept, is --flag value.
+    std::optional<std::string> attached;
+    if (const size_t eq = flag.find('='); flag.rfind("--", 0) == 0 && eq != std::string::npos) {
+      attached = flag.substr(eq + 1);
+      flag.resize(eq);
+    }
     auto value = [&]() -> std::string {
+      if (attached) return *std::exchange(attached, std::nullopt);
       if (i + 1 >= argc) throw UsageError(flag + " needs a value");
+      const std::string next = argv[i + 1];
+      // A flag where a value belongs: its own value was forgotten, not the next flag's name.
+      if (next.size() > 2 && next.rfind("--", 0) == 0 &&
+          std::isalpha(static_cast<unsigned char>(next[2]))) {
+        throw UsageError(flag + " needs a value, but the next argument is the flag " + next +
+                         ": give " + flag + " its value first");
+      }
       return argv[++i];
     };
     if (flag == "--help" || flag == "-h") o.help = true;
@@ -211,6 +251,7 @@ TrainOptions parse_train_options(int argc, char** argv) {
     else if (flag == "--translate") o.translate = int(parse_whole<int64_t>(flag, value(), 0, 16));
     else if (flag == "--tta") o.tta = int(parse_whole<int64_t>(flag, value(), 0, 2));
     else if (flag == "--device") o.device = value();
+    else if (flag == "--loader") o.loader = value();
     else if (flag == "--seed") {
       o.seed = parse_whole<uint64_t>(flag, value(), 0, std::numeric_limits<uint64_t>::max());
     } else if (flag == "--out") o.out_dir = parse_path(flag, value(), "runs/cifar10");
@@ -225,6 +266,7 @@ TrainOptions parse_train_options(int argc, char** argv) {
     else if (flag == "--profile")
       o.profile_steps = int(parse_whole<int64_t>(flag, value(), 0, 1000000));
     else throw UsageError("unknown option '" + flag + "'");
+    if (attached) throw UsageError(flag + " takes no value, got '" + argv[i] + "'");
   }
   if (!o.resume.empty() && o.overwrite) {
     throw UsageError("--resume and --overwrite contradict each other: --resume continues the run "
@@ -249,9 +291,24 @@ TrainOptions parse_train_options(int argc, char** argv) {
   require(o.validation<train_images, "--validation", o.validation, o.limit_train> 0
               ? "must be below --limit-train, so that some of its images are left to train on"
               : "must leave some of the 50000 training images to train on");
+  require(o.loader == "auto" || o.loader == "host" || o.loader == "resident", "--loader", o.loader,
+          "must be auto, host or resident");
   require(o.device == "auto" || o.device == "cpu" || o.device == "cuda", "--device", o.device,
           "must be auto, cpu or cuda");
   return o;
+}
+
+std::string divergence_hint(const TrainOptions& o) {
+  const double decay_share = double(o.lr) * o.weight_decay / (1.0 - o.momentum);
+  std::ostringstream hint;
+  if (decay_share >= 1.0) {
+    hint << "lower --weight-decay (now " << o.weight_decay << "): each step takes lr x weight "
+         << "decay / (1 - momentum) = " << decay_share << " of every weight, so the weights "
+         << "flip sign and grow";
+  } else {
+    hint << "lower --lr (now " << o.lr << ")";
+  }
+  return hint.str();
 }
 
 int64_t total_train_steps(const TrainOptions& o, int64_t train_images) {

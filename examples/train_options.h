@@ -34,6 +34,7 @@ struct TrainOptions {
   int64_t whiten_bias_epochs = 0;  // FastNet: its stem's bias trains for these epochs only
   bool reflect_padding = false;    // --translate fills the border by reflection, not black
   std::string device = "auto";
+  std::string loader = "auto";  // --loader: host | resident | auto (resident on a GPU)
   uint64_t seed = 1;
   std::string out_dir = "runs/cifar10";
   std::string resume;      // --resume PATH: continue that checkpoint's run in out_dir
@@ -63,6 +64,11 @@ TrainOptions parse_train_options(int argc, char** argv);
 // The defaults of a preset (UsageError naming --preset for an unknown one).
 TrainOptions preset_options(const std::string& preset);
 std::string train_usage(const char* program);
+
+// After the loss became NaN or infinite: the flag to lower. The weight decay when its share
+// of each weight removed per step, lr x weight decay / (1 - momentum) with momentum's gain,
+// reaches 1 (the weights then flip sign and grow every step); else the learning rate.
+std::string divergence_hint(const TrainOptions& options);
 
 // The optimizer steps of the whole run (epochs x steps per epoch) for `train_images` loaded
 // images, checked against what the learning-rate schedule needs (onecycle at least 3 steps,

@@ -23,6 +23,14 @@
 
 namespace minidl {
 
+// Every file minidl writes holds a CRC-32C of each tensor's bytes (io/crc32c.h) in its
+// metadata, under this prefix and the tensor's name ("crc32c.model.fc.weight": 8 hex digits).
+// Reading checks them: a flipped bit, a torn write, or two tensors of one shape swapped are
+// refused by the tensor's name. Files without them (PyTorch's, or older ones) still load.
+// The keys are the format's own: SafetensorsReader::metadata() leaves them out, and
+// save_safetensors refuses a caller's key with the prefix.
+constexpr const char* kChecksumPrefix = "crc32c.";
+
 struct TensorFile {
   std::vector<std::pair<std::string, Tensor>> tensors;  // in header order, on the CPU
   std::map<std::string, std::string> metadata;
@@ -36,7 +44,8 @@ struct TensorFile {
 // directory fsync'ed), so a kill or a power loss during the save leaves either the old file or
 // the complete new one, never a torn one. On failure the temporary is removed. A tensor
 // holding a NaN or an infinity is refused (naming it and the first such element) and nothing
-// is written: a checkpoint never records a diverged state.
+// is written: a checkpoint never records a diverged state. So are, before the file is
+// touched, two tensors of one name and a metadata key that starts with kChecksumPrefix.
 void save_safetensors(const std::string& path,
                       const std::vector<std::pair<std::string, Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
@@ -68,16 +77,23 @@ class SafetensorsReader {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
   // Reads the tensor's values into out[0 .. entry.numel()). A failed or short read (the file
-  // shrank since it was opened) is an error naming the tensor.
+  // shrank since it was opened) and values that do not match the tensor's checksum are errors
+  // naming the tensor.
   void read(const TensorEntry& entry, float* out) const;
   Tensor read(const TensorEntry& entry) const;  // into a new CPU tensor
   // The index of the first NaN or infinity among the tensor's values (its value in *value), or
-  // -1 when all are finite. Reads the tensor in pieces of 1 MiB, allocating nothing more.
+  // -1 when all are finite; and, when the file holds the tensor's checksum, an error naming
+  // the tensor if its bytes do not match it. Reads the tensor in pieces of 1 MiB, allocating
+  // nothing more: load_checkpoint checks every tensor this way before it copies any.
   int64_t first_non_finite(const TensorEntry& entry, float* value) const;
+  bool has_checksum(const TensorEntry& entry) const { return checksums_.count(entry.name) > 0; }
 
  private:
   void read_bytes(uint64_t offset, void* out, uint64_t size, const std::string& what) const;
+  // An error naming the tensor when `computed` differs from its stored checksum (if any).
+  void check_checksum(const TensorEntry& entry, uint32_t computed) const;
   std::string path_;
+  std::map<std::string, uint32_t> checksums_;  // by tensor name, from the metadata
   int fd_ = -1;
   uint64_t file_size_ = 0, data_start_ = 0;
   std::vector<TensorEntry> entries_;

@@ -10,10 +10,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
 #include "minidl/core/error.h"
+#include "minidl/io/crc32c.h"
 #include "minidl/io/safetensors_header.h"
 
 namespace minidl {
@@ -55,6 +57,24 @@ SafetensorsReader::SafetensorsReader(const std::string& path) : path_(path) {
     safetensors_header::Header parsed = safetensors_header::parse(header, path, data_size);
     entries_ = std::move(parsed.entries);
     metadata_ = std::move(parsed.metadata);
+    // The checksums are the format's, not the caller's metadata: moved aside, each checked to
+    // be 8 hex digits for a tensor the file holds.
+    for (auto it = metadata_.begin(); it != metadata_.end();) {
+      if (it->first.rfind(kChecksumPrefix, 0) != 0) {
+        ++it;
+        continue;
+      }
+      const std::string name = it->first.substr(std::string(kChecksumPrefix).size());
+      const std::string& hex = it->second;
+      MINIDL_CHECK(find(name) != nullptr, op, path, ": metadata '", it->first,
+                   "' is the checksum of a tensor the file does not hold");
+      MINIDL_CHECK(hex.size() == 8 &&
+                       hex.find_first_not_of("0123456789abcdef") == std::string::npos,
+                   op, path, ": metadata '", it->first, "' = '", hex,
+                   "' is not a checksum (8 lowercase hex digits)");
+      checksums_[name] = uint32_t(std::stoul(hex, nullptr, 16));
+      it = metadata_.erase(it);
+    }
   } catch (...) {
     ::close(fd_);
     throw;
@@ -88,9 +108,22 @@ void SafetensorsReader::read_bytes(uint64_t offset, void* out, uint64_t size,
   }
 }
 
+void SafetensorsReader::check_checksum(const TensorEntry& entry, uint32_t computed) const {
+  const auto stored = checksums_.find(entry.name);
+  if (stored == checksums_.end() || stored->second == computed) return;
+  char text[64];
+  std::snprintf(text, sizeof text, "(stored crc32c %08x, computed %08x)", unsigned(stored->second),
+                unsigned(computed));
+  detail::fail("load_safetensors", path_, ": tensor '", entry.name,
+               "' does not match its checksum ", text,
+               ": the file is damaged, or its tensors were edited or swapped");
+}
+
 void SafetensorsReader::read(const TensorEntry& entry, float* out) const {
-  read_bytes(data_start_ + uint64_t(entry.begin), out, uint64_t(entry.end - entry.begin),
+  const uint64_t bytes = uint64_t(entry.end - entry.begin);
+  read_bytes(data_start_ + uint64_t(entry.begin), out, bytes,
              "tensor '" + entry.name + "'");  // x86 is little-endian, as the format
+  if (has_checksum(entry)) check_checksum(entry, crc32c(0, out, bytes));
 }
 
 Tensor SafetensorsReader::read(const TensorEntry& entry) const {
@@ -102,17 +135,22 @@ Tensor SafetensorsReader::read(const TensorEntry& entry) const {
 int64_t SafetensorsReader::first_non_finite(const TensorEntry& entry, float* value) const {
   constexpr int64_t kPiece = (1 << 20) / 4;
   std::vector<float> piece(size_t(std::min(kPiece, entry.numel())));
+  int64_t non_finite = -1;
+  uint32_t crc = 0;
   for (int64_t first = 0; first < entry.numel(); first += kPiece) {
     const int64_t count = std::min(kPiece, entry.numel() - first);
     read_bytes(data_start_ + uint64_t(entry.begin + first * 4), piece.data(), uint64_t(count * 4),
                "tensor '" + entry.name + "'");
-    for (int64_t i = 0; i < count; ++i) {
+    crc = crc32c(crc, piece.data(), size_t(count) * 4);
+    for (int64_t i = 0; i < count && non_finite < 0; ++i) {
       if (std::isfinite(piece[size_t(i)])) continue;
       if (value) *value = piece[size_t(i)];
-      return first + i;
+      non_finite = first + i;
     }
   }
-  return -1;
+  // A damaged file is named as such before its values are: a flipped bit can make a NaN.
+  check_checksum(entry, crc);
+  return non_finite;
 }
 
 TensorFile load_safetensors(const std::string& path) {

@@ -9,8 +9,10 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include "minidl/core/error.h"
+#include "minidl/io/crc32c.h"
 
 namespace minidl {
 
@@ -49,15 +51,17 @@ bool write_all(int fd, const void* data, size_t size) {
   return true;
 }
 
-}  // namespace
-
-void save_safetensors(const std::string& path,
-                      const std::vector<std::pair<std::string, Tensor>>& tensors,
-                      const std::map<std::string, std::string>& metadata) {
+// The header: each tensor's dtype, shape and byte range, then the metadata with one
+// "crc32c.<name>" checksum per tensor (8 hex digits, so that the header can be written first
+// with placeholders and again, the same length, once the data has been checksummed).
+std::string make_header(const std::vector<std::pair<std::string, Tensor>>& tensors,
+                        const std::map<std::string, std::string>& metadata,
+                        const std::vector<uint32_t>& checksums) {
   std::string header = "{";
   int64_t offset = 0;
-  for (const auto& [name, tensor] : tensors) {
-    MINIDL_CHECK(tensor.defined(), "save_safetensors", "tensor '", name, "' is undefined");
+  std::map<std::string, std::string> all = metadata;
+  for (size_t t = 0; t < tensors.size(); ++t) {
+    const auto& [name, tensor] = tensors[t];
     const int64_t bytes = tensor.numel() * 4;
     header += json_string(name) + ":{\"dtype\":\"F32\",\"shape\":[";
     for (size_t d = 0; d < tensor.shape().size(); ++d) {
@@ -66,15 +70,39 @@ void save_safetensors(const std::string& path,
     header += "],\"data_offsets\":[" + std::to_string(offset) + "," +
               std::to_string(offset + bytes) + "]},";
     offset += bytes;
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%08x", unsigned(checksums[t]));
+    all[kChecksumPrefix + name] = hex;
   }
   header += "\"__metadata__\":{";
   bool first = true;
-  for (const auto& [key, value] : metadata) {
+  for (const auto& [key, value] : all) {
     header += (first ? "" : ",") + json_string(key) + ":" + json_string(value);
     first = false;
   }
   header += "}}";
   header.append((8 - header.size() % 8) % 8, ' ');  // align the data to 8 bytes
+  return header;
+}
+
+}  // namespace
+
+void save_safetensors(const std::string& path,
+                      const std::vector<std::pair<std::string, Tensor>>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  // Everything that can be refused is refused before the file is touched.
+  std::set<std::string> names;
+  for (const auto& [name, tensor] : tensors) {
+    MINIDL_CHECK(tensor.defined(), "save_safetensors", "tensor '", name, "' is undefined");
+    MINIDL_CHECK(names.insert(name).second, "save_safetensors", "the tensor name '", name,
+                 "' appears twice; nothing was saved (", path, " was left unchanged)");
+  }
+  for (const auto& [key, value] : metadata) {
+    MINIDL_CHECK(key.rfind(kChecksumPrefix, 0) != 0, "save_safetensors", "the metadata key '", key,
+                 "' starts with '", kChecksumPrefix, "', which the tensors' checksums use");
+  }
+  std::vector<uint32_t> checksums(tensors.size(), 0);
+  const std::string header = make_header(tensors, metadata, checksums);
 
   // Write a temporary next to the target, force it to disk, then rename it over the target
   // and force the directory entry to disk: a kill or a power loss at any point leaves either
@@ -87,8 +115,8 @@ void save_safetensors(const std::string& path,
   std::string bytes(8, '\0');
   for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((length >> (8 * i)) & 0xff);
   bool ok = write_all(fd, bytes.data(), 8) && write_all(fd, header.data(), header.size());
-  for (const auto& [name, tensor] : tensors) {
-    if (!ok) break;
+  for (size_t t = 0; t < tensors.size() && ok; ++t) {
+    const auto& [name, tensor] = tensors[t];
     const std::vector<float> values = tensor.to_vector();  // x86 is little-endian already
     // Nothing non-finite is ever saved: a diverged run must not overwrite a good checkpoint.
     for (size_t i = 0; i < values.size(); ++i) {
@@ -99,8 +127,13 @@ void save_safetensors(const std::string& path,
                    " holds ", values[i], " at element ", i, "; nothing was saved (", path,
                    " was left unchanged): the run has diverged or the tensor was never written");
     }
+    checksums[t] = crc32c(0, values.data(), values.size() * 4);
     ok = write_all(fd, values.data(), values.size() * 4);
   }
+  // The header again, now with the checksums: the same length, over the placeholders.
+  const std::string final_header = make_header(tensors, metadata, checksums);
+  ok = ok && final_header.size() == header.size() &&
+       ::pwrite(fd, final_header.data(), final_header.size(), 8) == ssize_t(final_header.size());
   ok = ok && ::fsync(fd) == 0;
   const int saved_errno = errno;
   ok = (::close(fd) == 0) && ok;

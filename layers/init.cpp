@@ -33,6 +33,7 @@ void dirac_(Tensor& weight) {
     std::fill(filter, filter + in * kh * kw, 0.f);
     filter[(o * kh + kh / 2) * kw + kw / 2] = 1.f;
   }
+  weight.bump_version();  // written in place through data() (core/storage.h)
 }
 
 }  // namespace minidl::init

@@ -10,15 +10,34 @@ Tensor Module::forward(const Tensor& x) {
                "inputs (a module of several inputs cannot be a step of a Sequential)");
 }
 
+void Module::require_new_name(const std::string& name, const char* op, bool defined) const {
+  MINIDL_CHECK(defined, op, "'", name, "' is ",
+               std::string(op) == "register_module" ? "null" : "undefined");
+  MINIDL_CHECK(!name.empty() && name.find('.') == std::string::npos, op, "the name '", name,
+               "' must be non-empty and without '.' (the separator of parameter paths)");
+  const auto taken = [&](const auto& entries) {
+    for (const auto& entry : entries) {
+      if (entry.first == name) return true;
+    }
+    return false;
+  };
+  const char* by = taken(parameters_) ? "a parameter"
+                   : taken(buffers_)  ? "a buffer"
+                   : taken(children_) ? "a child module"
+                                      : nullptr;
+  MINIDL_CHECK(by == nullptr, op, "the name '", name, "' is already taken by ", by ? by : "",
+               " of this module: names must be unique within a module");
+}
+
 Tensor Module::register_parameter(const std::string& name, Tensor tensor) {
-  MINIDL_CHECK(tensor.defined(), "register_parameter", "parameter '", name, "' is undefined");
+  require_new_name(name, "register_parameter", tensor.defined());
   tensor.set_requires_grad(true);
   parameters_.emplace_back(name, tensor);
   return tensor;
 }
 
 Tensor Module::register_buffer(const std::string& name, Tensor tensor) {
-  MINIDL_CHECK(tensor.defined(), "register_buffer", "buffer '", name, "' is undefined");
+  require_new_name(name, "register_buffer", tensor.defined());
   buffers_.emplace_back(name, tensor);
   return tensor;
 }

@@ -48,17 +48,23 @@ class Module {
   virtual std::string describe() const = 0;
 
  protected:
-  // Registers and returns the tensor, marked as requiring grad. An undefined tensor is an
-  // Error naming it (also for register_buffer).
+  // Registers and returns the tensor, marked as requiring grad. Errors naming it (also for
+  // register_buffer and register_module): an undefined tensor or null module, and a name that is
+  // empty, holds a '.' (the separator of named_parameters' paths), or is already taken by a
+  // parameter, buffer or child of this module: two entries of one name would make a
+  // checkpoint's names ambiguous, and loading would fill one of them twice.
   Tensor register_parameter(const std::string& name, Tensor tensor);
   Tensor register_buffer(const std::string& name, Tensor tensor);
   template <typename M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
+    require_new_name(name, "register_module", module != nullptr);
     children_.emplace_back(name, module);
     return module;
   }
 
  private:
+  // The checks of the register_* functions above; `defined`: the tensor or module is not null.
+  void require_new_name(const std::string& name, const char* op, bool defined) const;
   void collect(const std::string& prefix, bool buffers,
                std::vector<std::pair<std::string, Tensor>>& out) const;
 

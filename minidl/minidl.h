@@ -31,6 +31,7 @@
 #include "minidl/optim/scheduler.h"
 
 #include "minidl/io/checkpoint.h"
+#include "minidl/io/crc32c.h"
 #include "minidl/io/safetensors.h"
 
 #include "minidl/data/batch_upload.h"
@@ -38,6 +39,7 @@
 #include "minidl/data/cifar10_dataset.h"
 #include "minidl/data/dataset.h"
 #include "minidl/data/loader.h"
+#include "minidl/data/resident_loader.h"
 #include "minidl/data/transforms.h"
 
 #include "minidl/models/basic_block.h"

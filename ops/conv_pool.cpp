@@ -156,11 +156,14 @@ Tensor avg_pool2d(const Tensor& x, int kernel, int stride, int padding) {
   Tensor out = Tensor::empty(pooled(s), x.device());
   MINIDL_DISPATCH(x, "avg_pool2d", avg_pool2d_forward(s, x.data(), out.data()));
   const Shape in_shape = x.shape();
-  record("avg_pool2d", out, {x}, [s, in_shape](const Tensor& dy) {
-    Tensor dx = Tensor::empty(in_shape, dy.device());
-    MINIDL_DISPATCH(dy, "avg_pool2d backward", avg_pool2d_backward(s, dy.data(), dx.data()));
-    return std::vector<Tensor>{dx};
-  });
+  record(
+      "avg_pool2d", out, {x},
+      [s, in_shape](const Tensor& dy) {
+        Tensor dx = Tensor::empty(in_shape, dy.device());
+        MINIDL_DISPATCH(dy, "avg_pool2d backward", avg_pool2d_backward(s, dy.data(), dx.data()));
+        return std::vector<Tensor>{dx};
+      },
+      SavedInputs::ShapesOnly);
   return out;
 }
 
@@ -171,12 +174,15 @@ Tensor global_avg_pool(const Tensor& x) {
   MINIDL_DISPATCH(x, "global_avg_pool",
                   global_avg_pool_forward(planes, spatial, x.data(), out.data()));
   const Shape in_shape = x.shape();
-  record("global_avg_pool", out, {x}, [planes, spatial, in_shape](const Tensor& dy) {
-    Tensor dx = Tensor::empty(in_shape, dy.device());
-    MINIDL_DISPATCH(dy, "global_avg_pool backward",
-                    global_avg_pool_backward(planes, spatial, dy.data(), dx.data()));
-    return std::vector<Tensor>{dx};
-  });
+  record(
+      "global_avg_pool", out, {x},
+      [planes, spatial, in_shape](const Tensor& dy) {
+        Tensor dx = Tensor::empty(in_shape, dy.device());
+        MINIDL_DISPATCH(dy, "global_avg_pool backward",
+                        global_avg_pool_backward(planes, spatial, dy.data(), dx.data()));
+        return std::vector<Tensor>{dx};
+      },
+      SavedInputs::ShapesOnly);
   return out;
 }
 

@@ -21,12 +21,15 @@ Tensor add_channel_bias(const Tensor& x, const Tensor& bias) {
   Tensor out = Tensor::empty(x.shape(), x.device());
   MINIDL_DISPATCH(x, "add (channel bias)",
                   add_channel_bias(outer, channels, inner, x.data(), bias.data(), out.data()));
-  record("add", out, {x, bias}, [outer, channels, inner](const Tensor& g) {
-    Tensor bias_grad = Tensor::empty({channels}, g.device());
-    MINIDL_DISPATCH(g, "add backward (channel bias)",
-                    channel_sum(outer, channels, inner, g.data(), bias_grad.data()));
-    return std::vector<Tensor>{g, bias_grad};
-  });
+  record(
+      "add", out, {x, bias},
+      [outer, channels, inner](const Tensor& g) {
+        Tensor bias_grad = Tensor::empty({channels}, g.device());
+        MINIDL_DISPATCH(g, "add backward (channel bias)",
+                        channel_sum(outer, channels, inner, g.data(), bias_grad.data()));
+        return std::vector<Tensor>{g, bias_grad};
+      },
+      SavedInputs::ShapesOnly);
   return out;
 }
 
@@ -45,7 +48,12 @@ Tensor add(const Tensor& a, const Tensor& b) {
                " are neither equal nor [C] broadcast along dimension 1 of [N, C, ...]");
   Tensor out = Tensor::empty(a.shape(), a.device());
   MINIDL_DISPATCH(a, "add", add(a.numel(), a.data(), b.data(), out.data()));
-  record("add", out, {a, b}, [](const Tensor& g) { return std::vector<Tensor>{g, g}; });
+  record(
+      "add", out, {a, b},
+      [](const Tensor& g) {
+        return std::vector<Tensor>{g, g};
+      },
+      SavedInputs::ShapesOnly);
   return out;
 }
 
@@ -54,9 +62,12 @@ Tensor sub(const Tensor& a, const Tensor& b) {
   checks::same_shape("sub", a, b);
   Tensor out = Tensor::empty(a.shape(), a.device());
   MINIDL_DISPATCH(a, "sub", sub(a.numel(), a.data(), b.data(), out.data()));
-  record("sub", out, {a, b}, [](const Tensor& g) {
-    return std::vector<Tensor>{g, scale(g, -1.f)};
-  });
+  record(
+      "sub", out, {a, b},
+      [](const Tensor& g) {
+        return std::vector<Tensor>{g, scale(g, -1.f)};
+      },
+      SavedInputs::ShapesOnly);
   return out;
 }
 
@@ -77,8 +88,10 @@ Tensor scale(const Tensor& a, float factor) {
   checks::nonempty("scale", "a", a);
   Tensor out = Tensor::empty(a.shape(), a.device());
   MINIDL_DISPATCH(a, "scale", scale(a.numel(), a.data(), factor, out.data()));
-  record("scale", out, {a},
-         [factor](const Tensor& g) { return std::vector<Tensor>{scale(g, factor)}; });
+  record(
+      "scale", out, {a},
+      [factor](const Tensor& g) { return std::vector<Tensor>{scale(g, factor)}; },
+      SavedInputs::ShapesOnly);
   return out;
 }
 
@@ -100,11 +113,14 @@ Tensor sum(const Tensor& a) {
   Tensor out = Tensor::empty({}, a.device());
   MINIDL_DISPATCH(a, "sum", sum(a.numel(), a.data(), out.data()));
   const Shape shape = a.shape();
-  record("sum", out, {a}, [shape](const Tensor& g) {
-    Tensor dx = Tensor::empty(shape, g.device());
-    MINIDL_DISPATCH(g, "sum backward", broadcast(dx.numel(), g.data(), dx.data()));
-    return std::vector<Tensor>{dx};
-  });
+  record(
+      "sum", out, {a},
+      [shape](const Tensor& g) {
+        Tensor dx = Tensor::empty(shape, g.device());
+        MINIDL_DISPATCH(g, "sum backward", broadcast(dx.numel(), g.data(), dx.data()));
+        return std::vector<Tensor>{dx};
+      },
+      SavedInputs::ShapesOnly);
   return out;
 }
 

@@ -35,6 +35,11 @@ void check_labels_for(const char* op, const Tensor& logits, const Labels& labels
 }  // namespace
 
 Labels Labels::wrap(std::shared_ptr<Storage> storage, int64_t count) {
+  MINIDL_CHECK(storage != nullptr || count == 0, "Labels::wrap", "no storage for ", count,
+               " labels");
+  MINIDL_CHECK(count >= 0 && (!storage || uint64_t(count) <= storage->bytes() / sizeof(int32_t)),
+               "Labels::wrap", "count ", count, " does not fit the storage's ",
+               storage ? storage->bytes() : 0, " bytes (", sizeof(int32_t), " per label)");
   Labels labels;
   labels.storage_ = std::move(storage);
   labels.count_ = count;

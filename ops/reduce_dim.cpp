@@ -22,12 +22,15 @@ Tensor sum(const Tensor& x, int64_t dim, bool keepdim) {
   Tensor out = Tensor::empty(reduced, x.device());
   MINIDL_DISPATCH(x, "sum", sum_dim(v.outer, v.size, v.inner, x.data(), out.data()));
   const Shape shape = x.shape();
-  record("sum", out, {x}, [v, shape](const Tensor& g) {
-    Tensor dx = Tensor::empty(shape, g.device());
-    MINIDL_DISPATCH(g, "sum backward",
-                    broadcast_dim(v.outer, v.size, v.inner, g.data(), dx.data()));
-    return std::vector<Tensor>{dx};
-  });
+  record(
+      "sum", out, {x},
+      [v, shape](const Tensor& g) {
+        Tensor dx = Tensor::empty(shape, g.device());
+        MINIDL_DISPATCH(g, "sum backward",
+                        broadcast_dim(v.outer, v.size, v.inner, g.data(), dx.data()));
+        return std::vector<Tensor>{dx};
+      },
+      SavedInputs::ShapesOnly);
   return out;
 }
 

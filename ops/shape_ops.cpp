@@ -60,9 +60,12 @@ Tensor permute_recorded(const char* op, const char* backward_op, const Tensor& x
   // The gradient goes back through the inverse permutation: x dimension perm[d] was out's d.
   std::vector<int64_t> inverse(perm.size());
   for (size_t d = 0; d < perm.size(); ++d) inverse[perm[d]] = int64_t(d);
-  record(op, out, {x}, [backward_op, inverse](const Tensor& g) {
-    return std::vector<Tensor>{permuted(backward_op, g, inverse)};
-  });
+  record(
+      op, out, {x},
+      [backward_op, inverse](const Tensor& g) {
+        return std::vector<Tensor>{permuted(backward_op, g, inverse)};
+      },
+      SavedInputs::ShapesOnly);
   return out;
 }
 
@@ -103,15 +106,18 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     shapes.push_back(t.shape());
     offset += t.size(d);
   }
-  record("cat", out, tensors, [slabs, shapes](const Tensor& g) {
-    std::vector<Tensor> grads;
-    for (size_t j = 0; j < slabs.size(); ++j) {
-      Tensor dx = Tensor::empty(shapes[j], g.device());
-      MINIDL_DISPATCH(g, "cat backward", copy_slice(slabs[j], g.data(), dx.data()));
-      grads.push_back(dx);
-    }
-    return grads;
-  });
+  record(
+      "cat", out, tensors,
+      [slabs, shapes](const Tensor& g) {
+        std::vector<Tensor> grads;
+        for (size_t j = 0; j < slabs.size(); ++j) {
+          Tensor dx = Tensor::empty(shapes[j], g.device());
+          MINIDL_DISPATCH(g, "cat backward", copy_slice(slabs[j], g.data(), dx.data()));
+          grads.push_back(dx);
+        }
+        return grads;
+      },
+      SavedInputs::ShapesOnly);
   return out;
 }
 
@@ -127,12 +133,15 @@ Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
   const SliceCopy s = narrow_copy(x.shape(), d, start, length);
   MINIDL_DISPATCH(x, "narrow", copy_slice(s, x.data(), out.data()));
   const Shape shape = x.shape();
-  record("narrow", out, {x}, [s, shape](const Tensor& g) {
-    // The indices narrow left out get no gradient: zeros, then the slab copied back.
-    Tensor dx = Tensor::zeros(shape, g.device());
-    MINIDL_DISPATCH(g, "narrow backward", copy_slice(s.reversed(), g.data(), dx.data()));
-    return std::vector<Tensor>{dx};
-  });
+  record(
+      "narrow", out, {x},
+      [s, shape](const Tensor& g) {
+        // The indices narrow left out get no gradient: zeros, then the slab copied back.
+        Tensor dx = Tensor::zeros(shape, g.device());
+        MINIDL_DISPATCH(g, "narrow backward", copy_slice(s.reversed(), g.data(), dx.data()));
+        return std::vector<Tensor>{dx};
+      },
+      SavedInputs::ShapesOnly);
   return out;
 }
 
@@ -143,11 +152,14 @@ Tensor flip(const Tensor& x, int64_t dim) {
   SliceCopy s = narrow_copy(x.shape(), d, 0, x.size(d));
   s.reverse = true;
   MINIDL_DISPATCH(x, "flip", copy_slice(s, x.data(), out.data()));
-  record("flip", out, {x}, [s](const Tensor& g) {
-    Tensor dx = Tensor::empty(g.shape(), g.device());  // a flip is its own inverse
-    MINIDL_DISPATCH(g, "flip backward", copy_slice(s.reversed(), g.data(), dx.data()));
-    return std::vector<Tensor>{dx};
-  });
+  record(
+      "flip", out, {x},
+      [s](const Tensor& g) {
+        Tensor dx = Tensor::empty(g.shape(), g.device());  // a flip is its own inverse
+        MINIDL_DISPATCH(g, "flip backward", copy_slice(s.reversed(), g.data(), dx.data()));
+        return std::vector<Tensor>{dx};
+      },
+      SavedInputs::ShapesOnly);
   return out;
 }
 

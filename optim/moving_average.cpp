@@ -40,6 +40,7 @@ void ExponentialMovingAverage::update(float decay) {
     const int64_t n = average.numel();
     MINIDL_DISPATCH(average, op, scale(n, average.data(), decay, average.data()));
     MINIDL_DISPATCH(average, op, axpy(n, 1.f - decay, tensors_[i].data(), average.data()));
+    average.bump_version();  // written in place (core/storage.h)
   }
 }
 

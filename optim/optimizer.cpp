@@ -54,6 +54,13 @@ Optimizer::Optimizer(std::vector<ParamGroup> groups, float lr, float weight_deca
                  ": lr_scale must be positive and finite, got ", scale);
     groups_[g].lr = groups_[g].lr.value_or(lr) * scale;
     if (!groups_[g].weight_decay) groups_[g].weight_decay = weight_decay;
+    // A NaN, infinite or negative rate or decay would not fail: it would quietly ruin every
+    // parameter at the first step.
+    MINIDL_CHECK(*groups_[g].lr >= 0.f && std::isfinite(*groups_[g].lr), "Optimizer", "group ", g,
+                 ": the learning rate must be finite and >= 0, got ", *groups_[g].lr);
+    MINIDL_CHECK(*groups_[g].weight_decay >= 0.f && std::isfinite(*groups_[g].weight_decay),
+                 "Optimizer", "group ", g, ": weight_decay must be finite and >= 0, got ",
+                 *groups_[g].weight_decay);
     for (const Tensor& p : groups_[g].params) {
       MINIDL_CHECK(p.defined() && p.requires_grad(), "Optimizer", "parameter of shape ",
                    p.shape_str(), " in group ", g, " does not require grad");
@@ -93,7 +100,8 @@ std::vector<std::pair<std::string, Tensor>> Optimizer::state() const {
 
 SGD::SGD(std::vector<ParamGroup> groups, const SgdOptions& options)
     : Optimizer(std::move(groups), options.lr(), options.weight_decay()), options_(options) {
-  MINIDL_CHECK(options.momentum() >= 0.f && (!options.nesterov() || options.momentum() > 0.f),
+  MINIDL_CHECK(options.momentum() >= 0.f && std::isfinite(options.momentum()) &&
+                   (!options.nesterov() || options.momentum() > 0.f),
                "SGD", "need momentum >= 0, and momentum > 0 for Nesterov; got momentum ",
                options.momentum());
   if (options.momentum() > 0.f) momentum_ = &add_state("momentum_buffer");
@@ -126,6 +134,10 @@ void SGD::step() {
       DeviceList& list = p.device() == Device::CPU ? on_cpu : on_cuda;
       list.sample = p;
       list.tensors.push_back(t);
+      // Written in place below: a graph that saved p (a forward pass whose backward has not
+      // run yet) must refuse to use it (core/autograd.h).
+      p.bump_version();
+      if (buf_tensor) buf_tensor->bump_version();
     }
     for (const DeviceList* list : {&on_cpu, &on_cuda}) {
       if (list->tensors.empty()) continue;
@@ -149,7 +161,7 @@ Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& options, bool deco
       options_(options),
       decoupled_(decoupled) {
   MINIDL_CHECK(options.beta1() >= 0.f && options.beta1() < 1.f && options.beta2() >= 0.f &&
-                   options.beta2() < 1.f && options.eps() > 0.f,
+                   options.beta2() < 1.f && options.eps() > 0.f && std::isfinite(options.eps()),
                decoupled ? "AdamW" : "Adam", "need betas in [0, 1) and eps > 0, got beta1 ",
                options.beta1(), " beta2 ", options.beta2(), " eps ", options.eps());
   m_ = &add_state("exp_avg");
@@ -183,6 +195,9 @@ void Adam::step() {
       MINIDL_DISPATCH(
           p, "Adam::step",
           adam_update(p.numel(), hyper, p.data(), grad.data(), (*m_)[i].data(), (*v_)[i].data()));
+      p.bump_version();  // written in place (see SGD::step)
+      (*m_)[i].bump_version();
+      (*v_)[i].bump_version();
     }
   }
 }

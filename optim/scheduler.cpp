@@ -160,11 +160,15 @@ std::shared_ptr<Schedule> sequential(std::vector<std::shared_ptr<Schedule>> sche
   MINIDL_CHECK(!schedules.empty() && milestones.size() + 1 == schedules.size(), "sequential",
                "need one milestone fewer than schedules, got ", schedules.size(), " schedules and ",
                milestones.size(), " milestones");
+  for (size_t i = 0; i < schedules.size(); ++i) {
+    MINIDL_CHECK(schedules[i] != nullptr, "sequential", "schedule ", i, " is null");
+  }
   return std::make_shared<SequentialSchedule>(std::move(schedules), std::move(milestones));
 }
 
 LRScheduler::LRScheduler(Optimizer& optimizer, std::shared_ptr<Schedule> schedule)
     : optimizer_(optimizer), schedule_(std::move(schedule)) {
+  MINIDL_CHECK(schedule_ != nullptr, "LRScheduler", "the schedule is null");
   for (const ParamGroup& group : optimizer_.groups()) base_lrs_.push_back(*group.lr);
   apply();
 }
@@ -175,6 +179,7 @@ void LRScheduler::step() {
 }
 
 void LRScheduler::set_steps_taken(int64_t step) {
+  MINIDL_CHECK(step >= 0, "LRScheduler::set_steps_taken", "steps must be >= 0, got ", step);
   step_ = step;
   apply();
 }
@@ -193,6 +198,10 @@ float LRScheduler::base_lr(size_t group) const {
 
 void LRScheduler::apply() {
   const double f = schedule_->factor(step_);
+  // A schedule of the user's own may return anything: a NaN, infinite or negative factor
+  // would set every rate to it.
+  MINIDL_CHECK(f >= 0.0 && std::isfinite(f), "LRScheduler", "the schedule's factor at step ", step_,
+               " is ", f, ": it must be finite and >= 0");
   for (size_t g = 0; g < base_lrs_.size(); ++g) optimizer_.groups()[g].lr = float(base_lrs_[g] * f);
 }
 

@@ -36,6 +36,10 @@ std::shared_ptr<Schedule> linear_schedule(int64_t steps, double start_factor, do
 // cosine annealing, relative to the peak lr: from 1/div_factor up to 1 over pct_start * total
 // steps, then down to 1/(div_factor * final_div_factor) at total - 1 (held there after).
 // Unlike OneCycleLR's default, momentum is not cycled: it stays at the optimizer's value.
+// One more difference, chosen: when pct_start * total < 2, OneCycleLR puts its peak at step
+// pct_start * total - 1 (step 0 or before when pct_start * total <= 1), while here the
+// peak is at step 1 at the earliest, so that a very short run still rises before it falls. For
+// pct_start * total >= 2 the two curves are the same.
 std::shared_ptr<Schedule> one_cycle(int64_t total, double pct_start = 0.3, double div_factor = 25.0,
                                     double final_div_factor = 1e4);
 // Runs schedules one after another, as PyTorch's SequentialLR: schedules[i + 1] starts at

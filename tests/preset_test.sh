@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # train_cifar10 --preset fast94 as a program, on a tiny generated dataset: the FastNet recipe
-# runs end to end (patch whitening from the training images, dirac init, the 64x bias group,
-# the triangle schedule, Lookahead, the stem's bias frozen after 3 epochs, alternating flips,
-# test-time augmentation at the last epoch), a kill -9 after the first checkpoint followed by
-# --resume ends with the uninterrupted run's metrics (Lookahead's slow weights are in the
-# checkpoint), and a resume under another --preset is refused by the flag.
+# runs end to end on the resident loader (patch whitening from the training images, dirac
+# init, the 64x bias group, the triangle schedule, Lookahead, the stem's bias frozen after 3
+# epochs, alternating flips, test-time augmentation at the last epoch), a kill -9 after the
+# first checkpoint followed by --resume ends with the uninterrupted run's metrics (Lookahead's
+# slow weights are in the checkpoint), and a resume under another --loader or --preset is
+# refused by the flag.
 # usage: preset_test.sh path/to/train_cifar10      (registered with CTest as `preset_fast94`)
 set -euo pipefail
 source "$(dirname "$(realpath "$0")")/generated_cifar10.sh"
@@ -21,8 +22,10 @@ generated_cifar10 data 32 16
 
 # 4 epochs of 4 steps: Lookahead pulls back at steps 5, 10 and 15; the stem's bias freezes
 # for the 4th epoch.
+# The resident loader (batches made by the augmentation kernel, as on a GPU) here; the host
+# loader's kill and resume are train_safety_test.sh's.
 common=(--preset fast94 --data data --limit-train 32 --limit-test 16 --batch-size 8 --epochs 4
-        --device cpu --seed 5 --lr 0.2)  # a rate at which 32 random images do not diverge
+        --device cpu --loader resident --seed 5 --lr 0.2)  # a rate at which 32 random images do not diverge
 metrics() { cut -d, -f1-6 "$1/metrics.csv"; }
 
 "$bin" "${common[@]}" --out straight > straight.log 2>&1 || { cat straight.log; fail "the run failed"; }
@@ -58,10 +61,17 @@ $(metrics straight)
 ---
 $(metrics killed)"
 
+# Another loader would draw other shifts and flips: refused by the flag.
+if "$bin" "${common[@]}" --out killed --resume killed/last.safetensors --loader host > loader.log 2>&1; then
+  fail "a resume with another --loader was accepted"
+fi
+grep -qF "was trained with --loader resident (other random shifts and flips): resume with --loader resident" \
+  loader.log || fail "unexpected message: $(cat loader.log)"
+
 # Another preset is refused by the flag, before anything is loaded.
 if "$bin" --data data --device cpu --out killed --resume killed/last.safetensors > other.log 2>&1; then
   fail "a resume under --preset resnet was accepted"
 fi
-grep -qF "is a run of --preset fast94, not of --preset resnet: resume it with --preset fast94" \
+grep -qF "was trained with --preset fast94 (another model and recipe): resume with --preset fast94" \
   other.log || fail "unexpected message: $(cat other.log)"
 echo "preset fast94: trained, killed and resumed to the uninterrupted run's metrics; another preset refused"

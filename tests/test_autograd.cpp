@@ -6,6 +6,7 @@
 #include <cmath>
 #include <memory>
 
+#include "minidl/optim/optimizer.h"
 #include "op_check.h"
 
 using minidl::Tensor;
@@ -198,4 +199,49 @@ TEST_CASE("an edge leads to the producing node or to the leaf, never to an op re
   CHECK(y_storage.expired());
   ops::sum(z).backward();
   CHECK(x.grad().to_vector() == std::vector<float>(4, 2.f));
+}
+
+TEST_CASE("backward refuses a saved tensor written in place since the forward pass",
+          "[cpu][autograd][errors]") {
+  using namespace minidl;
+  // The issue's case: an optimizer step between a forward pass and its backward. matmul's
+  // backward reads the weight; the step has changed it, so the gradient would be 270% off.
+  Generator gen(4);
+  Tensor w = Tensor::normal({3, 2}, 0.f, 1.f, gen).set_requires_grad(true);
+  const Tensor x = Tensor::normal({4, 3}, 0.f, 1.f, gen).set_requires_grad(true);
+  SGD sgd({w}, SgdOptions(0.5f));
+  // One step so that w has a gradient to step with.
+  ops::sum(ops::matmul(x, w)).backward();
+  const Tensor loss = ops::sum(ops::matmul(x, w));
+  const uint64_t before = w.version();
+  sgd.step();
+  CHECK(w.version() == before + 1);
+  const std::vector<float> x_grad = x.grad().to_vector();
+  CHECK_THROWS_WITH(loss.backward(),
+                    "backward: input 1 (shape [3, 2]) of op 'matmul' was written in place after "
+                    "the forward pass saved it (its version is " +
+                        std::to_string(before + 1) + ", was " + std::to_string(before) +
+                        "): an optimizer step, fill_ or copy_ between forward and backward? "
+                        "Call backward() first; the gradient would come from values the forward "
+                        "pass never saw");
+  CHECK(x.grad().to_vector() == x_grad);  // refused before any gradient was added
+  // fill_ and copy_ under NoGradGuard count too; a write through a view of the storage counts.
+  for (int how = 0; how < 3; ++how) {
+    INFO("write " << how);
+    const Tensor y = ops::mul(x, x);
+    {
+      NoGradGuard no_grad;
+      if (how == 0) x.detach().fill_(1.f);
+      if (how == 1) x.reshape({12}).copy_(Tensor::zeros({12}));
+      if (how == 2) x.detach().set({0, 0}, 5.f);
+    }
+    CHECK_THROWS_WITH(ops::sum(y).backward(), Catch::Contains("of op 'mul' was written in place"));
+  }
+  // An op that reads only shapes (add) does not mind; nor does a write after backward.
+  const Tensor z = ops::add(x, x);
+  x.detach().fill_(2.f);
+  CHECK_NOTHROW(ops::sum(z).backward());
+  const Tensor ok = ops::sum(ops::matmul(x, w));
+  ok.backward();
+  CHECK_NOTHROW(sgd.step());
 }

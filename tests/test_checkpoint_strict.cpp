@@ -22,6 +22,7 @@
 #include "minidl/core/minidl.h"
 #include "minidl/data/cifar10.h"
 #include "minidl/io/checkpoint.h"
+#include "minidl/io/crc32c.h"
 #include "minidl/io/safetensors.h"
 #include "minidl/layers/layers.h"
 
@@ -137,7 +138,108 @@ void poke_float(const fs::path& path, uint64_t offset, float value) {
   f.write(reinterpret_cast<const char*>(&value), 4);
 }
 
+// The message of the exception `f` throws, or "(no error)".
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// The file with its checksums renamed away ("crc32c." -> "xrc32c.", the same length, so the
+// header keeps its size): what a file written without them (by PyTorch, or by an older
+// minidl) looks like to the reader.
+void strip_checksums(const fs::path& path) {
+  std::string bytes = read_file(path);
+  for (size_t at = bytes.find("\"crc32c."); at != std::string::npos;
+       at = bytes.find("\"crc32c.", at + 1)) {
+    bytes[at + 1] = 'x';
+  }
+  write_bytes(path, bytes);
+}
+
 }  // namespace
+
+TEST_CASE("crc32c is the Castagnoli CRC, and pieces add up to the whole",
+          "[cpu][checkpoint][strict]") {
+  const std::string check = "123456789";
+  CHECK(crc32c(0, check.data(), check.size()) == 0xE3069283u);  // the published check value
+  CHECK(crc32c(0, nullptr, 0) == 0u);
+  CHECK(crc32c(crc32c(0, check.data(), 4), check.data() + 4, 5) == 0xE3069283u);
+}
+
+TEST_CASE("checkpoint tensors carry checksums: a flipped bit or swapped tensors are refused",
+          "[cpu][checkpoint][strict]") {
+  const fs::path good = saved_checkpoint("checksums.safetensors");
+  {
+    const SafetensorsReader reader(good.string());
+    for (const TensorEntry& e : reader.entries()) CHECK(reader.has_checksum(e));
+    for (const auto& [key, value] : reader.metadata()) CHECK(key.rfind("crc32c.", 0) != 0);
+  }
+  const auto refused = [](const fs::path& path) {
+    Run run;
+    const std::vector<float> before = run.weights();
+    const std::string message =
+        error_of([&] { load_checkpoint(path.string(), run.model, &run.sgd, &run.scheduler); });
+    if (message != "(no error)") CHECK(run.weights() == before);  // a refused load changes nothing
+    return message;
+  };
+  // One flipped bit in model.weight's bytes.
+  const fs::path flipped = temp_path("bitflip.safetensors");
+  fs::copy_file(good, flipped, fs::copy_options::overwrite_existing);
+  std::string bytes = read_file(flipped);
+  bytes[data_offset(flipped, "model.weight") + 5] ^= 0x10;
+  write_bytes(flipped, bytes);
+  CHECK_THAT(refused(flipped),
+             Catch::StartsWith("load_safetensors: " + flipped.string() +
+                               ": tensor 'model.weight' does not match its checksum (stored "
+                               "crc32c ") &&
+                 Catch::EndsWith("the file is damaged, or its tensors were edited or swapped"));
+  // model.weight and its momentum buffer, both [2, 3], swapped: each is valid, neither is its own.
+  const fs::path swapped = temp_path("swapped.safetensors");
+  fs::copy_file(good, swapped, fs::copy_options::overwrite_existing);
+  bytes = read_file(swapped);
+  const uint64_t a = data_offset(swapped, "model.weight");
+  const uint64_t b = data_offset(swapped, "optimizer.0.0.momentum_buffer");
+  for (uint64_t i = 0; i < 24; ++i) std::swap(bytes[a + i], bytes[b + i]);
+  write_bytes(swapped, bytes);
+  CHECK_THAT(refused(swapped),
+             Catch::Contains("tensor 'model.weight' does not match its checksum"));
+  // Without checksums the same swap loads: they are what catches it. And such files still load.
+  strip_checksums(swapped);
+  CHECK(refused(swapped) == "(no error)");
+  const fs::path plain = temp_path("no_checksums.safetensors");
+  fs::copy_file(good, plain, fs::copy_options::overwrite_existing);
+  strip_checksums(plain);
+  CHECK(refused(plain) == "(no error)");
+  // A checksum that is not one, or of a tensor the file lacks, is named.
+  const fs::path bad_value = temp_path("bad_checksum.safetensors");
+  fs::copy_file(good, bad_value, fs::copy_options::overwrite_existing);
+  bytes = read_file(bad_value);
+  const size_t key = bytes.find("\"crc32c.model.bias\":\"");
+  REQUIRE(key != std::string::npos);
+  bytes[key + std::string("\"crc32c.model.bias\":\"").size()] = 'Z';
+  write_bytes(bad_value, bytes);
+  CHECK_THAT(refused(bad_value), Catch::Contains("metadata 'crc32c.model.bias' = 'Z") &&
+                                     Catch::Contains("is not a checksum (8 lowercase hex digits)"));
+}
+
+TEST_CASE("save_safetensors refuses two tensors of one name before the file is touched",
+          "[cpu][checkpoint][strict]") {
+  const fs::path target = temp_path("duplicates.safetensors");
+  write_bytes(target, "previous");
+  const Tensor t = Tensor::zeros({2});
+  CHECK_THROWS_WITH(save_safetensors(target.string(), {{"a", t}, {"b", t}, {"a", t}}),
+                    "save_safetensors: the tensor name 'a' appears twice; nothing was saved (" +
+                        target.string() + " was left unchanged)");
+  CHECK_THROWS_WITH(save_safetensors(target.string(), {{"a", t}}, {{"crc32c.a", "0"}}),
+                    "save_safetensors: the metadata key 'crc32c.a' starts with 'crc32c.', which "
+                    "the tensors' checksums use");
+  CHECK(read_file(target) == "previous");
+  CHECK_FALSE(fs::exists(target.string() + ".tmp"));
+}
 
 TEST_CASE("checkpoint counts must be whole numbers of at least zero", "[cpu][checkpoint][strict]") {
   const fs::path good = saved_checkpoint("counts.safetensors");
@@ -339,6 +441,7 @@ TEST_CASE("checkpoint tensors must be finite on load and on save", "[cpu][checkp
        {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
     const fs::path path = temp_path("nonfinite.safetensors");
     fs::copy_file(good, path, fs::copy_options::overwrite_existing);
+    strip_checksums(path);  // else the checksum names the damage first (the case above)
     poke_float(path, data_offset(path, "model.bias") + 4, bad);
     require_refused(
         path, "load_checkpoint: " + path.string() + ": tensor 'model.bias' of shape [2] holds " +

@@ -125,14 +125,14 @@ TEST_CASE("crop_and_flip moves pixels where expected", "[cpu][data]") {
 
   // Reflected padding (airbench's translate): the border mirrored about its edge pixel.
   crop_and_flip(in.data(), 2, 0, 4, false, out.data(), Padding::Reflect);  // 2 up, 2 right
-  CHECK(at(out, 1, 0, 0) == at(in, 1, 2, 2));    // row -2 -> 2, column 2
-  CHECK(at(out, 1, 1, 5) == at(in, 1, 1, 7));    // row -1 -> 1
-  CHECK(at(out, 1, 2, 5) == at(in, 1, 0, 7));    // inside: row 0
-  CHECK(at(out, 2, 9, 30) == at(in, 2, 7, 30));  // column 32 -> 30
-  CHECK(at(out, 2, 9, 31) == at(in, 2, 7, 29));  // column 33 -> 29
-  crop_and_flip(in.data(), 2, 4, 2, true, out.data(), Padding::Reflect);  // 2 down, mirrored
-  CHECK(at(out, 0, 30, 31) == at(in, 0, 30, 0));  // row 32 -> 30, x' = 0
-  CHECK(at(out, 0, 31, 0) == at(in, 0, 29, 31));  // row 33 -> 29
+  CHECK(at(out, 1, 0, 0) == at(in, 1, 2, 2));                              // row -2 -> 2, column 2
+  CHECK(at(out, 1, 1, 5) == at(in, 1, 1, 7));                              // row -1 -> 1
+  CHECK(at(out, 1, 2, 5) == at(in, 1, 0, 7));                              // inside: row 0
+  CHECK(at(out, 2, 9, 30) == at(in, 2, 7, 30));                            // column 32 -> 30
+  CHECK(at(out, 2, 9, 31) == at(in, 2, 7, 29));                            // column 33 -> 29
+  crop_and_flip(in.data(), 2, 4, 2, true, out.data(), Padding::Reflect);   // 2 down, mirrored
+  CHECK(at(out, 0, 30, 31) == at(in, 0, 30, 0));                           // row 32 -> 30, x' = 0
+  CHECK(at(out, 0, 31, 0) == at(in, 0, 29, 31));                           // row 33 -> 29
   // Centred, reflection changes nothing.
   crop_and_flip(in.data(), 2, 2, 2, false, out.data(), Padding::Reflect);
   CHECK(out == in);

@@ -319,3 +319,41 @@ TEST_CASE("FastNet is the airbench94-class network: 1971640 parameters, 32x32 in
   CHECK(net.whiten().bias.grad().defined());
   REQUIRE_THROWS_WITH(FastNet(FastNetConfig{2, {}}), Catch::Contains("FastNet: widths must name"));
 }
+
+namespace {
+// A module that registers whatever a test asks, as a user's module would in its constructor.
+struct Registrar : minidl::Module {
+  using Module::register_buffer;
+  using Module::register_module;
+  using Module::register_parameter;
+  std::string describe() const override { return "Registrar"; }
+};
+}  // namespace
+
+TEST_CASE("register_parameter, register_buffer and register_module refuse a name in use",
+          "[cpu][layers][errors]") {
+  using minidl::Tensor;
+  Registrar m;
+  m.register_parameter("w", Tensor::zeros({2}));
+  m.register_buffer("stats", Tensor::zeros({2}));
+  m.register_module("child", std::make_shared<Registrar>());
+  CHECK_THROWS_WITH(m.register_parameter("w", Tensor::zeros({3})),
+                    "register_parameter: the name 'w' is already taken by a parameter of this "
+                    "module: names must be unique within a module");
+  CHECK_THROWS_WITH(m.register_buffer("w", Tensor::zeros({3})),
+                    Catch::Contains("the name 'w' is already taken by a parameter"));
+  CHECK_THROWS_WITH(m.register_parameter("stats", Tensor::zeros({3})),
+                    Catch::Contains("already taken by a buffer"));
+  CHECK_THROWS_WITH(m.register_module("stats", std::make_shared<Registrar>()),
+                    Catch::Contains("already taken by a buffer"));
+  CHECK_THROWS_WITH(m.register_parameter("child", Tensor::zeros({3})),
+                    Catch::Contains("already taken by a child module"));
+  CHECK_THROWS_WITH(m.register_parameter("a.b", Tensor::zeros({3})),
+                    "register_parameter: the name 'a.b' must be non-empty and without '.' (the "
+                    "separator of parameter paths)");
+  CHECK_THROWS_WITH(m.register_buffer("", Tensor::zeros({3})), Catch::Contains("non-empty"));
+  CHECK_THROWS_WITH(m.register_parameter("v", Tensor()), "register_parameter: 'v' is undefined");
+  CHECK_THROWS_WITH(m.register_module("none", std::shared_ptr<Registrar>()),
+                    "register_module: 'none' is null");
+  CHECK(m.named_parameters().size() == 1);  // nothing refused was registered
+}

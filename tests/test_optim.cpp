@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
 
 #include "minidl/core/minidl.h"
 #include "minidl/layers/layers.h"
@@ -175,6 +176,16 @@ TEST_CASE("one-cycle matches PyTorch's OneCycleLR at its landmarks", "[cpu][sche
   for (int t = 30; t < 100; ++t) CHECK(cycle->factor(t) < cycle->factor(t - 1));
 }
 
+TEST_CASE("one-cycle's documented difference: a short run peaks at step 1, not before",
+          "[cpu][scheduler]") {
+  // pct_start * total = 0.9: OneCycleLR's peak would be at step -0.1; here it is at step 1
+  // (optim/scheduler.h), so the run still rises, then falls.
+  const auto short_cycle = one_cycle(3, 0.3, 25.0, 1e4);
+  CHECK(short_cycle->factor(0) == Approx(0.04));
+  CHECK(short_cycle->factor(1) == Approx(1.0));
+  CHECK(short_cycle->factor(2) == Approx(4e-6));
+}
+
 TEST_CASE("schedules compose: warmup then cosine", "[cpu][scheduler]") {
   const auto composed = sequential({linear_warmup(5, 0.2), cosine_schedule(10)}, {5});
   CHECK(composed->factor(0) == Approx(0.2));
@@ -307,4 +318,43 @@ TEST_CASE("Lookahead pulls the weights back every k steps", "[cpu][optim][averag
   REQUIRE_THROWS_WITH(Lookahead({p}, 0), Catch::Contains("Lookahead: k (steps between"));
   REQUIRE_THROWS_WITH(lookahead.set_alpha(-0.1f),
                       Catch::Contains("Lookahead: alpha must be in [0, 1], got -0.1"));
+}
+
+TEST_CASE("optimizers and schedulers refuse NaN, infinite and negative settings by name",
+          "[cpu][optim][errors]") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  const Tensor p = Tensor::zeros({2}).set_requires_grad(true);
+  for (float bad : {nan, inf, -0.1f}) {
+    INFO("value " << bad);
+    CHECK_THROWS_WITH(SGD({p}, SgdOptions(bad)),
+                      Catch::Contains("the learning rate must be finite and >= 0, got"));
+    CHECK_THROWS_WITH(SGD({p}, SgdOptions(0.1f).weight_decay(bad)),
+                      Catch::Contains("weight_decay must be finite and >= 0, got"));
+    CHECK_THROWS_WITH(Adam({p}, AdamOptions(bad)),
+                      Catch::Contains("the learning rate must be finite and >= 0"));
+  }
+  CHECK_THROWS_WITH(SGD({p}, SgdOptions(0.1f).momentum(nan)), Catch::Contains("momentum"));
+  CHECK_THROWS_WITH(Adam({p}, AdamOptions(0.1f).eps(inf)), Catch::Contains("eps"));
+  ParamGroup group;
+  group.params = {p};
+  group.lr = nan;
+  CHECK_THROWS_WITH(SGD({group}, SgdOptions(0.1f)),
+                    "Optimizer: group 0: the learning rate must be finite and >= 0, got nan");
+
+  SGD sgd({p}, SgdOptions(0.1f));
+  CHECK_THROWS_WITH(LRScheduler(sgd, nullptr), "LRScheduler: the schedule is null");
+  CHECK_THROWS_WITH(sequential({cosine_schedule(3), nullptr}, {3}),
+                    "sequential: schedule 1 is null");
+  // A schedule of the user's own that returns a NaN at step 2.
+  struct Broken : Schedule {
+    double factor(int64_t step) const override { return step == 2 ? std::nan("") : 1.0; }
+  };
+  LRScheduler scheduler(sgd, std::make_shared<Broken>());
+  scheduler.step();
+  CHECK_THROWS_WITH(
+      scheduler.step(),
+      "LRScheduler: the schedule's factor at step 2 is nan: it must be finite and >= 0");
+  CHECK_THROWS_WITH(scheduler.set_steps_taken(-1),
+                    "LRScheduler::set_steps_taken: steps must be >= 0, got -1");
 }

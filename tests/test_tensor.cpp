@@ -1,10 +1,14 @@
 // Proves the Tensor basics: factories (constant, from data, seeded random), views that share
 // storage (reshape, flatten, detach) versus copies that do not (clone), element access,
 // 64-byte alignment of CPU data, and placement on the CPU.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <numeric>
+#include <thread>
+#include <vector>
 
 #include "minidl/core/minidl.h"
 
@@ -80,6 +84,37 @@ TEST_CASE("shape accessors: size with negative dimensions and shape_str", "[cpu]
   CHECK(minidl::shape_str({128, 3, 32, 32}) == "[128, 3, 32, 32]");
   CHECK(minidl::shape_numel({}) == 1);
   CHECK_FALSE(Tensor().defined());
+}
+
+TEST_CASE("shapes whose element count or bytes overflow are refused, not allocated short",
+          "[cpu][tensor][errors]") {
+  using minidl::Tensor;
+  const int64_t big = int64_t(1) << 62, half = int64_t(1) << 32;
+  // Before the check, [2^62] took 2^62 x 4 bytes = 0 (wrapped) plus the allocator's rounding:
+  // a 512-byte buffer for 2^62 floats, and the first write ran off its end.
+  CHECK_THROWS_WITH(Tensor::empty({big}),
+                    "Tensor::empty: shape [4611686018427387904] has 4611686018427387904 elements "
+                    "of 4 bytes: more than 2^63 - 1 bytes");
+  CHECK_THROWS_WITH(Tensor::zeros({half, half}),
+                    "Tensor::full: shape [4294967296, 4294967296] has more than 2^63 - 1 elements");
+  // 2^32 x 2^32 wraps to 0, the element count of an empty tensor: reshape must not accept it.
+  CHECK_THROWS_WITH(Tensor::empty({0}).reshape({half, half}),
+                    "reshape: shape [4294967296, 4294967296] has more than 2^63 - 1 elements");
+  CHECK_THROWS_WITH(Tensor::empty({0}).reshape({-1, half, half}),
+                    "reshape: shape [-1, 4294967296, 4294967296] has more than 2^63 - 1 elements");
+  CHECK_THROWS_WITH(Tensor::from_vector({1.f}, {big, 4}),
+                    "Tensor::from_vector: shape [4611686018427387904, 4] has more than 2^63 - 1 "
+                    "elements");
+  minidl::Generator gen(1);
+  CHECK_THROWS_WITH(Tensor::uniform({3, -1}, 0.f, 1.f, gen),
+                    "Tensor::uniform: negative dimension in shape [3, -1]");
+  CHECK_THROWS_WITH(Tensor::normal({half, half}, 0.f, 1.f, gen),
+                    Catch::Contains("more than 2^63 - 1 elements"));
+  // A zero dimension makes the others harmless, as in PyTorch.
+  CHECK(Tensor::empty({0, big}).numel() == 0);
+  CHECK(Tensor::empty({big, 4, 0}).numel() == 0);  // wherever the zero stands
+  CHECK(Tensor::empty({0}).reshape({half, half, 0}).numel() == 0);
+  CHECK(minidl::checked_numel({3, 5}, "test") == 15);
 }
 
 TEST_CASE("uniform is reproducible from its seed and stays within low <= x < high",
@@ -252,4 +287,61 @@ TEST_CASE("move_to_ refuses an op's result and keeps a leaf already there",
   CHECK(same_handle.data() == leaf.data());
   Tensor result = minidl::ops::mul(leaf, leaf);
   CHECK_THROWS_WITH(result.move_to_(Device::CPU), Catch::Contains("only leaf tensors can move"));
+}
+
+TEST_CASE("distributions refuse bounds whose difference is not finite, and Labels::wrap a count "
+          "beyond its storage",
+          "[cpu][tensor][errors]") {
+  Generator gen(3);
+  const float inf = std::numeric_limits<float>::infinity();
+  const float big = std::numeric_limits<float>::max();
+  CHECK_THROWS_WITH(Tensor::uniform({2}, -big, big, gen),  // each finite, the width not
+                    "Tensor::uniform: low -3.40282e+38 and high 3.40282e+38 must be finite with "
+                    "low <= high");
+  CHECK_THROWS_WITH(Tensor::uniform({2}, 0.f, inf, gen), Catch::Contains("must be finite"));
+  CHECK_THROWS_WITH(Tensor::uniform({2}, 1.f, 0.f, gen), Catch::Contains("low <= high"));
+  CHECK_THROWS_WITH(Tensor::normal({2}, std::nanf(""), 1.f, gen),
+                    Catch::Contains("must be finite"));
+  CHECK_THROWS_WITH(Tensor::normal({2}, 0.f, inf, gen), Catch::Contains("must be finite"));
+  auto storage = std::make_shared<minidl::Storage>(8, Device::CPU);  // room for 2 labels
+  CHECK(minidl::ops::Labels::wrap(storage, 2).count() == 2);
+  CHECK_THROWS_WITH(minidl::ops::Labels::wrap(storage, 3),
+                    "Labels::wrap: count 3 does not fit the storage's 8 bytes (4 per label)");
+  CHECK_THROWS_WITH(minidl::ops::Labels::wrap(storage, -1), Catch::Contains("count -1"));
+  CHECK_THROWS_WITH(minidl::ops::Labels::wrap(nullptr, 1), "Labels::wrap: no storage for 1 labels");
+}
+
+TEST_CASE("out of memory reads the same wherever the allocation fails", "[cpu][tensor][errors]") {
+  // 2^45 floats: 128 TiB, more than any machine here can give.
+  try {
+    const Tensor t = Tensor::empty({int64_t(1) << 45});
+    FAIL("allocated " << t.numel() << " floats");
+  } catch (const minidl::OutOfMemory& e) {
+    CHECK(e.bytes() == (size_t(1) << 47));
+    CHECK_THAT(e.what(), Catch::StartsWith("cpu allocator: out of memory: 140737488355328 bytes "
+                                           "asked for, ") &&
+                             Catch::Contains(" bytes in use by minidl, its cache given back ("));
+  }
+}
+
+TEST_CASE("the default generator is safe from several threads: each has its own, by a seed rule",
+          "[cpu][tensor][random]") {
+  minidl::manual_seed(42);
+  Generator expected(42);
+  CHECK(minidl::default_generator().next_u64() == expected.next_u64());  // this thread: the seed
+  std::vector<uint64_t> first(4);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < first.size(); ++t) {
+    threads.emplace_back([&first, t] {
+      Generator& mine = minidl::default_generator();
+      first[t] = mine.next_u64();
+      for (int i = 0; i < 100000; ++i) mine.next_u64();  // drawing at once, no shared engine
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  std::sort(first.begin(), first.end());
+  CHECK(std::adjacent_find(first.begin(), first.end()) == first.end());  // four streams
+  for (uint64_t value : first) CHECK(value != Generator(42).next_u64());
+  // The calling thread's stream went on undisturbed.
+  CHECK(minidl::default_generator().next_u64() == expected.next_u64());
 }

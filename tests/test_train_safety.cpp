@@ -16,9 +16,12 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
+#include <map>
 #include <sstream>
 
 #include "examples/flag_hints.h"
+#include "examples/resume_settings.h"
 #include "examples/run_files.h"
 #include "examples/train_options.h"
 #include "minidl/core/error.h"
@@ -290,6 +293,35 @@ TEST_CASE("train_cifar10 flags refuse negative seeds and out-of-range or overflo
   CHECK(usage_error({"--cutout", "33"}) == "--cutout 33: must be in [0, 32]");
 }
 
+TEST_CASE("train_cifar10 flags: --flag=value, a swallowed flag and out-of-range reals are named",
+          "[cpu][options][safety]") {
+  CHECK(parse({"--epochs=2"}).epochs == 2);  // was: "unknown option '--epochs=2'"
+  CHECK(parse({"--lr=0.05", "--preset=fast94"}).lr == Approx(0.05f));
+  CHECK(parse({"--preset=fast94"}).batch_size == 1024);  // the preset's defaults
+  CHECK(usage_error({"--overwrite=1"}) == "--overwrite takes no value, got '--overwrite=1'");
+  // `--out --epochs 5`: --out would have been named "--epochs" and 5 an unknown option.
+  CHECK(usage_error({"--out", "--epochs", "5"}) ==
+        "--out needs a value, but the next argument is the flag --epochs: give --out its value "
+        "first");
+  // Values out of a float's range are shown as typed, not as the 0 or inf they became.
+  CHECK(usage_error({"--lr", "1e-50"}) ==
+        "--lr 1e-50: too small for a float (the smallest normal one is about 1.2e-38)");
+  CHECK(usage_error({"--weight-decay", "1e50"}) ==
+        "--weight-decay 1e50: too large for a float (at most about 3.4e+38)");
+  CHECK(usage_error({"--lr", "0x1p-3"}) == "--lr expects a number, got '0x1p-3'");
+  CHECK(usage_error({"--lr", " 0.1"}) == "--lr expects a number, got ' 0.1'");
+}
+
+TEST_CASE("a divergence names the flag to lower: the weight decay when its step is the cause",
+          "[cpu][options][safety]") {
+  TrainOptions o;  // lr 0.1, weight decay 5e-4, momentum 0.9: the rate
+  CHECK(divergence_hint(o) == "lower --lr (now 0.1)");
+  o.weight_decay = 100.f;  // 0.1 x 100 / 0.1 = 100 of each weight per step
+  CHECK(divergence_hint(o) ==
+        "lower --weight-decay (now 100): each step takes lr x weight decay / (1 - momentum) = "
+        "100 of every weight, so the weights flip sign and grow");
+}
+
 TEST_CASE("train_cifar10 flags refuse empty paths and --resume with --overwrite",
           "[cpu][options][safety]") {
   CHECK(usage_error({"--out", ""}) ==
@@ -318,6 +350,8 @@ TEST_CASE("train_cifar10 --preset sets the recipe, and flags given anywhere over
   CHECK(fast.tta == 2);
   CHECK(fast.bias_lr_scale == 64.f);
   CHECK(fast.lookahead == 5);
+  CHECK(fast.reflect_padding);  // airbench translates with reflected borders
+  CHECK(fast.warmup_fraction == 0.23f);
   CHECK(fast.out_dir == "runs/fast94");
   // A flag before or after --preset wins over the preset's default.
   const TrainOptions before = parse({"--epochs", "3", "--preset", "fast95", "--tta", "0"});
@@ -418,6 +452,32 @@ TEST_CASE("train_cifar10 adds its flags to the library's refusals", "[cpu][optio
 
 // ---- the output folder -------------------------------------------------------------------------
 
+TEST_CASE("a run folder has one owner: RunLock refuses a second while the first lives",
+          "[cpu][run_files][safety]") {
+  const fs::path dir = fresh_dir("run_lock");
+  const std::string out = dir.string();
+  {
+    RunLock owner = prepare_output_folder(out, ExistingRun::Refuse);
+    REQUIRE(owner.held());
+    CHECK(read_text(dir / ".lock") == std::to_string(::getpid()) + "\n");
+    const std::string in_use = "--out '" + out + "' is in use by another training run (process " +
+                               std::to_string(::getpid()) + " holds " + out +
+                               "/.lock): wait for it to end, or choose another --out; nothing "
+                               "was changed";
+    // flock locks belong to an open file, so a second open in this process conflicts too.
+    for (ExistingRun how : {ExistingRun::Refuse, ExistingRun::Resume, ExistingRun::Overwrite}) {
+      CHECK(error_of([&] { prepare_output_folder(out, how); }) == in_use);
+    }
+    RunLock moved = std::move(owner);
+    CHECK(moved.held());
+    CHECK_FALSE(owner.held());
+    CHECK(error_of([&] { RunLock second(out); }) == in_use);
+  }
+  // Released with its owner: the next run takes it.
+  const RunLock next(out);
+  CHECK(next.held());
+}
+
 TEST_CASE("prepare_output_folder refuses a folder that holds a run unless resuming or overwriting",
           "[cpu][run_files][safety]") {
   const fs::path dir = fresh_dir("holds_run");
@@ -483,7 +543,9 @@ TEST_CASE("prepare_output_folder proves the folder writable before training",
             "denied); choose another --out or fix the folder's permissions");
   fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add);
   prepare_output_folder(dir.string(), ExistingRun::Refuse);
-  CHECK(fs::is_empty(dir));  // the probe file is gone
+  // The probe file is gone; the run folder's lock (RunLock) is all that stays.
+  CHECK(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 1);
+  CHECK(fs::exists(dir / ".lock"));
 }
 
 // ---- --resume ----------------------------------------------------------------------------------
@@ -527,8 +589,7 @@ TEST_CASE("parse_best_accuracy names a checkpoint whose best_val_acc is not an a
   }
 }
 
-TEST_CASE("exact_accuracy keeps every bit of the accuracy it records",
-          "[cpu][run_files][safety]") {
+TEST_CASE("exact_accuracy keeps every bit of the accuracy it records", "[cpu][run_files][safety]") {
   // 6 decimals (std::to_string) would make 0.91234567 and 0.9123459 one value, and a resumed
   // run would then keep another best.safetensors than an uninterrupted one.
   for (const double accuracy : {0.0, 1.0, 0.91234567, 0.9123459, 1.0 / 3.0, 4999.0 / 5000.0}) {
@@ -576,13 +637,91 @@ TEST_CASE("reconcile_metrics drops rows after the checkpoint and duplicates",
   CHECK(repair.rows_after_checkpoint == 2);
   CHECK(repair.duplicate_rows == 1);
   CHECK(repair.describe() == "dropped 2 row(s) after the checkpoint's epoch (they are trained "
-                             "again); dropped 1 duplicate row(s)");
+                             "again); dropped 1 duplicate row(s); the original is in " +
+                                 path.string() + ".bak");
+  // Repairs never destroy: the whole original is kept beside it.
+  CHECK(read_text(path.string() + ".bak") ==
+        header() + row(1) + "\n" + row(2) + "\n" + row(3) + "\n" + row(2) + "\n" + row(4) + "\n");
   // Nothing wrong: nothing rewritten, nothing to say.
   const auto stamp = fs::last_write_time(path);
   const MetricsRepair again = reconcile_metrics(path.string(), 2);
   CHECK_FALSE(again.changed());
   CHECK(again.describe().empty());
   CHECK(fs::last_write_time(path) == stamp);
+}
+
+TEST_CASE("reconcile_metrics reads CRLF line ends and a byte-order mark as what they are",
+          "[cpu][run_files][safety]") {
+  const fs::path path = fresh_dir("reconcile_crlf") / "metrics.csv";
+  const std::string original =
+      "\xEF\xBB\xBF" + std::string(kMetricsHeader) + "\r\n" + row(1) + "\r\n" + row(2) + "\r\n";
+  write_text(path, original);
+  const MetricsRepair repair = reconcile_metrics(path.string(), 2);
+  CHECK(repair.rows_kept == 2);
+  CHECK(repair.broken_lines == 0);
+  CHECK_FALSE(repair.header_restored);
+  CHECK(read_text(path) == header() + row(1) + "\n" + row(2) + "\n");
+  CHECK(read_text(path.string() + ".bak") == original);
+}
+
+TEST_CASE("reconcile_metrics refuses a file it cannot read as metrics, and leaves it alone",
+          "[cpu][run_files][safety]") {
+  const fs::path path = fresh_dir("reconcile_semicolons") / "metrics.csv";
+  // Saved by a spreadsheet with ';' separators: every line would be "malformed" and dropped.
+  const std::string original =
+      "epoch;lr;train_loss;train_acc;test_loss;test_acc;seconds;images_per_sec\n"
+      "1;0.1;2.3;0.1;2.2;0.12;1.5;100\n";
+  write_text(path, original);
+  CHECK(error_of([&] { reconcile_metrics(path.string(), 1); }) ==
+        path.string() + " does not start with train_cifar10's header (" + kMetricsHeader +
+            "), and its first line has ';' separators (saved by a spreadsheet?): it was left "
+            "unchanged; restore it, or move it away to start the file afresh");
+  CHECK(read_text(path) == original);
+  CHECK_FALSE(fs::exists(path.string() + ".bak"));
+  // An older version's header is brought up to date, its rows kept.
+  write_text(path, std::string(kOlderMetricsHeader) + "\n1,0.1,2.3,0.1,2.2,0.12,1.5,100\n");
+  CHECK(reconcile_metrics(path.string(), 1).rows_kept == 1);
+  CHECK(read_text(path) == header() + "1,0.1,2.3,0.1,2.2,0.12,1.5,100\n");
+}
+
+TEST_CASE("two different rows for one epoch: the checkpoint's record decides, or nothing changes",
+          "[cpu][run_files][safety]") {
+  const fs::path path = fresh_dir("reconcile_conflict") / "metrics.csv";
+  const std::string other = "2,0.1,9.9,0.1,2.2,0.12,1.5,100,2.25,0.11";
+  const std::string original = header() + row(1) + "\n" + other + "\n" + row(2) + "\n";
+  write_text(path, original);
+  CHECK(error_of([&] { reconcile_metrics(path.string(), 2); }) ==
+        path.string() + " has 2 different rows for epoch 2 and the checkpoint does not record "
+                        "which is right: it was left unchanged; keep the right row and delete "
+                        "the others");
+  CHECK(read_text(path) == original);
+  const std::map<int64_t, std::string> recorded{{1, row(1)}, {2, row(2)}};
+  const MetricsRepair repair = reconcile_metrics(path.string(), 2, recorded);
+  CHECK(read_text(path) == header() + row(1) + "\n" + row(2) + "\n");
+  CHECK(repair.duplicate_rows == 1);
+  CHECK(read_text(path.string() + ".bak") == original);
+  // A record that holds neither row: refused.
+  write_text(path, original);
+  CHECK_THAT(error_of([&] {
+               reconcile_metrics(path.string(), 2, {{2, row(7)}});
+             }),
+             Catch::Contains("none is the one the checkpoint recorded"));
+  CHECK(read_text(path) == original);
+}
+
+TEST_CASE("rows metrics.csv lost come back from the checkpoint's record",
+          "[cpu][run_files][safety]") {
+  const fs::path path = fresh_dir("reconcile_restore") / "metrics.csv";
+  write_text(path, header() + row(1) + "\n");
+  const std::map<int64_t, std::string> recorded{{1, row(1)}, {2, row(2)}, {3, row(3)}};
+  const MetricsRepair repair = reconcile_metrics(path.string(), 3, recorded);
+  CHECK(repair.restored_rows == 2);
+  CHECK(repair.missing_epochs.empty());
+  CHECK(read_text(path) == header() + row(1) + "\n" + row(2) + "\n" + row(3) + "\n");
+  CHECK_THAT(repair.describe(), Catch::Contains("restored 2 row(s) from the checkpoint's record"));
+  // The record travels in the checkpoint's metadata as text, and comes back whole.
+  CHECK(decode_rows(encode_rows(recorded)) == recorded);
+  CHECK(decode_rows("not a row\n" + row(4)).size() == 1);
 }
 
 TEST_CASE("reconcile_metrics restores a missing header and drops a line cut short by a kill",
@@ -627,4 +766,90 @@ TEST_CASE("MetricsLog writes the header at once and checks every row it writes",
     CHECK(error_of([] { MetricsLog full("/dev/full"); }) ==
           "writing a row to /dev/full failed: No space left on device (disk full?)");
   }
+}
+
+// ---- resume: the settings the continuation depends on -------------------------------------------
+
+TEST_CASE("a resume under other recorded settings is refused by the flag that differs",
+          "[cpu][run_files][safety]") {
+  TrainOptions o;
+  std::map<std::string, std::string> metadata;
+  record_settings(recorded_settings(o, false), metadata);
+  CHECK(metadata.at("train.warmup") == "0.15");  // as typed, and exactly this float
+  CHECK(metadata.at("preset") == "resnet");
+  CHECK_NOTHROW(check_recorded_settings("c", metadata, recorded_settings(o, false)));
+  const auto refused = [&](TrainOptions changed, bool resident = false) {
+    return error_of(
+        [&] { check_recorded_settings("c", metadata, recorded_settings(changed, resident)); });
+  };
+  TrainOptions t = o;
+  t.warmup_fraction = 0.2f;
+  CHECK(refused(t) == "--warmup 0.2, but c was trained with --warmup 0.15 (the learning-rate "
+                      "schedule): resume with --warmup 0.15");
+  t = o;
+  t.schedule = "cosine";
+  CHECK(refused(t) == "--schedule cosine, but c was trained with --schedule onecycle (the "
+                      "learning-rate schedule): resume with --schedule onecycle");
+  t = o;
+  t.seed = 2;
+  CHECK(refused(t) == "--seed 2, but c was trained with --seed 1 (the order and augmentation of "
+                      "every later epoch): resume with --seed 1");
+  t = o;
+  t.dropout = 0.1f;  // was: a missing-tensor message that did not name the flag
+  CHECK(refused(t) == "--dropout 0.1, but c was trained with --dropout 0 (the model): resume with "
+                      "--dropout 0");
+  t = o;
+  t.limit_test = 500;
+  CHECK(refused(t) == "--limit-test 500, but c was trained without --limit-test (the test "
+                      "images): resume without --limit-test");
+  CHECK(refused(o, true) == "--loader resident, but c was trained with --loader host (other "
+                            "random shifts and flips): resume with --loader host");
+  for (auto change : std::vector<std::function<void(TrainOptions&)>>{
+           [](TrainOptions& x) { x.label_smoothing = 0.f; }, [](TrainOptions& x) { x.cutout = 0; },
+           [](TrainOptions& x) { x.translate = 2; }, [](TrainOptions& x) { x.tta = 2; },
+           [](TrainOptions& x) { x.limit_train = 100; }, [](TrainOptions& x) { x.validation = 10; },
+           [](TrainOptions& x) { x.preset = "fast94"; }}) {
+    t = o;
+    change(t);
+    CHECK(refused(t) != "(no error)");
+  }
+  // An older checkpoint: only the settings with one possible value then are compared.
+  const std::map<std::string, std::string> older{{"epoch", "3"}};
+  t = o;
+  t.seed = 7;
+  CHECK_NOTHROW(check_recorded_settings("old", older, recorded_settings(t, false)));
+  t.validation = 5;
+  CHECK(error_of([&] { check_recorded_settings("old", older, recorded_settings(t, false)); }) ==
+        "--validation 5, but old was trained with --validation 0 (other images held out): "
+        "resume with --validation 0");
+}
+
+TEST_CASE("a resume on other data, or from a checkpoint whose counters disagree, is refused",
+          "[cpu][run_files][safety]") {
+  Cifar10 train, test;
+  train.pixels.assign(3 * Cifar10::kImageBytes, 7);
+  train.labels = {1, 2, 3};
+  test.pixels.assign(Cifar10::kImageBytes, 9);
+  test.labels = {4};
+  const std::string fingerprint = data_fingerprint(train, Cifar10{}, test);
+  CHECK_THAT(fingerprint, Catch::StartsWith("train 3 validation 0 test 1 hash "));
+  const std::map<std::string, std::string> metadata{{"train.data", fingerprint}};
+  CHECK_NOTHROW(check_data_fingerprint("c", metadata, fingerprint));
+  train.pixels[2 * Cifar10::kImageBytes + 5] = 8;  // one byte of the last image
+  CHECK_THAT(error_of([&] {
+               check_data_fingerprint("c", metadata, data_fingerprint(train, Cifar10{}, test));
+             }),
+             Catch::StartsWith("the data differs from the run that wrote c (then: train 3 "
+                               "validation 0 test 1 hash ") &&
+                 Catch::EndsWith("resume with that run's --data, --limit-train and --limit-test"));
+  CHECK_NOTHROW(check_data_fingerprint("old", {}, fingerprint));  // not recorded: not compared
+
+  CHECK_NOTHROW(check_counters("c", 3, 40, 49, 147, 147));
+  CHECK(error_of([&] { check_counters("c", 3, 40, 49, 147, 150); }) ==
+        "checkpoint c: its counters disagree: 3 epochs of 49 steps ('run.steps_per_epoch') are "
+        "147 steps, but 'scheduler.steps' = 150 (was the file edited?); nothing was changed");
+  CHECK_THAT(error_of([&] { check_counters("c", 3, 40, 49, 146, 147); }),
+             Catch::Contains("but 'optimizer.steps' = 146"));
+  CHECK_THAT(error_of([&] { check_counters("c", 41, 40, 49, 41 * 49, 41 * 49); }),
+             Catch::Contains("'epoch' = 41 is beyond the run's 40 epochs ('run.epochs')"));
 }

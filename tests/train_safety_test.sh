@@ -56,7 +56,8 @@ echo "uninterrupted run: $reference_ms ms"
 
 # ---- 1. refusals ------------------------------------------------------------------------------
 cp -r ref snapshot
-unchanged() { diff -r ref snapshot > /dev/null || fail "$1 changed the run's files"; }
+# .lock holds the process id of the last run that locked the folder: not a file of the run.
+unchanged() { diff -r -x .lock ref snapshot > /dev/null || fail "$1 changed the run's files"; }
 
 expect 1 "already holds a run (metrics.csv, last.safetensors, best.safetensors); pass --resume ref/last.safetensors to continue it, --overwrite to replace it" \
   run --out ref
@@ -80,6 +81,18 @@ expect 1 "data/data_batch_1.bin holds 16 images (49168 bytes), fewer than the 17
 expect 2 "--batch-size 100000000 with 12 training images gives 1 step per epoch; onecycle needs at least 3 steps in total: lower --batch-size or raise --epochs" \
   run --out elsewhere --batch-size 100000000 --epochs 1
 [[ ! -e elsewhere/metrics.csv ]] || fail "a refused run left a metrics.csv"
+# --out and --resume name the real cause (was: "is a file" for all three).
+ln -s nowhere dangling
+ln -s loop_b loop_a
+ln -s loop_a loop_b
+expect 1 "--out 'dangling' is a symbolic link to 'nowhere', which does not exist; choose another --out" \
+  run --out dangling
+expect 1 "--out 'loop_a' is a loop of symbolic links; choose another --out" run --out loop_a
+expect 1 "is a name too long for the file system (File name too long); choose another --out" \
+  run --out "$(printf 'x%.0s' {1..300})"
+expect 1 "--resume 'dangling' is a symbolic link to 'nowhere', which does not exist; give a checkpoint file" \
+  run --out elsewhere --resume dangling
+expect 1 "--resume 'loop_a' is a loop of symbolic links" run --out elsewhere --resume loop_a
 expect 2 "--validation 16: must be below --limit-train, so that some of its images are left to train on" \
   run --out elsewhere --validation 16
 expect 1 "--validation 2, but ref/last.safetensors was trained with --validation 4 (other images held out): resume with --validation 4" \
@@ -97,6 +110,35 @@ grep -qF "best validation accuracy" ref.log && grep -qF "at epoch $best_row (bes
 [[ -f noval/last.safetensors && ! -e noval/best.safetensors ]] || fail "a run without --validation kept a best.safetensors"
 [[ $(tail -1 noval/metrics.csv | cut -d, -f9-10) == "," ]] || fail "a run without --validation wrote validation columns"
 grep -qF "final test accuracy" noval.log || fail "the run did not report its final test accuracy"
+
+# A run folder has one owner: while a run trains in it, a second run is refused whatever it asks
+# (a new run, --resume, --overwrite), and the lock goes when the owner dies, even by kill -9.
+"$bin" "${common[@]}" --epochs 1000 --out owned > owned.log 2>&1 &
+owner=$!
+for _ in $(seq 1 3000); do [[ -f owned/last.safetensors ]] && break; sleep 0.01; done
+[[ -f owned/last.safetensors ]] || { cat owned.log >&2; fail "the owning run wrote no checkpoint"; }
+in_use="--out 'owned' is in use by another training run (process $owner holds owned/.lock): wait for it to end, or choose another --out; nothing was changed"
+expect 1 "$in_use" run --out owned --epochs 1000 --resume owned/last.safetensors
+expect 1 "$in_use" run --out owned --overwrite
+expect 1 "$in_use" run --out owned
+kill -9 "$owner"
+wait "$owner" 2> /dev/null || true
+expect 0 "checkpoints and metrics.csv in owned" run --out owned --overwrite --epochs 2
+echo "one owner per run folder: ok"
+
+# The process survives its surroundings. Descriptors 0-2 closed: the console output must not land
+# in the first file the run opens (the lock, metrics.csv).
+"$bin" "${common[@]}" --epochs 2 --out closedfds <&- >&- 2>&- || fail "a run with descriptors 0-2 closed failed"
+[[ $(wc -l < closedfds/metrics.csv) == 3 && $(grep -cvE '^(epoch,|[0-9]+,)' closedfds/metrics.csv) == 0 ]] ||
+  { cat closedfds/metrics.csv >&2; fail "with descriptors 0-2 closed, metrics.csv holds something else"; }
+# A reader of the log that goes away (SIGPIPE is ignored: the run goes on and finishes).
+set +e
+"$bin" "${common[@]}" --epochs 2 --out piped 2>&1 | head -c 10 > /dev/null
+piped_status=${PIPESTATUS[0]}
+set -e
+[[ $piped_status == 0 && $(wc -l < piped/metrics.csv) == 3 ]] ||
+  fail "the run did not finish after its log's reader went away (exit $piped_status)"
+echo "closed descriptors and a vanished reader: ok"
 echo "refusals: ok"
 
 # ---- 2. kill -9 at random moments, then resume --------------------------------------------------

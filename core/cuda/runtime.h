@@ -16,6 +16,9 @@ namespace minidl::cuda_runtime {
 // it says why in words (e.g. "no usable GPU: the CUDA driver is missing or older than ...").
 bool probe(std::string* description_or_reason);
 
+// Null when the device is out of memory (the caller says so in its own words, the same on
+// every device: core/allocator.cpp); any other failure (no GPU, an earlier kernel's error) is an
+// Error as ever.
 void* malloc_device(size_t bytes);
 void free_device(void* ptr);
 void fill_bytes_device(void* dst, int byte, size_t bytes);  // cudaMemset

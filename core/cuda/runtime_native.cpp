@@ -57,7 +57,12 @@ bool probe(std::string* description_or_reason) {
 
 void* malloc_device(size_t bytes) {
   void* ptr = nullptr;
-  CHECKED("cuda allocator", cudaMalloc(&ptr, bytes));
+  const cudaError_t status = cudaMalloc(&ptr, bytes);
+  if (status == cudaErrorMemoryAllocation) {
+    cudaGetLastError();  // clear it: out of memory is not a sticky error
+    return nullptr;
+  }
+  CHECKED("cuda allocator", status);
   return ptr;
 }
 
