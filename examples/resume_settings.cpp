@@ -1,23 +1,13 @@
 #include "examples/resume_settings.h"
 
 #include <cstdio>
-#include <cstdlib>
 #include <stdexcept>
+
+#include "minidl/core/float_text.h"
 
 namespace minidl {
 
 namespace {
-
-// A float as the flag would be typed: the shortest text that reads back as the same float
-// ("0.15", not "0.150000006"), so equal values always give equal text.
-std::string real(float value) {
-  char text[32];
-  for (int digits = 1; digits <= 9; ++digits) {
-    std::snprintf(text, sizeof text, "%.*g", digits, double(value));
-    if (std::strtof(text, nullptr) == value) break;
-  }
-  return text;
-}
 
 // FNV-1a, 64 bits: enough to tell two datasets apart, not a cryptographic check.
 uint64_t fnv1a(uint64_t hash, const void* data, size_t bytes) {
@@ -42,12 +32,12 @@ std::vector<RecordedSetting> recorded_settings(const TrainOptions& o, bool resid
   return {
       {"preset", o.preset, "resnet", "another model and recipe"},
       {"schedule", o.schedule, "", "the learning-rate schedule"},
-      {"warmup", real(o.warmup_fraction), "", "the learning-rate schedule"},
+      {"warmup", float_text(o.warmup_fraction), "", "the learning-rate schedule"},
       {"seed", std::to_string(o.seed), "", "the order and augmentation of every later epoch"},
-      {"label-smoothing", real(o.label_smoothing), "", "the loss"},
+      {"label-smoothing", float_text(o.label_smoothing), "", "the loss"},
       {"cutout", std::to_string(o.cutout), "", "the augmentation"},
       {"translate", std::to_string(o.translate), "", "the augmentation"},
-      {"dropout", real(o.dropout), "", "the model"},
+      {"dropout", float_text(o.dropout), "", "the model"},
       {"tta", std::to_string(o.tta), "", "the final evaluation"},
       {"limit-train", limit(o.limit_train), "", "the training images"},
       {"limit-test", limit(o.limit_test), "", "the test images"},
@@ -81,7 +71,7 @@ void check_recorded_settings(const std::string& checkpoint,
 std::string data_fingerprint(const Cifar10& train, const Cifar10& validation, const Cifar10& test) {
   uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a's offset basis
   for (const Cifar10* set : {&train, &validation, &test}) hash = hash_set(hash, *set);
-  char text[96];
+  char text[160];  // room for four 20-digit numbers and the words
   std::snprintf(text, sizeof text, "train %lld validation %lld test %lld hash %016llx",
                 (long long)train.size(), (long long)validation.size(), (long long)test.size(),
                 (unsigned long long)hash);

@@ -7,6 +7,7 @@
 
 #include "minidl/core/autograd.h"
 #include "minidl/core/error.h"
+#include "minidl/core/float_text.h"
 #include "minidl/io/safetensors.h"
 
 namespace minidl {
@@ -21,16 +22,6 @@ bool reserved_key(const std::string& key) {
     if (key.rfind(prefix, 0) == 0) return true;
   }
   return key == "epoch";
-}
-
-std::string number_text(float value) {
-  // The shortest text that reads back as exactly this float (0.9f is "0.9", not "0.899999976").
-  char text[32];
-  for (int digits = 6; digits <= 9; ++digits) {
-    std::snprintf(text, sizeof text, "%.*g", digits, double(value));
-    if (std::strtof(text, nullptr) == value) break;
-  }
-  return text;
 }
 
 // A whole number >= minimum written as plain decimal digits: no sign, space or anything after.
@@ -99,12 +90,12 @@ std::vector<std::pair<std::string, std::string>> settings_metadata(const Optimiz
     out.emplace_back("optimizer.groups", std::to_string(optimizer->groups().size()));
     for (size_t g = 0; g < optimizer->groups().size(); ++g) {
       out.emplace_back("optimizer.group" + std::to_string(g) + ".weight_decay",
-                       number_text(*optimizer->groups()[g].weight_decay));
+                       float_text(*optimizer->groups()[g].weight_decay));
     }
     if (scheduler) {
       for (size_t g = 0; g < optimizer->groups().size(); ++g) {
         out.emplace_back("scheduler.base_lr" + std::to_string(g),
-                         number_text(scheduler->base_lr(g)));
+                         float_text(scheduler->base_lr(g)));
       }
     }
   }

@@ -7,6 +7,7 @@
 #include "minidl/core/autograd.h"
 #include "minidl/core/dispatch.h"
 #include "minidl/core/error.h"
+#include "minidl/core/float_text.h"
 #include "minidl/core/profiler.h"
 #include "minidl/kernels/optimizer.h"
 
@@ -18,16 +19,6 @@ void check_state_device(const char* op, const Tensor& state, const Tensor& param
   MINIDL_CHECK(state.device() == param.device(), op, "optimizer state is on ",
                device_name(state.device()), " but parameter ", param.shape_str(), " is on ",
                device_name(param.device()), "; create the optimizer after model.to(device)");
-}
-
-std::string setting_text(float value) {
-  // The shortest text that reads back as exactly this float (0.9f is "0.9", not "0.899999976").
-  char text[32];
-  for (int digits = 6; digits <= 9; ++digits) {
-    std::snprintf(text, sizeof text, "%.*g", digits, double(value));
-    if (std::strtof(text, nullptr) == value) break;
-  }
-  return text;
 }
 
 std::vector<ParamGroup> one_group(std::vector<Tensor> params) {
@@ -150,7 +141,7 @@ void SGD::step() {
 
 std::vector<std::pair<std::string, std::string>> SGD::settings() const {
   return {{"type", "SGD"},
-          {"momentum", setting_text(options_.momentum())},
+          {"momentum", float_text(options_.momentum())},
           {"nesterov", options_.nesterov() ? "1" : "0"}};
 }
 
@@ -173,9 +164,9 @@ Adam::Adam(std::vector<Tensor> params, const AdamOptions& options, bool decouple
 
 std::vector<std::pair<std::string, std::string>> Adam::settings() const {
   return {{"type", decoupled_ ? "AdamW" : "Adam"},
-          {"beta1", setting_text(options_.beta1())},
-          {"beta2", setting_text(options_.beta2())},
-          {"eps", setting_text(options_.eps())}};
+          {"beta1", float_text(options_.beta1())},
+          {"beta2", float_text(options_.beta2())},
+          {"eps", float_text(options_.eps())}};
 }
 
 void Adam::step() {

@@ -25,8 +25,10 @@
 #include "minidl/io/crc32c.h"
 #include "minidl/io/safetensors.h"
 #include "minidl/layers/layers.h"
+#include "testutil.h"
 
 using namespace minidl;
+using testutil::error_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -136,16 +138,6 @@ void poke_float(const fs::path& path, uint64_t offset, float value) {
   std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
   f.seekp(std::streamoff(offset));
   f.write(reinterpret_cast<const char*>(&value), 4);
-}
-
-// The message of the exception `f` throws, or "(no error)".
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 // The file with its checksums renamed away ("crc32c." -> "xrc32c.", the same length, so the

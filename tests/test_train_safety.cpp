@@ -26,8 +26,10 @@
 #include "examples/train_options.h"
 #include "minidl/core/error.h"
 #include "minidl/data/cifar10.h"
+#include "testutil.h"
 
 using namespace minidl;
+using testutil::error_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -68,16 +70,6 @@ fs::path make_dataset(const std::string& name, int64_t per_file) {
     write_records(dir / ("data_batch_" + std::to_string(f) + ".bin"), per_file, f);
   write_records(dir / "test_batch.bin", per_file);
   return dir;
-}
-
-// The message of the exception `f` throws, or "(no error)".
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 // error_of(f) for an ordinary user: permission bits do not stop root, so as root `f` runs in a

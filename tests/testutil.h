@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -12,6 +14,16 @@
 #include "reference/common.h"
 
 namespace testutil {
+
+// The message of the exception `f` throws, or "(no error)".
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
 
 using ref::Shape;
 using ref::Vec;
